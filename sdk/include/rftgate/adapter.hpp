@@ -64,7 +64,8 @@ class SinkRefused : public std::exception {
 };
 
 inline std::string_view View(rft_str s) {
-  return s.data == nullptr ? std::string_view() : std::string_view(s.data, s.len);
+  return s.data == nullptr ? std::string_view()
+                           : std::string_view(s.data, s.len);
 }
 inline bool IsNull(rft_str s) { return s.data == nullptr; }
 
@@ -181,7 +182,8 @@ struct WriteBackBatch {
   }
 };
 
-using DescribeFn = std::function<void(std::string_view key, std::string_view value)>;
+using DescribeFn =
+    std::function<void(std::string_view key, std::string_view value)>;
 
 namespace detail {
 
@@ -247,7 +249,8 @@ struct Thunks {
       reinterpret_cast<Impl*>(adapter)->Load(*selection, s, c);
     });
   }
-  static rft_status WriteBack(rft_adapter* adapter, const rft_writeback_run* run,
+  static rft_status WriteBack(rft_adapter* adapter,
+                              const rft_writeback_run* run,
                               const rft_check_run_row* rows, size_t row_count,
                               const rft_finding_row* findings,
                               size_t finding_count, rft_call* call) noexcept {
@@ -305,30 +308,29 @@ inline rft_status Handshake(const rft_adapter_api* api, uint32_t major,
 
 // Defines the adapter's entry symbol and its table for class `Impl`.
 // Use once, in one source file of the adapter library, at global scope.
-#define RFTGATE_DEFINE_ADAPTER(Impl, name_literal, version_literal, caps)     \
-  namespace {                                                                 \
-  const rft_adapter_api kRftAdapterApi = {                                    \
-      sizeof(rft_adapter_api),                                                \
-      RFT_ADAPTER_ABI_MAJOR,                                                  \
-      RFT_ADAPTER_ABI_MINOR,                                                  \
-      0,                                                                      \
-      name_literal,                                                           \
-      version_literal,                                                        \
-      static_cast<uint64_t>(caps),                                            \
-      &::rftgate::adapter::detail::Thunks<Impl>::Open,                        \
-      &::rftgate::adapter::detail::Thunks<Impl>::Close,                       \
-      &::rftgate::adapter::detail::Thunks<Impl>::Load,                        \
-      &::rftgate::adapter::detail::Thunks<Impl>::WriteBack,                   \
-      &::rftgate::adapter::detail::Thunks<Impl>::Describe,                    \
-  };                                                                          \
-  }                                                                           \
-  extern "C" RFT_EXPORT rft_status rft_adapter_entry(                         \
-      uint32_t plugin_abi_major, uint32_t plugin_abi_minor,                   \
-      const rft_adapter_api** out, char* error, size_t error_cap) {           \
-    return ::rftgate::adapter::detail::Handshake(&kRftAdapterApi,             \
-                                                 plugin_abi_major,            \
-                                                 plugin_abi_minor, out,       \
-                                                 error, error_cap);           \
+#define RFTGATE_DEFINE_ADAPTER(Impl, name_literal, version_literal, caps) \
+  namespace {                                                             \
+  const rft_adapter_api kRftAdapterApi = {                                \
+      sizeof(rft_adapter_api),                                            \
+      RFT_ADAPTER_ABI_MAJOR,                                              \
+      RFT_ADAPTER_ABI_MINOR,                                              \
+      0,                                                                  \
+      name_literal,                                                       \
+      version_literal,                                                    \
+      static_cast<uint64_t>(caps),                                        \
+      &::rftgate::adapter::detail::Thunks<Impl>::Open,                    \
+      &::rftgate::adapter::detail::Thunks<Impl>::Close,                   \
+      &::rftgate::adapter::detail::Thunks<Impl>::Load,                    \
+      &::rftgate::adapter::detail::Thunks<Impl>::WriteBack,               \
+      &::rftgate::adapter::detail::Thunks<Impl>::Describe,                \
+  };                                                                      \
+  }                                                                       \
+  extern "C" RFT_EXPORT rft_status rft_adapter_entry(                     \
+      uint32_t plugin_abi_major, uint32_t plugin_abi_minor,               \
+      const rft_adapter_api** out, char* error, size_t error_cap) {       \
+    return ::rftgate::adapter::detail::Handshake(                         \
+        &kRftAdapterApi, plugin_abi_major, plugin_abi_minor, out, error,  \
+        error_cap);                                                       \
   }
 
 #endif  // RFTGATE_ADAPTER_HPP_

@@ -1,0 +1,515 @@
+#include "plugin/core/gate.h"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <random>
+#include <set>
+#include <unordered_set>
+
+#include "fmt/format.h"
+#include "plugin/config/logging.h"
+#include "plugin/config/mask.h"
+#include "plugin/core/c_struct.h"
+#include "spdlog/logger.h"
+
+#ifndef RFTGATE_INSTALL_ADAPTER_DIR
+#define RFTGATE_INSTALL_ADAPTER_DIR "/usr/local/lib/rftgate/adapters"
+#endif
+
+namespace rftgate {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A sink that forwards adapter records into a WaveBuilder. Lives in the
+// shared state of a load call.
+struct LoadState {
+  WaveBuilder builder;
+  rft_call* call = nullptr;
+
+  static rft_status Put(void* ctx, int32_t kind, const void* records,
+                        size_t count) {
+    auto* self = static_cast<LoadState*>(ctx);
+    try {
+      if (self->call != nullptr && self->call->cancelled != nullptr &&
+          *self->call->cancelled != 0) {
+        CopyMessage("cancelled: the call's deadline passed", self->call->error,
+                    self->call->error_cap);
+        return RFT_ERR_CANCELLED;
+      }
+      std::string error;
+      rft_status st = self->builder.Put(kind, records, count, &error);
+      if (st != RFT_OK && self->call != nullptr) {
+        CopyMessage("the adapter delivered a bad record: " + error,
+                    self->call->error, self->call->error_cap);
+      }
+      return st;
+    } catch (const std::exception& e) {
+      if (self->call != nullptr) {
+        CopyMessage(
+            std::string("cannot take the adapter's records: ") + e.what(),
+            self->call->error, self->call->error_cap);
+      }
+      return RFT_ERR_INTERNAL;
+    }
+  }
+  static void SetCapabilities(void* ctx, uint64_t caps) {
+    static_cast<LoadState*>(ctx)->builder.SetCapabilities(caps);
+  }
+};
+
+fs::path FolderOfThisLibrary() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&FolderOfThisLibrary), &info) != 0 &&
+      info.dli_fname != nullptr) {
+    std::error_code ec;
+    fs::path p = fs::canonical(info.dli_fname, ec);
+    if (!ec) return p.parent_path();
+  }
+  return {};
+}
+
+bool IsConnectionProblem(rft_status code) {
+  return code == RFT_ERR_DATABASE || code == RFT_ERR_TIMEOUT ||
+         code == RFT_ERR_CANCELLED;
+}
+
+std::string Masked(const std::string& text) { return MaskSecrets(text); }
+
+}  // namespace
+
+std::vector<fs::path> DefaultAdapterDirs() {
+  std::vector<fs::path> dirs;
+  fs::path own = FolderOfThisLibrary();
+  if (!own.empty()) dirs.push_back(own / "rftgate" / "adapters");
+  fs::path installed = RFTGATE_INSTALL_ADAPTER_DIR;
+  if (std::find(dirs.begin(), dirs.end(), installed) == dirs.end()) {
+    dirs.push_back(installed);
+  }
+  return dirs;
+}
+
+std::vector<fs::path> AdapterDirsOf(const Config& config) {
+  std::vector<fs::path> dirs = config.adapter.library_dirs;
+  for (const fs::path& d : DefaultAdapterDirs()) {
+    if (std::find(dirs.begin(), dirs.end(), d) == dirs.end()) dirs.push_back(d);
+  }
+  return dirs;
+}
+
+std::string NewRunId() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::random_device rd;
+  uint64_t r = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z-{:016x}",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec, r);
+}
+
+void RunResult::Count() {
+  passed = warned = held = by_policy = findings = 0;
+  for (const OrderResult& o : orders) {
+    switch (o.verdict) {
+      case Verdict::kPass:
+        ++passed;
+        break;
+      case Verdict::kWarn:
+        ++warned;
+        break;
+      case Verdict::kHold:
+        ++held;
+        break;
+    }
+    if (o.decided_by == DecidedBy::kFailurePolicy) ++by_policy;
+    findings += o.findings.size();
+  }
+}
+
+Status ReadConfig(const GateOptions& options, Config* out) {
+  bool has_path = !options.config_path.empty();
+  bool has_yaml = !options.config_yaml.empty();
+  if (has_path == has_yaml) {
+    return Status(RFT_ERR_INVALID_ARGUMENT,
+                  "give exactly one of a config path and config YAML text");
+  }
+  ConfigResult result = has_path ? LoadConfigFile(options.config_path)
+                                 : LoadConfigText(options.config_yaml,
+                                                  options.base_dir, "<yaml>");
+  if (!result.ok()) return Status(RFT_ERR_CONFIG, result.error().ToString());
+  *out = std::move(result).config();
+  return Status::Ok();
+}
+
+Gate::Gate(Config config, std::shared_ptr<spdlog::logger> logger)
+    : config_(std::move(config)),
+      engine_(config_.ruleset),
+      logger_(std::move(logger)),
+      abandoned_(std::make_shared<AbandonedCalls>()) {}
+
+Gate::~Gate() {
+  adapter_.reset();
+  // Calls abandoned after a timeout still hold the adapter; give them a
+  // bounded time to end before this gate's memory goes.
+  if (!abandoned_->WaitIdle(config_.timeouts.open_ms)) {
+    if (logger_) {
+      logger_->warn("closing while an abandoned adapter call still runs");
+    }
+  }
+}
+
+Status Gate::Open(const GateOptions& options, std::unique_ptr<Gate>* out) {
+  Config config;
+  if (Status s = ReadConfig(options, &config); !s.ok()) return s;
+  std::shared_ptr<spdlog::logger> logger = MakePluginLogger(
+      config.logging, options.log, options.log_ctx, config.secrets);
+  for (const std::string& w : config.warnings) logger->warn("{}", w);
+
+  std::unique_ptr<Gate> gate(new Gate(std::move(config), logger));
+  const Config& c = gate->config_;
+  fs::path library_path;
+  if (Status s =
+          AdapterLibrary::Find(c.adapter.name, AdapterDirsOf(c), &library_path);
+      !s.ok()) {
+    return s;
+  }
+  if (Status s =
+          AdapterLibrary::Load(library_path, c.adapter.sha256, &gate->library_);
+      !s.ok()) {
+    return s;
+  }
+  logger->info("adapter '{}' {} loaded from {} (adapter ABI {}.{})",
+               gate->library_->api().name, gate->library_->api().version,
+               library_path.string(), gate->library_->api().abi_major,
+               gate->library_->api().abi_minor);
+  Status connected = gate->EnsureConnected();
+  if (!connected.ok()) {
+    if (!IsConnectionProblem(connected.code())) return connected;
+    logger->warn(
+        "adapter '{}' cannot reach its database yet ({}); the "
+        "failure policy '{}' decides until it can",
+        c.adapter.name, connected.message(),
+        FailurePolicyName(c.failure_policy));
+  }
+  logger->info("gate open: config {}, ruleset {}, failure policy {}", c.source,
+               c.ruleset.revision, FailurePolicyName(c.failure_policy));
+  *out = std::move(gate);
+  return Status::Ok();
+}
+
+Status Gate::EnsureConnected() {
+  if (adapter_) return Status::Ok();
+  std::string options = config_.adapter.options.dump();
+  std::string connection = config_.adapter.connection;
+  std::string base = config_.base_dir.string();
+  auto library = library_;
+  auto handle_out = std::make_shared<rft_adapter*>(nullptr);
+  auto logger = logger_;
+  // The log callback hands adapter lines to our logger (which masks them).
+  static constexpr rft_log_fn kLog = [](void* ctx, int32_t level,
+                                        const char* msg, size_t len) {
+    auto* lg = static_cast<spdlog::logger*>(ctx);
+    std::string_view text(msg, len);
+    switch (level) {
+      case RFT_LOG_TRACE:
+        lg->trace("adapter: {}", text);
+        break;
+      case RFT_LOG_DEBUG:
+        lg->debug("adapter: {}", text);
+        break;
+      case RFT_LOG_INFO:
+        lg->info("adapter: {}", text);
+        break;
+      case RFT_LOG_WARN:
+        lg->warn("adapter: {}", text);
+        break;
+      default:
+        lg->error("adapter: {}", text);
+        break;
+    }
+  };
+  Status s = RunTimed(
+      "open", config_.timeouts.open_ms,
+      [library, handle_out, options, connection, base, logger](rft_call* call) {
+        rft_adapter_open_params params{};
+        params.struct_size = sizeof params;
+        params.connection = ToStr(connection);
+        params.options_json = ToStr(options);
+        params.config_dir = ToStr(base);
+        params.log = kLog;
+        params.log_ctx = logger.get();
+        rft_adapter* handle = nullptr;
+        rft_status st = library->api().open(&params, &handle, call);
+        if (st == RFT_OK && handle != nullptr) {
+          if (call->cancelled != nullptr && *call->cancelled != 0) {
+            library->api().close(handle);  // its caller has gone
+            return RFT_ERR_TIMEOUT;
+          }
+          *handle_out = handle;
+        }
+        return st;
+      },
+      abandoned_);
+  if (!s.ok()) {
+    return Status(s.code(),
+                  Masked(fmt::format("cannot open adapter '{}': {}",
+                                     config_.adapter.name, s.message())));
+  }
+  adapter_ = std::make_shared<AdapterHandle>(library_, *handle_out, logger_);
+  return Status::Ok();
+}
+
+Status Gate::LoadWave(const rft_selection& selection, Wave* wave) {
+  auto state = std::make_shared<LoadState>();
+  auto adapter = adapter_;
+  // Own copies of the refs: the worker may outlive the caller's memory.
+  auto refs = std::make_shared<std::vector<std::string>>();
+  for (size_t i = 0; i < selection.ref_count; ++i) {
+    refs->emplace_back(FromStr(selection.refs[i]));
+  }
+  rft_selection sel = selection;
+  Status s = RunTimed(
+      "load", config_.timeouts.load_ms,
+      [state, adapter, refs, sel](rft_call* call) mutable {
+        std::vector<rft_str> views;
+        views.reserve(refs->size());
+        for (const std::string& r : *refs) views.push_back(ToStr(r));
+        sel.struct_size = sizeof sel;
+        sel.refs = views.empty() ? nullptr : views.data();
+        sel.ref_count = views.size();
+        state->call = call;
+        rft_wave_sink sink{};
+        sink.struct_size = sizeof sink;
+        sink.ctx = state.get();
+        sink.put = &LoadState::Put;
+        sink.set_capabilities = &LoadState::SetCapabilities;
+        return adapter->api().load(adapter->get(), &sel, &sink, call);
+      },
+      abandoned_);
+  if (!s.ok()) {
+    if (IsConnectionProblem(s.code())) adapter_.reset();  // reconnect next time
+    return Status(s.code(), Masked(fmt::format("loading the wave failed: {}",
+                                               s.message())));
+  }
+  *wave = state->builder.Finish();
+  return Status::Ok();
+}
+
+void Gate::ApplyFailurePolicy(const rft_selection& selection,
+                              const std::string& reason,
+                              RunResult* result) const {
+  Verdict verdict = config_.failure_policy == FailurePolicy::kHold
+                        ? Verdict::kHold
+                        : Verdict::kPass;
+  result->orders.clear();
+  std::set<std::string> seen;
+  for (size_t i = 0; i < selection.ref_count; ++i) {
+    std::string ref(FromStr(selection.refs[i]));
+    if (!seen.insert(ref).second) continue;
+    OrderResult o;
+    o.ref = ref;
+    o.verdict = verdict;
+    o.decided_by = DecidedBy::kFailurePolicy;
+    o.reason = reason;
+    result->orders.push_back(std::move(o));
+  }
+}
+
+Status Gate::WriteBack(const RunResult& result, int64_t started_us,
+                       int64_t finished_us) {
+  // Flatten into C rows whose strings point into `result` (kept alive by
+  // the shared copy below, since the call may be abandoned).
+  auto copy = std::make_shared<RunResult>(result);
+  auto adapter = adapter_;
+  bool apply_holds = config_.apply_holds;
+  Status s = RunTimed(
+      "write_back", config_.timeouts.write_ms,
+      [copy, adapter, apply_holds, started_us, finished_us](rft_call* call) {
+        const RunResult& r = *copy;
+        std::vector<rft_check_run_row> rows;
+        std::vector<rft_finding_row> findings;
+        rows.reserve(r.orders.size());
+        int64_t per_order_us =
+            r.orders.empty()
+                ? 0
+                : r.duration_us / static_cast<int64_t>(r.orders.size());
+        for (const OrderResult& o : r.orders) {
+          rft_check_run_row row{};
+          row.struct_size = sizeof row;
+          row.verdict = static_cast<int32_t>(o.verdict);
+          row.decided_by = static_cast<int32_t>(o.decided_by);
+          for (const Finding& f : o.findings) {
+            if (f.severity == Severity::kBlock)
+              ++row.blocking_findings;
+            else
+              ++row.warning_findings;
+            rft_finding_row fr{};
+            fr.struct_size = sizeof fr;
+            fr.line_no = f.line_no;
+            fr.severity = static_cast<int32_t>(f.severity);
+            fr.order_ref = ToStr(o.ref);
+            fr.line_ref = ToStrOrNull(f.line_ref);
+            fr.check_id = ToStr(f.check_id);
+            fr.message = ToStr(f.message);
+            fr.details_json = ToStr(f.details_json.empty()
+                                        ? std::string_view("{}")
+                                        : std::string_view(f.details_json));
+            findings.push_back(fr);
+          }
+          row.duration_us = per_order_us;
+          row.order_ref = ToStr(o.ref);
+          row.site = ToStrOrNull(o.site);
+          row.provider = ToStrOrNull(o.provider);
+          row.customer_ref = ToStrOrNull(o.customer);
+          row.customer_order_ref = ToStrOrNull(o.customer_order_ref);
+          row.reason = ToStrOrNull(o.reason);
+          rows.push_back(row);
+        }
+        rft_writeback_run run{};
+        run.struct_size = sizeof run;
+        run.apply_holds = apply_holds ? 1 : 0;
+        run.run_id = ToStr(r.run_id);
+        run.ruleset = ToStr(r.ruleset);
+        run.started_at = rft_time{started_us, RFT_TIME_UTC, 0};
+        run.finished_at = rft_time{finished_us, RFT_TIME_UTC, 0};
+        return adapter->api().write_back(
+            adapter->get(), &run, rows.empty() ? nullptr : rows.data(),
+            rows.size(), findings.empty() ? nullptr : findings.data(),
+            findings.size(), call);
+      },
+      abandoned_);
+  if (!s.ok() && IsConnectionProblem(s.code())) adapter_.reset();
+  if (!s.ok()) return Status(s.code(), Masked(s.message()));
+  return s;
+}
+
+Status Gate::Check(const Request& request, std::unique_ptr<RunResult>* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  int64_t started_us = NowUnixUs();
+  auto result = std::make_unique<RunResult>();
+  result->run_id = request.run_id.empty() ? NewRunId() : request.run_id;
+  result->ruleset = config_.ruleset.revision;
+  result->dry_run = request.dry_run;
+  const rft_selection& sel = request.selection;
+  bool by_refs = sel.mode == RFT_SELECT_REFS;
+
+  if (sel.mode != RFT_SELECT_READY && sel.mode != RFT_SELECT_REFS &&
+      sel.mode != RFT_SELECT_RANGE) {
+    return Status(RFT_ERR_INVALID_ARGUMENT,
+                  fmt::format("unknown selection mode {}", sel.mode));
+  }
+
+  Wave wave;
+  Status loaded = EnsureConnected();
+  if (loaded.ok()) loaded = LoadWave(sel, &wave);
+  if (!loaded.ok()) {
+    logger_->error("run {}: {}", result->run_id, loaded.message());
+    if (!by_refs) return loaded;  // nothing to give a verdict to
+    ApplyFailurePolicy(sel, loaded.message(), result.get());
+    result->notes.push_back(CheckNote{
+        "", fmt::format("the failure policy '{}' decided every verdict: {}",
+                        FailurePolicyName(config_.failure_policy),
+                        loaded.message())});
+  } else {
+    if (request.progress) request.progress(0, wave.order_count());
+    RunContext ctx;
+    ctx.now_unix_us = started_us;
+    ctx.past_orders = sel.mode == RFT_SELECT_RANGE;
+    try {
+      WaveResult wr = engine_.Run(wave, ctx);
+      result->orders = std::move(wr.orders);
+      result->notes = std::move(wr.notes);
+    } catch (const std::exception& e) {
+      std::string reason =
+          fmt::format("internal error in the checks: {}", e.what());
+      logger_->error("run {}: {}", result->run_id, reason);
+      if (!by_refs) return Status(RFT_ERR_INTERNAL, reason);
+      ApplyFailurePolicy(sel, reason, result.get());
+    }
+    if (by_refs) {
+      std::unordered_set<std::string> got;
+      for (const OrderResult& o : result->orders) got.insert(o.ref);
+      for (size_t i = 0; i < sel.ref_count; ++i) {
+        std::string ref(FromStr(sel.refs[i]));
+        if (got.insert(ref).second) {
+          result->notes.push_back(CheckNote{
+              "", fmt::format("order '{}' was not found in the WMS", ref)});
+        }
+      }
+    }
+    if (request.progress) {
+      request.progress(result->orders.size(), result->orders.size());
+    }
+  }
+  result->Count();
+  result->duration_us = NowUnixUs() - started_us;
+
+  if (request.dry_run) {
+    result->written_to = "nothing written (dry run)";
+  } else if (!result->orders.empty() && adapter_) {
+    Status w = WriteBack(*result, started_us, NowUnixUs());
+    if (w.ok()) {
+      result->written = true;
+      result->written_to =
+          fmt::format("adapter '{}' ({})", config_.adapter.name,
+                      config_.adapter.connection_masked);
+    } else {
+      logger_->error("run {}: writing back failed: {}", result->run_id,
+                     w.message());
+      result->notes.push_back(
+          CheckNote{"", "the records were NOT written back: " + w.message()});
+      result->written_to = "nothing written: " + w.message();
+    }
+  } else if (!result->orders.empty()) {
+    result->written_to = "nothing written: the database is unreachable";
+  } else {
+    result->written_to = "nothing to write";
+  }
+  result->duration_us = NowUnixUs() - started_us;
+  logger_->info(
+      "run {}: {} orders, {} passed, {} warned, {} held ({} by "
+      "policy), {} findings, {} us",
+      result->run_id, result->orders.size(), result->passed, result->warned,
+      result->held, result->by_policy, result->findings, result->duration_us);
+  *out = std::move(result);
+  return Status::Ok();
+}
+
+Status Gate::Describe(
+    const std::function<void(std::string_view, std::string_view)>& emit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  emit("config", config_.source);
+  emit("ruleset", config_.ruleset.revision);
+  emit("failure policy", FailurePolicyName(config_.failure_policy));
+  emit("adapter",
+       fmt::format("{} {} ({})", library_->api().name, library_->api().version,
+                   library_->path().string()));
+  emit("connection", config_.adapter.connection_masked);
+  if (Status s = EnsureConnected(); !s.ok()) return s;
+  auto adapter = adapter_;
+  auto pairs =
+      std::make_shared<std::vector<std::pair<std::string, std::string>>>();
+  Status s = RunTimed(
+      "describe", config_.timeouts.load_ms,
+      [adapter, pairs](rft_call* call) {
+        return adapter->api().describe(
+            adapter->get(),
+            [](void* ctx, rft_str k, rft_str v) {
+              static_cast<std::vector<std::pair<std::string, std::string>>*>(
+                  ctx)
+                  ->emplace_back(FromStr(k), FromStr(v));
+            },
+            pairs.get(), call);
+      },
+      abandoned_);
+  if (!s.ok()) return Status(s.code(), Masked(s.message()));
+  for (const auto& [k, v] : *pairs) emit(k, Masked(v));
+  return Status::Ok();
+}
+
+}  // namespace rftgate

@@ -1,0 +1,101 @@
+// Gate: one open rftgate instance. Owns the config, the engine with its
+// ruleset, the plugin's logger, and the adapter (library and connection).
+// Thread-safe: calls are serialised by an internal mutex.
+#ifndef RFTGATE_PLUGIN_CORE_GATE_H_
+#define RFTGATE_PLUGIN_CORE_GATE_H_
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "plugin/config/config.h"
+#include "plugin/core/adapter_library.h"
+#include "plugin/core/run_result.h"
+#include "plugin/core/status.h"
+#include "plugin/core/timed_call.h"
+#include "plugin/engine/engine.h"
+#include "rftgate/host_abi.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace rftgate {
+
+// Where the plugin looks for adapters when the config names no folder, and
+// after the configured ones: <folder of librftgate.so>/rftgate/adapters (the
+// build tree and an installation alike), then the installed adapter folder.
+std::vector<std::filesystem::path> DefaultAdapterDirs();
+
+struct GateOptions {
+  // Exactly one of path and yaml.
+  std::filesystem::path config_path;
+  std::string config_yaml;
+  std::filesystem::path base_dir;  // for yaml; empty = current folder
+  rft_log_fn log = nullptr;
+  void* log_ctx = nullptr;
+};
+
+// Reads the config of `options` (file or text).
+Status ReadConfig(const GateOptions& options, Config* out);
+
+// The adapter folders of a config: configured ones, then the defaults.
+std::vector<std::filesystem::path> AdapterDirsOf(const Config& config);
+
+class Gate {
+ public:
+  // Reads and validates the config, loads the adapter library and opens the
+  // connection. A database that cannot be reached does not prevent opening
+  // (the gate reconnects at the next check, and the failure policy decides
+  // meanwhile); a bad config, mapping or library does.
+  static Status Open(const GateOptions& options, std::unique_ptr<Gate>* out);
+  ~Gate();
+
+  struct Request {
+    rft_selection selection{};  // refs point into caller memory
+    std::string run_id;         // empty = new run id
+    bool dry_run = false;
+    std::function<void(uint64_t, uint64_t)> progress;
+  };
+
+  // Loads, checks and (unless dry_run) writes back. Returns a result when
+  // every requested order got a verdict (from checks or from the failure
+  // policy); an error when no verdict could be produced.
+  Status Check(const Request& request, std::unique_ptr<RunResult>* out);
+
+  // What the adapter found in its database, plus the gate's own facts.
+  Status Describe(
+      const std::function<void(std::string_view, std::string_view)>& emit);
+
+  const Config& config() const { return config_; }
+  const Engine& engine() const { return engine_; }
+
+ private:
+  Gate(Config config, std::shared_ptr<spdlog::logger> logger);
+  Status EnsureConnected();
+  Status LoadWave(const rft_selection& selection, Wave* wave);
+  Status WriteBack(const RunResult& result, int64_t started_us,
+                   int64_t finished_us);
+  void ApplyFailurePolicy(const rft_selection& selection,
+                          const std::string& reason, RunResult* result) const;
+
+  std::mutex mu_;
+  Config config_;
+  Engine engine_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::shared_ptr<AdapterLibrary> library_;
+  std::shared_ptr<AdapterHandle> adapter_;  // null while disconnected
+  std::shared_ptr<AbandonedCalls> abandoned_;
+};
+
+// A new run id: UTC timestamp and 64 random bits, e.g.
+// "20261122T101500Z-5f1c0a9e3b2d7c41".
+std::string NewRunId();
+
+}  // namespace rftgate
+
+#endif  // RFTGATE_PLUGIN_CORE_GATE_H_

@@ -1,0 +1,114 @@
+#include "plugin/core/timed_call.h"
+
+#include <chrono>
+#include <thread>
+
+#include "fmt/format.h"
+
+namespace rftgate {
+namespace {
+
+struct CallState {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  rft_status status = RFT_OK;
+  volatile int32_t cancelled = 0;
+  char error[2048] = {0};
+  rft_call call{};
+};
+
+}  // namespace
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t NowUnixUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void AbandonedCalls::Add() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++running_;
+}
+
+void AbandonedCalls::Done() {
+  std::lock_guard<std::mutex> lock(mu_);
+  --running_;
+  cv_.notify_all();
+}
+
+bool AbandonedCalls::WaitIdle(int64_t timeout_ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                      [this] { return running_ == 0; });
+}
+
+Status RunTimed(const char* what, int64_t timeout_ms,
+                std::function<rft_status(rft_call*)> body,
+                const std::shared_ptr<AbandonedCalls>& abandoned) {
+  auto state = std::make_shared<CallState>();
+  state->call.struct_size = sizeof(rft_call);
+  state->call.deadline_unix_ms = timeout_ms > 0 ? NowUnixMs() + timeout_ms : 0;
+  state->call.cancelled = &state->cancelled;
+  state->call.error = state->error;
+  state->call.error_cap = sizeof state->error;
+
+  auto finish = [](const std::shared_ptr<CallState>& s, rft_status st) {
+    std::lock_guard<std::mutex> lock(s->mu);
+    s->status = st;
+    s->done = true;
+    s->cv.notify_all();
+  };
+
+  if (timeout_ms <= 0) {
+    rft_status st = body(&state->call);
+    if (st == RFT_OK) return Status::Ok();
+    return Status(st, state->error[0] ? state->error : "no message");
+  }
+
+  std::thread worker;
+  try {
+    worker = std::thread([state, body = std::move(body), finish]() mutable {
+      rft_status st;
+      try {
+        st = body(&state->call);
+      } catch (...) {
+        st = RFT_ERR_INTERNAL;
+      }
+      body = nullptr;  // release what the call holds before signalling
+      finish(state, st);
+    });
+  } catch (const std::system_error& e) {
+    return Status(
+        RFT_ERR_INTERNAL,
+        fmt::format("cannot start a thread for {}: {}", what, e.what()));
+  }
+
+  std::unique_lock<std::mutex> lock(state->mu);
+  bool done = state->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                                 [&] { return state->done; });
+  if (done) {
+    lock.unlock();
+    worker.join();
+    if (state->status == RFT_OK) return Status::Ok();
+    return Status(state->status, state->error[0] ? state->error : "no message");
+  }
+  state->cancelled = 1;
+  lock.unlock();
+  if (abandoned) abandoned->Add();
+  std::thread([w = std::move(worker), abandoned]() mutable {
+    w.join();
+    if (abandoned) abandoned->Done();
+  }).detach();
+  return Status(RFT_ERR_TIMEOUT,
+                fmt::format("the adapter's {} did not finish within {} ms",
+                            what, timeout_ms));
+}
+
+}  // namespace rftgate

@@ -1,0 +1,32 @@
+// Libraries that are not good adapters, for the loader's tests. Which one is
+// built is chosen by a macro.
+#include <cstring>
+
+#include "rftgate/adapter_abi.h"
+
+#if defined(RFT_TEST_NO_ENTRY)
+// A shared library that exports something, but not rft_adapter_entry.
+extern "C" RFT_EXPORT int rft_something_else(void) { return 42; }
+#elif defined(RFT_TEST_FUTURE_ABI)
+// An adapter built for a later major version of the adapter ABI.
+namespace {
+const rft_adapter_api kApi = {sizeof(rft_adapter_api),
+                              RFT_ADAPTER_ABI_MAJOR + 1,
+                              0,
+                              0,
+                              "future",
+                              "9.0.0",
+                              0,
+                              nullptr,
+                              nullptr,
+                              nullptr,
+                              nullptr,
+                              nullptr};
+}
+extern "C" RFT_EXPORT rft_status rft_adapter_entry(uint32_t, uint32_t,
+                                                   const rft_adapter_api** out,
+                                                   char*, size_t) {
+  *out = &kApi;
+  return RFT_OK;
+}
+#endif

@@ -1,0 +1,297 @@
+// An adapter for tests of the plugin: serves a wave from a JSON file and
+// records write-backs in a JSON-lines file. Options (adapter.options):
+//   fixture: path of the wave JSON (relative to the config folder)
+//   writes: path of the JSON-lines file that receives each write_back
+//   fail: {open|load|write_back|describe: "error" | "database" | "throw" |
+//          "sleep" | "bad_record"}
+//   sleep_ms: how long "sleep" sleeps (checking cancellation)
+//   echo_connection: true = failure messages quote the connection string
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "rftgate/adapter.hpp"
+
+namespace {
+
+using nlohmann::json;
+using rftgate::adapter::Call;
+using rftgate::adapter::Error;
+using rftgate::adapter::NullDecimal;
+using rftgate::adapter::NullStr;
+using rftgate::adapter::Sink;
+using rftgate::adapter::Str;
+using rftgate::adapter::View;
+
+// Keeps the strings of one batch alive while it is put.
+struct Arena {
+  std::vector<std::unique_ptr<std::string>> strings;
+  rft_str Get(const json& j, const char* key) {
+    if (!j.contains(key) || j[key].is_null()) return NullStr();
+    strings.push_back(std::make_unique<std::string>(
+        j[key].is_string() ? j[key].get<std::string>() : j[key].dump()));
+    return Str(*strings.back());
+  }
+};
+
+rft_decimal Dec(const json& j, const char* key) {
+  if (!j.contains(key) || j[key].is_null()) return NullDecimal();
+  std::string text =
+      j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
+  rft_decimal d{0, 0, 0};
+  bool neg = !text.empty() && text[0] == '-';
+  bool frac = false;
+  for (char c : text.substr(neg ? 1 : 0)) {
+    if (c == '.') {
+      frac = true;
+      continue;
+    }
+    d.mantissa = d.mantissa * 10 + (c - '0');
+    if (frac) ++d.scale;
+  }
+  if (neg) d.mantissa = -d.mantissa;
+  return d;
+}
+
+int32_t Flag(const json& j, const char* key) {
+  if (!j.contains(key) || j[key].is_null()) return RFT_FLAG_UNKNOWN;
+  return j[key].get<bool>() ? RFT_FLAG_YES : RFT_FLAG_NO;
+}
+
+int32_t Int(const json& j, const char* key, int32_t def) {
+  return j.contains(key) && !j[key].is_null() ? j[key].get<int32_t>() : def;
+}
+
+// "2026-11-23" -> date; "2026-11-23T10:00:00Z" -> UTC instant.
+rft_time Time(const json& j, const char* key) {
+  if (!j.contains(key) || j[key].is_null())
+    return rft_time{0, RFT_TIME_NONE, 0};
+  std::string t = j[key].get<std::string>();
+  int y = 0, m = 0, d = 0, hh = 0, mm = 0, ss = 0;
+  std::sscanf(t.c_str(), "%d-%d-%dT%d:%d:%d", &y, &m, &d, &hh, &mm, &ss);
+  // days from civil (proleptic Gregorian)
+  y -= m <= 2;
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  int64_t days = era * 146097 + static_cast<int64_t>(doe) - 719468;
+  if (t.size() <= 10) return rft_time{days, RFT_TIME_DATE, 0};
+  int64_t us = ((days * 86400) + hh * 3600 + mm * 60 + ss) * 1000000LL;
+  return rft_time{us, t.back() == 'Z' ? RFT_TIME_UTC : RFT_TIME_LOCAL, 0};
+}
+
+class FixtureAdapter {
+ public:
+  explicit FixtureAdapter(const rftgate::adapter::OpenParams& p)
+      : connection_(p.connection) {
+    options_ = json::parse(
+        p.options_json.empty() ? "{}" : std::string(p.options_json));
+    dir_ = std::string(p.config_dir);
+    rftgate::adapter::Logger log(p.log, p.log_ctx);
+    log.Info("fixture adapter opening " + connection_);
+    Fail("open", Call(nullptr));
+    if (options_.contains("fixture")) {
+      std::ifstream in(Resolve(options_["fixture"].get<std::string>()));
+      if (!in) throw Error(RFT_ERR_CONFIG, "cannot read the fixture");
+      wave_ = json::parse(in);
+    }
+  }
+
+  void Load(const rft_selection& selection, Sink& sink, Call& call) {
+    Fail("load", call);
+    std::vector<std::string> refs;
+    for (size_t i = 0; i < selection.ref_count; ++i) {
+      refs.emplace_back(View(selection.refs[i]));
+    }
+    auto wanted = [&](const std::string& ref) {
+      return selection.mode != RFT_SELECT_REFS ||
+             std::find(refs.begin(), refs.end(), ref) != refs.end();
+    };
+    Arena a;
+    std::vector<rft_order> orders;
+    std::vector<std::string> put_refs;
+    for (const json& o : wave_.value("orders", json::array())) {
+      if (!wanted(o["ref"].get<std::string>())) continue;
+      if (selection.mode == RFT_SELECT_READY && !o.value("ready", true))
+        continue;
+      put_refs.push_back(o["ref"].get<std::string>());
+      rft_order r{};
+      r.struct_size = sizeof r;
+      r.ref = a.Get(o, "ref");
+      r.stable_id = a.Get(o, "id");
+      r.site = a.Get(o, "site");
+      r.provider = a.Get(o, "provider");
+      r.customer_ref = a.Get(o, "customer");
+      r.customer_order_ref = a.Get(o, "customer_order");
+      r.street = a.Get(o, "street");
+      r.city = a.Get(o, "city");
+      r.postcode = a.Get(o, "postcode");
+      r.country = a.Get(o, "country");
+      r.carrier = a.Get(o, "carrier");
+      r.carrier_service = a.Get(o, "service");
+      r.ship_date = Time(o, "ship_date");
+      r.created_at = Time(o, "created_at");
+      r.release_at = Time(o, "release_at");
+      r.priority = Int(o, "priority", 0);
+      orders.push_back(r);
+    }
+    sink.Put(RFT_REC_ORDER, orders.data(), orders.size());
+    std::vector<rft_order_line> lines;
+    for (const json& l : wave_.value("lines", json::array())) {
+      if (std::find(put_refs.begin(), put_refs.end(),
+                    l["order"].get<std::string>()) == put_refs.end()) {
+        continue;
+      }
+      rft_order_line r{};
+      r.struct_size = sizeof r;
+      r.line_no = Int(l, "line", 0);
+      r.order_ref = a.Get(l, "order");
+      r.line_ref = a.Get(l, "line_ref");
+      r.sku = a.Get(l, "sku");
+      r.qty = Dec(l, "qty");
+      r.uom = a.Get(l, "uom");
+      r.location = a.Get(l, "location");
+      r.lot = a.Get(l, "lot");
+      lines.push_back(r);
+    }
+    sink.Put(RFT_REC_LINE, lines.data(), lines.size());
+    std::vector<rft_item> items;
+    for (const json& i : wave_.value("items", json::array())) {
+      rft_item r{};
+      r.struct_size = sizeof r;
+      r.sku = a.Get(i, "sku");
+      r.active = Flag(i, "active");
+      r.lot_tracked = Flag(i, "lot_tracked");
+      r.serial_tracked = Flag(i, "serial_tracked");
+      r.base_uom = a.Get(i, "uom");
+      r.hazmat_class = a.Get(i, "hazmat");
+      r.unit_weight_kg = Dec(i, "weight_kg");
+      r.unit_volume_m3 = NullDecimal();
+      r.min_shelf_life_days = Int(i, "min_shelf_life_days", -1);
+      items.push_back(r);
+    }
+    sink.Put(RFT_REC_ITEM, items.data(), items.size());
+    std::vector<rft_stock> stock;
+    for (const json& s : wave_.value("stock", json::array())) {
+      rft_stock r{};
+      r.struct_size = sizeof r;
+      r.sku = a.Get(s, "sku");
+      r.location = a.Get(s, "location");
+      r.lot = a.Get(s, "lot");
+      r.on_hand = Dec(s, "on_hand");
+      r.reserved_qty = Dec(s, "reserved");
+      r.in_date = Time(s, "in_date");
+      stock.push_back(r);
+    }
+    sink.Put(RFT_REC_STOCK, stock.data(), stock.size());
+    std::vector<rft_location> locations;
+    for (const json& l : wave_.value("locations", json::array())) {
+      rft_location r{};
+      r.struct_size = sizeof r;
+      r.code = a.Get(l, "code");
+      r.pickable = Flag(l, "pickable");
+      r.blocked = Flag(l, "blocked");
+      r.zone = a.Get(l, "zone");
+      r.parent = a.Get(l, "parent");
+      locations.push_back(r);
+    }
+    sink.Put(RFT_REC_LOCATION, locations.data(), locations.size());
+    std::vector<rft_customer> customers;
+    for (const json& c : wave_.value("customers", json::array())) {
+      rft_customer r{};
+      r.struct_size = sizeof r;
+      r.ref = a.Get(c, "ref");
+      r.blocked = Flag(c, "blocked");
+      r.credit_hold = Flag(c, "credit_hold");
+      r.min_shelf_life_days = Int(c, "min_shelf_life_days", -1);
+      customers.push_back(r);
+    }
+    sink.Put(RFT_REC_CUSTOMER, customers.data(), customers.size());
+    if (options_.value("fail", json::object()).value("load", "") ==
+        "bad_record") {
+      rft_order bad{};
+      bad.struct_size = sizeof bad;  // no ref: refused by the plugin
+      sink.Put(RFT_REC_ORDER, &bad, 1);
+    }
+    uint64_t caps = RFT_CAP_ITEMS | RFT_CAP_STOCK | RFT_CAP_LOCATIONS |
+                    RFT_CAP_CUSTOMERS | RFT_CAP_ADDRESSES;
+    sink.SetCapabilities(caps);
+  }
+
+  void WriteBack(const rftgate::adapter::WriteBackBatch& batch, Call& call) {
+    Fail("write_back", call);
+    if (!options_.contains("writes")) return;
+    json run = {{"run_id", std::string(View(batch.run->run_id))},
+                {"ruleset", std::string(View(batch.run->ruleset))},
+                {"rows", json::array()},
+                {"findings", json::array()}};
+    for (size_t i = 0; i < batch.row_count; ++i) {
+      const rft_check_run_row& r = batch.Row(i);
+      run["rows"].push_back({{"order", std::string(View(r.order_ref))},
+                             {"verdict", r.verdict},
+                             {"decided_by", r.decided_by}});
+    }
+    for (size_t i = 0; i < batch.finding_count; ++i) {
+      const rft_finding_row& f = batch.Finding(i);
+      run["findings"].push_back({{"order", std::string(View(f.order_ref))},
+                                 {"line", f.line_no},
+                                 {"check", std::string(View(f.check_id))}});
+    }
+    std::ofstream out(Resolve(options_["writes"].get<std::string>()),
+                      std::ios::app);
+    out << run.dump() << "\n";
+  }
+
+  void Describe(const rftgate::adapter::DescribeFn& emit, Call& call) {
+    Fail("describe", call);
+    emit("backend", "fixture");
+    emit("orders", std::to_string(wave_.value("orders", json::array()).size()));
+  }
+
+ private:
+  std::string Resolve(const std::string& p) const {
+    std::filesystem::path path(p);
+    return path.is_absolute() ? p
+                              : (std::filesystem::path(dir_) / path).string();
+  }
+
+  void Fail(const char* where, const Call& call) const {
+    std::string how = options_.value("fail", json::object()).value(where, "");
+    std::string suffix = options_.value("echo_connection", false)
+                             ? " (connection " + connection_ + ")"
+                             : "";
+    if (how == "error")
+      throw Error(RFT_ERR_ADAPTER,
+                  std::string(where) + " failed on purpose" + suffix);
+    if (how == "database")
+      throw Error(RFT_ERR_DATABASE,
+                  std::string(where) + ": database unreachable" + suffix);
+    if (how == "throw")
+      throw std::runtime_error(std::string(where) + " threw on purpose" +
+                               suffix);
+    if (how == "sleep") {
+      auto until = std::chrono::steady_clock::now() +
+                   std::chrono::milliseconds(options_.value("sleep_ms", 2000));
+      while (std::chrono::steady_clock::now() < until && !call.Cancelled()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      call.ThrowIfStopped();
+    }
+  }
+
+  json options_;
+  json wave_ = json::object();
+  std::string dir_;
+  std::string connection_;
+};
+
+}  // namespace
+
+RFTGATE_DEFINE_ADAPTER(FixtureAdapter, "fixture", "1.0.0",
+                       RFT_CAP_ITEMS | RFT_CAP_STOCK | RFT_CAP_LOCATIONS |
+                           RFT_CAP_CUSTOMERS | RFT_CAP_ADDRESSES)

@@ -1,0 +1,441 @@
+// The plugin through its C ABI, loaded as a host loads it, with test
+// adapters: handshake, refusals, errors from adapters, config errors,
+// masking, failure policy, write-back.
+#include <dlfcn.h>
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "rftgate/host.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using rftgate::host::Str;
+using rftgate::host::View;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class PluginAbiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("rftgate-abi-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    plugin_ = rftgate::host::Plugin::Load(RFT_TEST_PLUGIN);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Writes a config for the fixture adapter; `extra_options` is YAML lines
+  // indented under adapter.options.
+  std::string WriteConfig(const std::string& extra_options = "",
+                          const std::string& top = "",
+                          const std::string& adapter = "fixture") {
+    std::string path = (dir_ / "rftgate.yaml").string();
+    std::ofstream out(path);
+    out << "adapter:\n"
+        << "  name: " << adapter << "\n"
+        << "  library_dirs: [\"" << RFT_TEST_ADAPTER_DIR << "\"]\n"
+        << "  connection: \"fixture://wave host=db password=s3cr3t-pw\"\n"
+        << "  options:\n"
+        << "    fixture: \"" << RFT_TEST_DATA_DIR << "/wave.json\"\n"
+        << "    writes: writes.jsonl\n"
+        << extra_options << top;
+    return path;
+  }
+
+  std::vector<nlohmann::json> Writes() {
+    std::vector<nlohmann::json> runs;
+    std::ifstream in(dir_ / "writes.jsonl");
+    std::string line;
+    while (std::getline(in, line)) runs.push_back(nlohmann::json::parse(line));
+    return runs;
+  }
+
+  static rft_check_request Request(std::vector<rft_str>* refs) {
+    rft_check_request r{};
+    r.struct_size = sizeof r;
+    r.selection.struct_size = sizeof r.selection;
+    if (refs != nullptr && !refs->empty()) {
+      r.selection.mode = RFT_SELECT_REFS;
+      r.selection.refs = refs->data();
+      r.selection.ref_count = refs->size();
+    } else {
+      r.selection.mode = RFT_SELECT_READY;
+    }
+    return r;
+  }
+
+  fs::path dir_;
+  std::shared_ptr<rftgate::host::Plugin> plugin_;
+};
+
+TEST_F(PluginAbiTest, EntryHandsOverItsTable) {
+  const rft_plugin_api& api = plugin_->api();
+  EXPECT_EQ(api.abi_major, RFT_HOST_ABI_MAJOR);
+  EXPECT_GE(api.struct_size, sizeof(rft_plugin_api));
+  EXPECT_GT(api.catalogue_size(), 15u);
+}
+
+TEST_F(PluginAbiTest, MajorMismatchIsRefusedNamingBothVersions) {
+  void* lib = dlopen(RFT_TEST_PLUGIN, RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(lib, nullptr);
+  auto entry =
+      reinterpret_cast<rft_plugin_entry_fn>(dlsym(lib, "rft_plugin_entry"));
+  ASSERT_NE(entry, nullptr);
+  const rft_plugin_api* api = reinterpret_cast<const rft_plugin_api*>(0x1);
+  char message[256] = {0};
+  EXPECT_EQ(entry(RFT_HOST_ABI_MAJOR + 98, 3, &api, message, sizeof message),
+            RFT_ERR_ABI);
+  EXPECT_EQ(api, nullptr);
+  std::string m = message;
+  EXPECT_THAT(m, HasSubstr(std::to_string(RFT_HOST_ABI_MAJOR) + "." +
+                           std::to_string(RFT_HOST_ABI_MINOR)));
+  EXPECT_THAT(m, HasSubstr(std::to_string(RFT_HOST_ABI_MAJOR + 98) + ".3"));
+  // A small buffer is truncated, never overrun.
+  char tiny[8];
+  std::memset(tiny, 'x', sizeof tiny);
+  EXPECT_EQ(entry(99, 0, &api, tiny, 4), RFT_ERR_ABI);
+  EXPECT_EQ(tiny[3], '\0');
+  EXPECT_EQ(tiny[4], 'x');
+  dlclose(lib);
+}
+
+TEST_F(PluginAbiTest, LibraryWithoutEntryIsRefusedByTheHostLoader) {
+  try {
+    rftgate::host::Plugin::Load(RFT_TEST_NOENTRY_LIB);
+    FAIL() << "loaded a library without the entry symbol";
+  } catch (const rftgate::host::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("does not export rft_plugin_entry"));
+  }
+}
+
+TEST_F(PluginAbiTest, FileThatIsNotALibraryIsRefused) {
+  fs::path junk = dir_ / "librftgate.so";
+  std::ofstream(junk) << "not a shared library\n";
+  try {
+    rftgate::host::Plugin::Load(junk);
+    FAIL() << "loaded a text file";
+  } catch (const rftgate::host::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("cannot load the rftgate plugin"));
+  }
+}
+
+TEST_F(PluginAbiTest, AdapterWithoutEntryIsRefused) {
+  try {
+    plugin_->OpenFile(WriteConfig("", "", "noentry"));
+    FAIL();
+  } catch (const rftgate::host::Error& e) {
+    EXPECT_EQ(e.status(), RFT_ERR_ADAPTER);
+    EXPECT_THAT(e.what(), HasSubstr("does not export rft_adapter_entry"));
+  }
+}
+
+TEST_F(PluginAbiTest, AdapterOfAnotherMajorVersionIsRefused) {
+  try {
+    plugin_->OpenFile(WriteConfig("", "", "future"));
+    FAIL();
+  } catch (const rftgate::host::Error& e) {
+    EXPECT_EQ(e.status(), RFT_ERR_ABI);
+    EXPECT_THAT(e.what(), HasSubstr("ABI 2.0"));
+    EXPECT_THAT(e.what(), HasSubstr("needs ABI 1.0"));
+  }
+}
+
+TEST_F(PluginAbiTest, AdapterFileThatIsNotALibraryIsRefused) {
+  fs::path adapters = dir_ / "adapters";
+  fs::create_directories(adapters);
+  fs::permissions(adapters, fs::perms::owner_all | fs::perms::group_read |
+                                fs::perms::group_exec | fs::perms::others_read |
+                                fs::perms::others_exec);
+  std::ofstream(adapters / "librftgate_adapter_junk.so") << "text\n";
+  std::string path = (dir_ / "junk.yaml").string();
+  std::ofstream(path) << "adapter:\n  name: junk\n  library_dirs: [adapters]\n"
+                         "  connection: \"x\"\n";
+  try {
+    plugin_->OpenFile(path);
+    FAIL();
+  } catch (const rftgate::host::Error& e) {
+    EXPECT_EQ(e.status(), RFT_ERR_ADAPTER);
+    EXPECT_THAT(e.what(), HasSubstr("cannot load adapter library"));
+  }
+}
+
+TEST_F(PluginAbiTest, AdapterFolderWritableByOthersIsRefused) {
+  fs::path adapters = dir_ / "open";
+  fs::create_directories(adapters);
+  fs::copy_file(
+      fs::path(RFT_TEST_ADAPTER_DIR) / "librftgate_adapter_fixture.so",
+      adapters / "librftgate_adapter_fixture.so");
+  fs::permissions(adapters, fs::perms::all);
+  std::string path = (dir_ / "open.yaml").string();
+  std::ofstream(path) << "adapter:\n  name: fixture\n  library_dirs: [open]\n"
+                         "  connection: \"x\"\n";
+  try {
+    plugin_->OpenFile(path);
+    FAIL();
+  } catch (const rftgate::host::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("writable by group or others"));
+  }
+}
+
+TEST_F(PluginAbiTest, ConfigErrorCarriesLineAndColumn) {
+  std::string path = WriteConfig("", "failur_policy: hold\n");
+  try {
+    plugin_->OpenFile(path);
+    FAIL();
+  } catch (const rftgate::host::Error& e) {
+    EXPECT_EQ(e.status(), RFT_ERR_CONFIG);
+    EXPECT_THAT(e.what(), HasSubstr(path + ":8:1"));
+    EXPECT_THAT(e.what(), HasSubstr("failure_policy"));
+  }
+}
+
+TEST_F(PluginAbiTest, ChecksTheReadyOrdersAndWritesBack) {
+  auto gate = plugin_->OpenFile(WriteConfig());
+  auto request = Request(nullptr);
+  auto result = gate.Run(request, false);
+  rft_result_summary s = result.Summary();
+  ASSERT_EQ(s.orders, 3u);  // SO-4 is not ready
+  EXPECT_EQ(s.written, 1);
+  std::map<std::string, rft_order_verdict> by_ref;
+  for (uint64_t i = 0; i < s.orders; ++i) {
+    rft_order_verdict v = result.Order(i);
+    by_ref[std::string(View(v.ref))] = v;
+    EXPECT_EQ(v.decided_by, RFT_DECIDED_BY_CHECKS);
+  }
+  EXPECT_EQ(by_ref.at("SO-1").verdict, RFT_VERDICT_PASS);
+  EXPECT_EQ(by_ref.at("SO-2").verdict, RFT_VERDICT_HOLD);
+  EXPECT_EQ(by_ref.at("SO-3").verdict, RFT_VERDICT_HOLD);
+  // SO-2 line 2 has an unknown SKU.
+  bool found = false;
+  for (uint64_t i = 0; i < s.orders; ++i) {
+    rft_order_verdict v = result.Order(i);
+    if (View(v.ref) != "SO-2") continue;
+    for (uint64_t j = 0; j < v.finding_count; ++j) {
+      rft_finding_view f = result.Finding(i, j);
+      if (View(f.check_id) == "item.unknown") {
+        found = true;
+        EXPECT_EQ(f.line_no, 2);
+        EXPECT_EQ(View(f.line_ref), "L3");
+        EXPECT_EQ(f.severity, RFT_SEVERITY_BLOCK);
+        EXPECT_TRUE(nlohmann::json::accept(View(f.details_json)));
+      }
+    }
+  }
+  EXPECT_TRUE(found);
+  auto writes = Writes();
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_EQ(writes[0]["run_id"], std::string(View(s.run_id)));
+  EXPECT_EQ(writes[0]["rows"].size(), 3u);  // passes included
+}
+
+TEST_F(PluginAbiTest, DryRunWritesNothing) {
+  auto gate = plugin_->OpenFile(WriteConfig());
+  auto request = Request(nullptr);
+  auto result = gate.Run(request, true);
+  EXPECT_EQ(result.Summary().orders, 3u);
+  EXPECT_EQ(result.Summary().dry_run, 1);
+  EXPECT_EQ(result.Summary().written, 0);
+  EXPECT_TRUE(Writes().empty());
+}
+
+TEST_F(PluginAbiTest, UnknownRefIsANoteNotAVerdict) {
+  auto gate = plugin_->OpenFile(WriteConfig());
+  std::vector<rft_str> refs = {Str("SO-1"), Str("SO-404")};
+  auto request = Request(&refs);
+  auto result = gate.Run(request, true);
+  ASSERT_EQ(result.Summary().orders, 1u);
+  ASSERT_GE(result.Summary().notes, 1u);
+  bool noted = false;
+  for (uint64_t i = 0; i < result.Summary().notes; ++i) {
+    if (View(result.Note(i).message).find("SO-404") != std::string_view::npos)
+      noted = true;
+  }
+  EXPECT_TRUE(noted);
+}
+
+class AdapterFailureTest
+    : public PluginAbiTest,
+      public ::testing::WithParamInterface<std::pair<const char*, rft_status>> {
+};
+
+TEST_P(AdapterFailureTest, LoadFailureFallsToThePolicyForNamedOrders) {
+  auto [how, status] = GetParam();
+  auto gate = plugin_->OpenFile(WriteConfig(
+      std::string("    fail: {load: ") + how + "}\n    sleep_ms: 5000\n",
+      "timeouts: {load: 200}\nfailure_policy: hold\n"));
+  std::vector<rft_str> refs = {Str("SO-1"), Str("SO-2")};
+  auto request = Request(&refs);
+  auto result = gate.Run(request, false);
+  rft_result_summary s = result.Summary();
+  ASSERT_EQ(s.orders, 2u);
+  EXPECT_EQ(s.by_policy, 2u);
+  for (uint64_t i = 0; i < 2; ++i) {
+    rft_order_verdict v = result.Order(i);
+    EXPECT_EQ(v.verdict, RFT_VERDICT_HOLD);
+    EXPECT_EQ(v.decided_by, RFT_DECIDED_BY_FAILURE_POLICY);
+    EXPECT_FALSE(View(v.reason).empty());
+  }
+  (void)status;
+}
+
+TEST_P(AdapterFailureTest, LoadFailureWithoutRefsIsAnError) {
+  auto [how, status] = GetParam();
+  auto gate = plugin_->OpenFile(WriteConfig(
+      std::string("    fail: {load: ") + how + "}\n    sleep_ms: 5000\n",
+      "timeouts: {load: 200}\n"));
+  auto request = Request(nullptr);
+  try {
+    gate.Run(request, false);
+    FAIL() << "no error";
+  } catch (const rftgate::host::Error& e) {
+    EXPECT_EQ(e.status(), status);
+    EXPECT_THAT(e.what(), HasSubstr("loading the wave failed"));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Ways, AdapterFailureTest,
+    ::testing::Values(std::make_pair("error", RFT_ERR_ADAPTER),
+                      std::make_pair("database", RFT_ERR_DATABASE),
+                      std::make_pair("throw", RFT_ERR_ADAPTER),
+                      std::make_pair("sleep", RFT_ERR_TIMEOUT),
+                      std::make_pair("bad_record", RFT_ERR_INVALID_ARGUMENT)));
+
+TEST_F(PluginAbiTest, ReleasePolicyPassesNamedOrdersWhenTheDatabaseIsDown) {
+  auto gate = plugin_->OpenFile(
+      WriteConfig("    fail: {load: database}\n", "failure_policy: release\n"));
+  std::vector<rft_str> refs = {Str("SO-3")};
+  auto request = Request(&refs);
+  auto result = gate.Run(request, false);
+  ASSERT_EQ(result.Summary().orders, 1u);
+  EXPECT_EQ(result.Order(0).verdict, RFT_VERDICT_PASS);
+  EXPECT_EQ(result.Order(0).decided_by, RFT_DECIDED_BY_FAILURE_POLICY);
+}
+
+TEST_F(PluginAbiTest, DatabaseDownAtOpenStillOpensTheGate) {
+  auto gate = plugin_->OpenFile(WriteConfig("    fail: {open: database}\n"));
+  std::vector<rft_str> refs = {Str("SO-1")};
+  auto request = Request(&refs);
+  auto result = gate.Run(request, false);
+  EXPECT_EQ(result.Order(0).decided_by, RFT_DECIDED_BY_FAILURE_POLICY);
+  EXPECT_EQ(result.Order(0).verdict, RFT_VERDICT_HOLD);  // the default policy
+}
+
+TEST_F(PluginAbiTest, WriteBackFailureKeepsVerdictsAndSaysSo) {
+  auto gate = plugin_->OpenFile(WriteConfig("    fail: {write_back: throw}\n"));
+  auto request = Request(nullptr);
+  auto result = gate.Run(request, false);
+  EXPECT_EQ(result.Summary().orders, 3u);
+  EXPECT_EQ(result.Summary().written, 0);
+  EXPECT_THAT(std::string(View(result.Summary().written_to)),
+              HasSubstr("nothing written"));
+}
+
+struct LogCapture {
+  std::mutex mu;
+  std::string text;
+  static void Log(void* ctx, int32_t, const char* msg, size_t len) {
+    auto* self = static_cast<LogCapture*>(ctx);
+    std::lock_guard<std::mutex> lock(self->mu);
+    self->text.append(msg, len).append("\n");
+  }
+};
+
+TEST_F(PluginAbiTest, PasswordNeverAppearsInLogsOrMessages) {
+  LogCapture capture;
+  std::string path =
+      WriteConfig("    fail: {load: database}\n    echo_connection: true\n",
+                  "logging: {level: trace}\n");
+  std::string error_text;
+  {
+    auto gate = plugin_->OpenFile(path, &LogCapture::Log, &capture);
+    auto request = Request(nullptr);
+    try {
+      gate.Run(request, false);
+    } catch (const rftgate::host::Error& e) {
+      error_text = e.what();
+    }
+  }
+  EXPECT_THAT(error_text, HasSubstr("database unreachable"));
+  EXPECT_THAT(error_text, Not(HasSubstr("s3cr3t-pw")));
+  EXPECT_THAT(capture.text, HasSubstr("fixture adapter opening"));
+  EXPECT_THAT(capture.text, Not(HasSubstr("s3cr3t-pw")));
+}
+
+TEST_F(PluginAbiTest, CatalogueListsStableIds) {
+  const rft_plugin_api& api = plugin_->api();
+  std::vector<std::string> ids;
+  for (uint64_t i = 0; i < api.catalogue_size(); ++i) {
+    rft_check_info info{};
+    info.struct_size = sizeof info;
+    ASSERT_EQ(api.catalogue_entry(nullptr, i, &info), RFT_OK);
+    ids.emplace_back(View(info.id));
+  }
+  for (const char* id :
+       {"item.unknown", "item.inactive", "qty.invalid", "uom.mismatch",
+        "stock.short", "location.mismatch", "lot.missing", "lot.expired",
+        "lot.shelf_life", "lot.fefo", "lot.quarantine", "order.duplicate",
+        "address.incomplete", "carrier.constraint", "customer.hold",
+        "qty.outlier"}) {
+    EXPECT_THAT(ids, ::testing::Contains(std::string(id)));
+  }
+  rft_check_info info{};
+  info.struct_size = sizeof info;
+  EXPECT_EQ(api.catalogue_entry(nullptr, api.catalogue_size(), &info),
+            RFT_ERR_NOT_FOUND);
+}
+
+TEST_F(PluginAbiTest, OldHostStructsAreFilledOnlyUpToTheirSize) {
+  auto gate = plugin_->OpenFile(WriteConfig());
+  auto request = Request(nullptr);
+  auto result = gate.Run(request, true);
+  // A host that knows only the first fields of rft_order_verdict.
+  struct {
+    rft_order_verdict v;
+    char guard[16];
+  } small;
+  std::memset(&small, 0x5a, sizeof small);
+  small.v.struct_size = offsetof(rft_order_verdict, finding_count);
+  ASSERT_EQ(plugin_->api().result_order(result.get(), 0, &small.v), RFT_OK);
+  EXPECT_EQ(small.v.struct_size, offsetof(rft_order_verdict, finding_count));
+  const unsigned char* tail = reinterpret_cast<const unsigned char*>(&small.v) +
+                              offsetof(rft_order_verdict, finding_count);
+  EXPECT_EQ(*tail, 0x5a);
+}
+
+TEST_F(PluginAbiTest, ListsAdaptersWithTheirAbi) {
+  rft_open_params params{};
+  params.struct_size = sizeof params;
+  std::string path = WriteConfig();
+  params.config_path = Str(path);
+  std::vector<std::pair<std::string, bool>> seen;
+  char message[512] = {0};
+  ASSERT_EQ(plugin_->api().list_adapters(
+                &params,
+                [](void* ctx, const rft_adapter_info* info) {
+                  static_cast<std::vector<std::pair<std::string, bool>>*>(ctx)
+                      ->emplace_back(std::string(View(info->name)),
+                                     info->loadable != 0);
+                },
+                &seen, message, sizeof message),
+            RFT_OK)
+      << message;
+  EXPECT_THAT(
+      seen, ::testing::Contains(std::make_pair(std::string("fixture"), true)));
+  EXPECT_THAT(
+      seen, ::testing::Contains(std::make_pair(std::string("future"), false)));
+  EXPECT_THAT(
+      seen, ::testing::Contains(std::make_pair(std::string("noentry"), false)));
+}
+
+}  // namespace
