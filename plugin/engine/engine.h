@@ -19,12 +19,23 @@ enum class Verdict : int32_t { kPass = 0, kWarn = 1, kHold = 2 };
 enum class DecidedBy : int32_t { kChecks = 0, kFailurePolicy = 1 };
 
 struct Finding {
-  int32_t line_no = 0;     // 1-based position in the order; 0 = whole order
-  std::string line_ref;    // the WMS's own line id, may be empty
+  int32_t line_no = 0;   // 1-based position in the order; 0 = whole order
+  std::string line_ref;  // the WMS's own line id, may be empty
   std::string check_id;
   Severity severity = Severity::kWarn;  // kWarn or kBlock
-  std::string message;     // what to fix, for a picker or planner
+  std::string message;                  // what to fix, for a picker or planner
   std::string details_json;  // JSON object: observed, threshold, expected...
+};
+
+// What an order line was given from stock, in the item's base unit. Filled
+// only when RunContext::record_allocations is set.
+struct Allocation {
+  int32_t line_no = 0;
+  std::string sku;
+  std::string location;
+  std::string lot;                // empty for stock without a lot
+  std::string qty;                // exact decimal text, base unit
+  bool from_reservation = false;  // the line's own reservation
 };
 
 struct OrderResult {
@@ -38,6 +49,8 @@ struct OrderResult {
   DecidedBy decided_by = DecidedBy::kChecks;
   std::string reason;  // set when decided by the failure policy
   std::vector<Finding> findings;
+  // Kept by the order when it is not held; given back when it is held.
+  std::vector<Allocation> allocations;
 };
 
 // A check that did not run on this wave, and why.
@@ -60,6 +73,9 @@ struct RunContext {
   // Past orders (dry run over a date range): checks that need current
   // stock run only if the wave has RFT_CAP_STOCK_AS_OF.
   bool past_orders = false;
+  // Report each order's allocations in OrderResult::allocations (costs
+  // allocations per line; for tests, dry runs and diagnostics).
+  bool record_allocations = false;
 };
 
 class Engine {

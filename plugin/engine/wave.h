@@ -14,6 +14,7 @@
 namespace rftgate {
 
 struct WaveData;  // defined in plugin/engine/wave_data.h (engine-private)
+struct WaveBuilderState;  // engine-private
 
 class Wave {
  public:
@@ -56,6 +57,7 @@ class WaveBuilder {
 
  private:
   std::unique_ptr<WaveData> data_;
+  std::unique_ptr<WaveBuilderState> state_;
 };
 
 }  // namespace rftgate

@@ -1,0 +1,1413 @@
+#include "plugin/engine/engine.h"
+
+#include <algorithm>
+#include <array>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "fmt/format.h"
+#include "nlohmann/json.hpp"
+#include "plugin/engine/dates.h"
+#include "plugin/engine/postcodes.h"
+#include "plugin/engine/wave_data.h"
+
+namespace rftgate {
+namespace {
+
+// Indexes of the built-in checks; the order of CheckCatalogue().
+enum CheckIdx : int {
+  kItemUnknown,
+  kItemInactive,
+  kQtyInvalid,
+  kUomMismatch,
+  kStockShort,
+  kLocationMismatch,
+  kLotMissing,
+  kLotExpired,
+  kLotShelfLife,
+  kLotFefo,
+  kLotQuarantine,
+  kOrderDuplicate,
+  kAddressIncomplete,
+  kCarrierConstraint,
+  kCustomerHold,
+  kQtyOutlier,
+  kNumChecks
+};
+
+constexpr std::array<std::string_view, kNumChecks> kCheckIds = {
+    "item.unknown",       "item.inactive",      "qty.invalid",
+    "uom.mismatch",       "stock.short",        "location.mismatch",
+    "lot.missing",        "lot.expired",        "lot.shelf_life",
+    "lot.fefo",           "lot.quarantine",     "order.duplicate",
+    "address.incomplete", "carrier.constraint", "customer.hold",
+    "qty.outlier"};
+
+using json = nlohmann::json;
+
+std::string Q(Nano n) { return FormatNano(n); }
+
+bool Blank(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+    if (c == 0xC2 && i + 1 < s.size() &&
+        static_cast<unsigned char>(s[i + 1]) == 0xA0) {
+      ++i;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+bool ValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    int n = c < 0x80         ? 0
+            : (c >> 5) == 6  ? 1
+            : (c >> 4) == 14 ? 2
+            : (c >> 3) == 30 ? 3
+                             : -1;
+    if (n < 0 || (n == 1 && c < 0xC2) || i + n >= s.size() + (n > 0 ? 0 : 1)) {
+      if (n != 0) return false;
+    }
+    for (int k = 1; k <= n; ++k) {
+      if (i + k >= s.size() ||
+          (static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) {
+        return false;
+      }
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+std::string TrimUpper(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return out;
+}
+
+enum class Convert : uint8_t {
+  kOk,
+  kNoItem,       // SKU unknown: reported by item.unknown
+  kUnknownUnit,  // the line's unit is not known
+  kNoBaseUnit,   // the item's base unit is not known
+  kCategory,     // different categories
+  kRounds,       // would round
+};
+
+// The effective rules, read once from the ruleset.
+struct EngineConfig {
+  Ruleset ruleset;
+  std::array<Severity, kNumChecks> severity{};
+  // Parameters.
+  Nano max_qty = 0;
+  int64_t shelf_default_min = 0;
+  int64_t fefo_tolerance = 0;
+  int64_t dup_window_us = 0;
+  bool dup_repeated_lines = true;
+  bool addr_street = true, addr_city = true, addr_postcode = true,
+       addr_country = true, addr_validate = true;
+  bool car_hazmat = true, car_weight = true, car_cutoff = true;
+  bool unknown_customer = true;
+  double outlier_factor = 10;
+  int64_t outlier_min_history = 5;
+  // Zones.
+  const date::time_zone* default_zone = nullptr;
+  std::map<std::string, const date::time_zone*, std::less<>> site_zones;
+  std::vector<std::string> zone_notes;
+
+  explicit EngineConfig(Ruleset r) : ruleset(std::move(r)) {
+    const auto& cat = CheckCatalogue();
+    if (cat.size() != kNumChecks) throw std::logic_error("catalogue size");
+    for (int i = 0; i < kNumChecks; ++i) {
+      if (cat[i].id != kCheckIds[i]) throw std::logic_error("catalogue order");
+      auto it = ruleset.checks.find(kCheckIds[i]);
+      severity[i] = it == ruleset.checks.end() ? cat[i].default_severity
+                                               : it->second.severity;
+    }
+    auto num = [&](std::string_view c, std::string_view p, double def) {
+      try {
+        return ruleset.Number(c, p);
+      } catch (const std::logic_error&) {
+        return def;
+      }
+    };
+    auto integer = [&](std::string_view c, std::string_view p, int64_t def) {
+      try {
+        return ruleset.Int(c, p);
+      } catch (const std::logic_error&) {
+        return def;
+      }
+    };
+    auto boolean = [&](std::string_view c, std::string_view p, bool def) {
+      try {
+        return ruleset.Bool(c, p);
+      } catch (const std::logic_error&) {
+        return def;
+      }
+    };
+    max_qty = static_cast<Nano>(num("qty.invalid", "max_qty", 1e6) * 1e9);
+    shelf_default_min = integer("lot.shelf_life", "default_min_days", 0);
+    fefo_tolerance = integer("lot.fefo", "tolerance_days", 0);
+    dup_window_us =
+        integer("order.duplicate", "window_hours", 24) * 3'600'000'000LL;
+    dup_repeated_lines = boolean("order.duplicate", "repeated_lines", true);
+    try {
+      const auto& req =
+          ruleset.StringList("address.incomplete", "required_fields");
+      auto has = [&](std::string_view f) {
+        return std::find(req.begin(), req.end(), f) != req.end();
+      };
+      addr_street = has("street");
+      addr_city = has("city");
+      addr_postcode = has("postcode");
+      addr_country = has("country");
+    } catch (const std::logic_error&) {
+    }
+    addr_validate = boolean("address.incomplete", "validate_postcode", true);
+    car_hazmat = boolean("carrier.constraint", "check_hazmat", true);
+    car_weight = boolean("carrier.constraint", "check_weight", true);
+    car_cutoff = boolean("carrier.constraint", "check_cutoff", true);
+    unknown_customer = boolean("customer.hold", "unknown_customer", true);
+    outlier_factor = num("qty.outlier", "factor", 10);
+    outlier_min_history = integer("qty.outlier", "min_history", 5);
+
+    std::string error;
+    if (ruleset.default_timezone != "UTC") {
+      default_zone = LocateZone(ruleset.default_timezone, &error);
+      if (default_zone == nullptr) zone_notes.push_back(error + "; using UTC");
+    }
+    for (const auto& [site, zone] : ruleset.site_timezones) {
+      const date::time_zone* z = nullptr;
+      if (zone != "UTC") {
+        z = LocateZone(zone, &error);
+        if (z == nullptr) {
+          zone_notes.push_back(
+              fmt::format("site '{}': {}; using UTC", site, error));
+        }
+      }
+      site_zones.emplace(site, z);
+    }
+  }
+};
+
+struct UndoEntry {
+  uint32_t slot;
+  bool reservation;
+  Nano qty;
+  uint32_t line;
+};
+
+// Per-order facts in the site's zone.
+struct OrderTimes {
+  int32_t ship_day = kNoDay;   // as requested
+  int32_t judge_day = kNoDay;  // ship day, or the release day when absent
+  int64_t release_local = 0;
+  int32_t release_day = 0;
+  int64_t created_key = 0;  // for duplicate windows, µs
+  bool created_known = false;
+};
+
+class Runner {
+ public:
+  Runner(const EngineConfig& e, const WaveData& w, const RunContext& ctx)
+      : e_(e), w_(w), sp_(w.strings), ctx_(ctx) {}
+
+  WaveResult Run();
+
+ private:
+  bool Active(int c) const { return active_[c]; }
+  void Emit(OrderResult& r, int check, const LineRec* line, std::string message,
+            json details);
+  void ResolveZones();
+  void PrepareStock();
+  void FindWaveDuplicates();
+  void CheckOrder(uint32_t oi, OrderResult& r);
+  void CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
+                 OrderResult& r, Nano* weight, uint32_t* unknown_weights,
+                 SignatureBuilder* base_sig, bool* base_sig_ok);
+  Convert ToBase(const LineRec& l, const ItemRec* item, Nano* base,
+                 const UnitRec** line_unit, const UnitRec** base_unit) const;
+  void Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
+                const ItemRec& item, Nano need, OrderResult& r);
+  bool SlotQualityOk(const Slot& s, const ItemRec& item, const OrderTimes& t,
+                     int32_t min_shelf, int* reason) const;
+  bool Under(const Slot& s, const LineRec& l) const;
+  void CheckLotUse(const OrderTimes& t, const LineRec& l, uint32_t lot_str,
+                   uint32_t lot_idx, int32_t min_shelf, OrderResult& r);
+  void CheckAddress(const OrderRec& o, OrderResult& r);
+  void CheckCarrierOrder(const OrderRec& o, const OrderTimes& t, Nano weight,
+                         uint32_t unknown_weights, OrderResult& r);
+  std::string_view S(uint32_t id) const { return sp_.Get(id); }
+  std::string UnitOf(const LineRec& l, const ItemRec* item) const {
+    if (l.uom != kNone) return std::string(S(l.uom));
+    if (item != nullptr && item->base_uom != kNone) {
+      return std::string(S(item->base_uom));
+    }
+    return "units";
+  }
+  std::string BaseUnit(const ItemRec& item) const {
+    return item.base_uom != kNone ? std::string(S(item.base_uom)) : "units";
+  }
+  int32_t MinShelf(const OrderRec& o, const ItemRec& item) const {
+    int64_t m = e_.shelf_default_min > 0 ? e_.shelf_default_min : -1;
+    if (o.customer_idx != kNone) {
+      int32_t c = w_.customers[o.customer_idx].min_shelf_life_days;
+      if (c >= 0) m = std::max<int64_t>(m, c);
+    }
+    if (item.min_shelf_life_days >= 0) {
+      m = std::max<int64_t>(m, item.min_shelf_life_days);
+    }
+    return static_cast<int32_t>(m);
+  }
+
+  const EngineConfig& e_;
+  const WaveData& w_;
+  const StringPool& sp_;
+  const RunContext& ctx_;
+  std::array<bool, kNumChecks> active_{};
+  bool allocate_ = false;
+  bool use_locations_ = false;
+  std::vector<OrderTimes> times_;
+  std::vector<int32_t> lot_expiry_;
+  std::vector<Nano> free_left_, res_left_;
+  std::vector<UndoEntry> undo_;
+  std::vector<uint32_t> duplicate_of_;  // per order: earlier equal order
+  std::unordered_map<uint64_t, bool> postcode_cache_;
+  std::vector<std::pair<uint32_t, uint32_t>> lot_uses_;  // (lot str, idx)
+  std::vector<uint32_t> repeat_buf_;
+  WaveResult result_;
+};
+
+void Runner::Emit(OrderResult& r, int check, const LineRec* line,
+                  std::string message, json details) {
+  Finding f;
+  f.line_no = line == nullptr ? 0 : line->line_no;
+  if (line != nullptr && line->line_ref != kNone) {
+    f.line_ref = std::string(S(line->line_ref));
+  }
+  f.check_id = std::string(kCheckIds[check]);
+  f.severity = e_.severity[check];
+  f.message = std::move(message);
+  f.details_json = details.dump(-1, ' ', false, json::error_handler_t::replace);
+  r.findings.push_back(std::move(f));
+}
+
+WaveResult Runner::Run() {
+  const uint64_t caps = w_.capabilities;
+  const auto& cat = CheckCatalogue();
+  static constexpr std::pair<uint64_t, const char*> kInputs[] = {
+      {RFT_CAP_ITEMS, "item master"},
+      {RFT_CAP_UNITS, "unit conversions"},
+      {RFT_CAP_STOCK, "stock"},
+      {RFT_CAP_LOTS, "lots"},
+      {RFT_CAP_LOCATIONS, "locations"},
+      {RFT_CAP_CUSTOMERS, "customers"},
+      {RFT_CAP_CARRIERS, "carrier services"},
+      {RFT_CAP_RESERVATIONS, "reservations"},
+      {RFT_CAP_HISTORY, "order history"},
+      {RFT_CAP_WEIGHTS, "item weights"},
+      {RFT_CAP_ADDRESSES, "ship-to addresses"}};
+  for (int c = 0; c < kNumChecks; ++c) {
+    if (e_.severity[c] == Severity::kOff) continue;
+    uint64_t missing = cat[c].needs & ~caps;
+    if (missing != 0) {
+      std::string what;
+      for (auto [bit, name] : kInputs) {
+        if (missing & bit)
+          what += (what.empty() ? "" : ", ") + std::string(name);
+      }
+      result_.notes.push_back(
+          {std::string(kCheckIds[c]),
+           fmt::format("not applicable: the adapter provides no {}", what)});
+      continue;
+    }
+    if (ctx_.past_orders && cat[c].needs_current_stock &&
+        !(caps & RFT_CAP_STOCK_AS_OF)) {
+      result_.notes.push_back(
+          {std::string(kCheckIds[c]),
+           "skipped: past orders need stock and lots as they were at "
+           "release, and the adapter provides only current stock"});
+      continue;
+    }
+    active_[c] = true;
+  }
+  if (Active(kOrderDuplicate) && !(caps & RFT_CAP_HISTORY)) {
+    result_.notes.push_back(
+        {"order.duplicate",
+         "past orders not compared: the adapter provides no order history; "
+         "duplicates within the wave and repeated lines are still checked"});
+  }
+  if (Active(kCarrierConstraint) && e_.car_weight &&
+      !(caps & RFT_CAP_WEIGHTS)) {
+    result_.notes.push_back(
+        {"carrier.constraint",
+         "weight limits not checked: the adapter provides no item weights"});
+  }
+  for (const auto& n : e_.zone_notes) result_.notes.push_back({"", n});
+  for (const auto& n : w_.notes) result_.notes.push_back({"", n});
+
+  allocate_ = (caps & RFT_CAP_STOCK) &&
+              (Active(kStockShort) || Active(kLotFefo) || Active(kLotExpired) ||
+               Active(kLotShelfLife) || Active(kLotQuarantine) ||
+               Active(kLotMissing)) &&
+              !(ctx_.past_orders && !(caps & RFT_CAP_STOCK_AS_OF));
+  use_locations_ = (caps & RFT_CAP_LOCATIONS) != 0;
+
+  ResolveZones();
+  PrepareStock();
+  if (Active(kOrderDuplicate)) FindWaveDuplicates();
+
+  // The serving sequence.
+  std::vector<uint32_t> seq(w_.orders.size());
+  for (uint32_t i = 0; i < seq.size(); ++i) seq[i] = i;
+  std::sort(seq.begin(), seq.end(), [&](uint32_t a, uint32_t b) {
+    const OrderRec& oa = w_.orders[a];
+    const OrderRec& ob = w_.orders[b];
+    if (oa.priority != ob.priority) return oa.priority > ob.priority;
+    int64_t da = times_[a].ship_day == kNoDay ? INT64_MAX : times_[a].ship_day;
+    int64_t db = times_[b].ship_day == kNoDay ? INT64_MAX : times_[b].ship_day;
+    if (da != db) return da < db;
+    if (oa.ref != ob.ref) return S(oa.ref) < S(ob.ref);
+    return S(oa.stable_id) < S(ob.stable_id);
+  });
+
+  result_.orders.resize(seq.size());
+  for (size_t k = 0; k < seq.size(); ++k) {
+    CheckOrder(seq[k], result_.orders[k]);
+  }
+  return std::move(result_);
+}
+
+void Runner::ResolveZones() {
+  // One clock per distinct site.
+  std::unordered_map<uint32_t, LocalClock> clocks;
+  LocalClock lot_clock(e_.default_zone);
+  times_.resize(w_.orders.size());
+  for (uint32_t i = 0; i < w_.orders.size(); ++i) {
+    const OrderRec& o = w_.orders[i];
+    auto it = clocks.find(o.site);
+    if (it == clocks.end()) {
+      const date::time_zone* z = e_.default_zone;
+      if (o.site != kNone) {
+        auto s = e_.site_zones.find(S(o.site));
+        if (s != e_.site_zones.end()) z = s->second;
+      }
+      it = clocks.emplace(o.site, LocalClock(z)).first;
+    }
+    LocalClock& clock = it->second;
+    OrderTimes& t = times_[i];
+    t.ship_day = clock.Day(o.ship_date);
+    t.release_local = o.release_at.present()
+                          ? clock.LocalMicros(o.release_at)
+                          : clock.LocalMicrosOfUtc(ctx_.now_unix_us);
+    t.release_day = LocalClock::DayOfLocal(t.release_local);
+    t.judge_day = t.ship_day != kNoDay ? t.ship_day : t.release_day;
+    t.created_known = o.created_at.present();
+    t.created_key = t.created_known ? clock.LocalMicros(o.created_at)
+                                    : clock.LocalMicrosOfUtc(ctx_.now_unix_us);
+  }
+  lot_expiry_.resize(w_.lots.size());
+  for (size_t i = 0; i < w_.lots.size(); ++i) {
+    lot_expiry_[i] = lot_clock.Day(w_.lots[i].expiry);
+  }
+}
+
+void Runner::PrepareStock() {
+  free_left_.resize(w_.slots.size());
+  res_left_.resize(w_.slots.size());
+  for (size_t i = 0; i < w_.slots.size(); ++i) {
+    const Slot& s = w_.slots[i];
+    Nano on_hand = std::max<Nano>(0, s.on_hand);
+    free_left_[i] = std::max<Nano>(0, on_hand - s.reserved);
+    res_left_[i] = std::min(s.reserved, on_hand);
+  }
+}
+
+void Runner::FindWaveDuplicates() {
+  struct Key {
+    uint32_t customer;
+    uint64_t sig;
+    int64_t created;
+    uint32_t order;
+  };
+  std::vector<Key> keys;
+  keys.reserve(w_.orders.size());
+  for (uint32_t i = 0; i < w_.orders.size(); ++i) {
+    const OrderRec& o = w_.orders[i];
+    if (o.customer == kNone || o.line_begin == o.line_end) continue;
+    SignatureBuilder sig;
+    for (uint32_t li = o.line_begin; li < o.line_end; ++li) {
+      const LineRec& l = w_.lines[li];
+      sig.Add(S(l.sku), l.qty ^ static_cast<Nano>(Mix64(l.uom)));
+    }
+    keys.push_back({o.customer, sig.Value(), times_[i].created_key, i});
+  }
+  std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
+    if (a.customer != b.customer) return a.customer < b.customer;
+    if (a.sig != b.sig) return a.sig < b.sig;
+    if (a.created != b.created) return a.created < b.created;
+    return S(w_.orders[a.order].ref) < S(w_.orders[b.order].ref);
+  });
+  duplicate_of_.assign(w_.orders.size(), kNone);
+  for (size_t i = 0; i < keys.size();) {
+    size_t j = i + 1;
+    while (j < keys.size() && keys[j].customer == keys[i].customer &&
+           keys[j].sig == keys[i].sig) {
+      ++j;
+    }
+    for (size_t k = i + 1; k < j; ++k) {
+      bool both_known = times_[keys[k].order].created_known &&
+                        times_[keys[k - 1].order].created_known;
+      if (!both_known ||
+          keys[k].created - keys[k - 1].created <= e_.dup_window_us) {
+        duplicate_of_[keys[k].order] = keys[k - 1].order;
+      }
+    }
+    i = j;
+  }
+}
+
+Convert Runner::ToBase(const LineRec& l, const ItemRec* item, Nano* base,
+                       const UnitRec** line_unit,
+                       const UnitRec** base_unit) const {
+  *line_unit = nullptr;
+  *base_unit = nullptr;
+  if (item != nullptr && item->base_uom != kNone) {
+    uint32_t bu = w_.Index(w_.unit_by_code, item->base_uom);
+    if (bu != kNone) *base_unit = &w_.units[bu];
+  }
+  if (l.uom == kNone || (item != nullptr && l.uom == item->base_uom)) {
+    *line_unit = *base_unit;
+    *base = l.qty;
+    return Convert::kOk;
+  }
+  uint32_t lu = w_.Index(w_.unit_by_code, l.uom);
+  if (lu != kNone) *line_unit = &w_.units[lu];
+  if (item == nullptr || !item->in_master) return Convert::kNoItem;
+  for (uint32_t k = item->item_unit_begin; k < item->item_unit_end; ++k) {
+    if (w_.item_units[k].uom == l.uom) {
+      return ApplyRatio(l.qty, w_.item_units[k].ratio, base) ? Convert::kOk
+                                                             : Convert::kRounds;
+    }
+  }
+  if (*line_unit == nullptr) return Convert::kUnknownUnit;
+  if (*base_unit == nullptr) return Convert::kNoBaseUnit;
+  if ((*line_unit)->category != (*base_unit)->category) {
+    return Convert::kCategory;
+  }
+  Ratio r = Divide((*line_unit)->ratio, (*base_unit)->ratio);
+  if (!r.valid()) return Convert::kUnknownUnit;
+  return ApplyRatio(l.qty, r, base) ? Convert::kOk : Convert::kRounds;
+}
+
+bool Runner::Under(const Slot& s, const LineRec& l) const {
+  if (s.location == l.location) return true;
+  if (s.location_idx == kNone || l.location_idx == kNone) return false;
+  uint32_t cur = w_.locations[s.location_idx].parent_idx;
+  for (int depth = 0; cur != kNone && depth < 64; ++depth) {
+    if (cur == l.location_idx) return true;
+    cur = w_.locations[cur].parent_idx;
+  }
+  return false;
+}
+
+// Reasons a slot's stock cannot serve an order.
+enum Reason : int {
+  kUsable = 0,
+  kBadLocation,
+  kLotless,
+  kQuarantine,
+  kExpired,
+  kShortLife,
+  kNumReasons
+};
+
+bool Runner::SlotQualityOk(const Slot& s, const ItemRec& item,
+                           const OrderTimes& t, int32_t min_shelf,
+                           int* reason) const {
+  if (use_locations_ && s.location_idx != kNone &&
+      !w_.locations[s.location_idx].usable) {
+    *reason = kBadLocation;
+    return false;
+  }
+  if (s.lot == kNone) {
+    if (item.lot_tracked == RFT_FLAG_YES ||
+        item.serial_tracked == RFT_FLAG_YES) {
+      *reason = kLotless;
+      return false;
+    }
+    *reason = kUsable;
+    return true;
+  }
+  if (s.lot_idx != kNone) {
+    const LotRec& lot = w_.lots[s.lot_idx];
+    if (lot.status == RFT_LOT_QUARANTINE || lot.status == RFT_LOT_BLOCKED) {
+      *reason = kQuarantine;
+      return false;
+    }
+    int32_t exp = lot_expiry_[s.lot_idx];
+    if (exp != kNoDay && t.judge_day != kNoDay) {
+      if (exp <= t.judge_day) {
+        *reason = kExpired;
+        return false;
+      }
+      if (min_shelf > 0 && exp - t.judge_day < min_shelf) {
+        *reason = kShortLife;
+        return false;
+      }
+    }
+  }
+  *reason = kUsable;
+  return true;
+}
+
+void Runner::CheckLotUse(const OrderTimes& t, const LineRec& l,
+                         uint32_t lot_str, uint32_t lot_idx, int32_t min_shelf,
+                         OrderResult& r) {
+  std::string_view sku = S(l.sku), lot_code = S(lot_str);
+  if (lot_idx == kNone) {
+    if (Active(kLotMissing) && (w_.capabilities & RFT_CAP_LOTS)) {
+      Emit(r, kLotMissing, &l,
+           fmt::format("line {}: lot {} of SKU {} is not known to the WMS; "
+                       "assign an existing lot",
+                       l.line_no, lot_code, sku),
+           {{"sku", sku}, {"lot", lot_code}, {"expected", "a known lot"}});
+    }
+    return;
+  }
+  const LotRec& lot = w_.lots[lot_idx];
+  if (Active(kLotQuarantine) &&
+      (lot.status == RFT_LOT_QUARANTINE || lot.status == RFT_LOT_BLOCKED)) {
+    const char* st =
+        lot.status == RFT_LOT_QUARANTINE ? "quarantine" : "blocked";
+    Emit(r, kLotQuarantine, &l,
+         fmt::format("line {}: lot {} of SKU {} is on {}; assign a released "
+                     "lot",
+                     l.line_no, lot_code, sku,
+                     lot.status == RFT_LOT_QUARANTINE ? "quarantine"
+                                                      : "blocked status"),
+         {{"sku", sku},
+          {"lot", lot_code},
+          {"observed", st},
+          {"expected", "released"}});
+  }
+  int32_t exp = lot_expiry_[lot_idx];
+  if (exp == kNoDay || t.judge_day == kNoDay) return;
+  if (exp <= t.judge_day) {
+    if (Active(kLotExpired)) {
+      Emit(r, kLotExpired, &l,
+           fmt::format("line {}: lot {} of SKU {} expires {}, on or before "
+                       "the ship date {}; assign a lot that is still good",
+                       l.line_no, lot_code, sku, FormatDay(exp),
+                       FormatDay(t.judge_day)),
+           {{"sku", sku},
+            {"lot", lot_code},
+            {"observed", FormatDay(exp)},
+            {"threshold", FormatDay(t.judge_day)},
+            {"expected", "expiry after the ship date"}});
+    }
+    return;
+  }
+  if (Active(kLotShelfLife) && min_shelf > 0 && exp - t.judge_day < min_shelf) {
+    Emit(r, kLotShelfLife, &l,
+         fmt::format("line {}: lot {} of SKU {} has {} days of shelf life "
+                     "left at the ship date {}; the minimum is {} days",
+                     l.line_no, lot_code, sku, exp - t.judge_day,
+                     FormatDay(t.judge_day), min_shelf),
+         {{"sku", sku},
+          {"lot", lot_code},
+          {"observed", exp - t.judge_day},
+          {"threshold", min_shelf},
+          {"unit", "days"},
+          {"expiry", FormatDay(exp)}});
+  }
+}
+
+void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
+                      const ItemRec& item, Nano need, OrderResult& r) {
+  const uint32_t line_idx = static_cast<uint32_t>(&l - w_.lines.data());
+  const int32_t min_shelf = MinShelf(o, item);
+  Nano got = 0;
+  lot_uses_.clear();
+  if (l.lot != kNone) lot_uses_.push_back({l.lot, l.lot_idx});
+  // 1. The line's own reservations.
+  Nano own_reserved = 0;
+  for (uint32_t k = l.res_begin; k < l.res_end && got < need; ++k) {
+    const ReservationRec& res = w_.reservations[k];
+    if (res.slot == kNone) continue;
+    const Slot& s = w_.slots[res.slot];
+    if (use_locations_ && s.location_idx != kNone &&
+        !w_.locations[s.location_idx].usable) {
+      continue;
+    }
+    Nano q = std::min({res.qty, res_left_[res.slot], need - got});
+    if (q <= 0) continue;
+    res_left_[res.slot] -= q;
+    got += q;
+    own_reserved += q;
+    undo_.push_back({res.slot, true, q, line_idx});
+    if (s.lot != kNone && s.lot != l.lot) {
+      bool seen = false;
+      for (auto& u : lot_uses_) seen |= u.first == s.lot;
+      if (!seen) lot_uses_.push_back({s.lot, s.lot_idx});
+    }
+  }
+  // 2. Free stock in removal order.
+  Nano from_free = 0;
+  if (got < need) {
+    for (uint32_t si = item.slot_begin; si < item.slot_end; ++si) {
+      Nano& left = free_left_[si];
+      if (left <= 0) continue;
+      const Slot& s = w_.slots[si];
+      if (l.lot != kNone && s.lot != l.lot) continue;
+      if (l.location != kNone && !Under(s, l)) continue;
+      int reason;
+      if (l.lot != kNone) {
+        // The line insists on its lot: its quality is reported by the lot
+        // checks; only the location must be usable.
+        if (use_locations_ && s.location_idx != kNone &&
+            !w_.locations[s.location_idx].usable) {
+          continue;
+        }
+      } else if (!SlotQualityOk(s, item, t, min_shelf, &reason)) {
+        continue;
+      }
+      Nano q = std::min(left, need - got);
+      left -= q;
+      got += q;
+      from_free += q;
+      undo_.push_back({si, false, q, line_idx});
+      if (got == need) break;
+    }
+  }
+  // Lots the line is served from by assignment or reservation.
+  for (auto [lot_str, lot_idx] : lot_uses_) {
+    CheckLotUse(t, l, lot_str, lot_idx, min_shelf, r);
+  }
+  // FEFO: an earlier-expiring lot with stock left.
+  // Only for a lot that is itself good: a bad lot is reported as such.
+  if (Active(kLotFefo) && l.lot != kNone && l.lot_idx != kNone && item.fefo &&
+      lot_expiry_[l.lot_idx] != kNoDay &&
+      (w_.lots[l.lot_idx].status == RFT_LOT_RELEASED ||
+       w_.lots[l.lot_idx].status == RFT_LOT_UNKNOWN) &&
+      (t.judge_day == kNoDay || lot_expiry_[l.lot_idx] > t.judge_day)) {
+    const int32_t assigned = lot_expiry_[l.lot_idx];
+    int32_t best = assigned;
+    uint32_t best_slot = kNone;
+    for (uint32_t si = item.slot_begin; si < item.slot_end; ++si) {
+      const Slot& s = w_.slots[si];
+      if (free_left_[si] <= 0 || s.lot == l.lot || s.lot_idx == kNone) continue;
+      int reason;
+      if (!SlotQualityOk(s, item, t, min_shelf, &reason)) continue;
+      int32_t exp = lot_expiry_[s.lot_idx];
+      if (exp != kNoDay && exp + e_.fefo_tolerance < assigned && exp < best) {
+        best = exp;
+        best_slot = si;
+      }
+    }
+    if (best_slot != kNone) {
+      const Slot& s = w_.slots[best_slot];
+      Emit(r, kLotFefo, &l,
+           fmt::format("line {}: lot {} of SKU {} expires {}, but lot {} "
+                       "expires earlier ({}) and has {} {} available at {}; "
+                       "pick the first-expiring lot",
+                       l.line_no, S(l.lot), S(l.sku), FormatDay(assigned),
+                       S(s.lot), FormatDay(best), Q(free_left_[best_slot]),
+                       BaseUnit(item), S(s.location)),
+           {{"sku", S(l.sku)},
+            {"observed", S(l.lot)},
+            {"observed_expiry", FormatDay(assigned)},
+            {"expected", S(s.lot)},
+            {"expected_expiry", FormatDay(best)},
+            {"tolerance_days", e_.fefo_tolerance}});
+    }
+  }
+  if (got >= need) return;
+
+  // Short: explain where the stock is.
+  std::array<Nano, kNumReasons> by_reason{};
+  Nano initial = 0, left_now = 0, reserved_others = 0, lotless = 0;
+  bool negative = false;
+  for (uint32_t si = item.slot_begin; si < item.slot_end; ++si) {
+    const Slot& s = w_.slots[si];
+    if (l.lot != kNone && s.lot != l.lot) continue;
+    if (l.location != kNone && !Under(s, l)) continue;
+    if (s.on_hand < 0) negative = true;
+    Nano on_hand = std::max<Nano>(0, s.on_hand);
+    Nano free0 = std::max<Nano>(0, on_hand - s.reserved);
+    int reason = kUsable;
+    if (l.lot == kNone) {
+      SlotQualityOk(s, item, t, min_shelf, &reason);
+    } else if (use_locations_ && s.location_idx != kNone &&
+               !w_.locations[s.location_idx].usable) {
+      reason = kBadLocation;
+    }
+    if (reason != kUsable) {
+      by_reason[reason] += free0;
+      if (reason == kLotless) lotless += free0;
+      continue;
+    }
+    initial += free0;
+    left_now += free_left_[si];
+    reserved_others += std::min(s.reserved, on_hand);
+  }
+  reserved_others = std::max<Nano>(0, reserved_others - own_reserved);
+  const Nano earlier = std::max<Nano>(0, initial - left_now - from_free);
+  const Nano available = got;
+  const std::string unit = BaseUnit(item);
+  std::string where = l.location != kNone ? fmt::format(" at {}", S(l.location))
+                                          : " at pickable locations";
+  if (l.lot != kNone) where += fmt::format(" in lot {}", S(l.lot));
+  std::string extra;
+  if (reserved_others > 0) {
+    extra += fmt::format("; {} reserved by other orders", Q(reserved_others));
+  }
+  if (earlier > 0) {
+    extra +=
+        fmt::format("; {} taken by earlier orders of this wave", Q(earlier));
+  }
+  static constexpr const char* kReasonText[kNumReasons] = {
+      "",
+      "at blocked or non-pickable locations",
+      "without a lot",
+      "in lots on quarantine or blocked",
+      "in expired lots",
+      "in lots short of the minimum shelf life"};
+  for (int k = 1; k < kNumReasons; ++k) {
+    if (by_reason[k] > 0) {
+      extra += fmt::format("; {} {}", Q(by_reason[k]), kReasonText[k]);
+    }
+  }
+  if (negative) extra += "; negative on-hand in the WMS data counted as 0";
+  if (Active(kStockShort)) {
+    std::string needs =
+        l.uom != kNone && l.uom != item.base_uom
+            ? fmt::format("{} {} ({} {})", Q(l.qty), S(l.uom), Q(need), unit)
+            : fmt::format("{} {}", Q(need), unit);
+    Emit(r, kStockShort, &l,
+         fmt::format("line {}: SKU {} needs {}; {} available{}{}", l.line_no,
+                     S(l.sku), needs, Q(available), where, extra),
+         {{"sku", S(l.sku)},
+          {"observed", Q(available)},
+          {"threshold", Q(need)},
+          {"unit", unit},
+          {"expected", "available >= needed"},
+          {"reserved_by_others", Q(reserved_others)},
+          {"taken_by_earlier_orders", Q(earlier)},
+          {"expired", Q(by_reason[kExpired])},
+          {"short_shelf_life", Q(by_reason[kShortLife])},
+          {"quarantine", Q(by_reason[kQuarantine])},
+          {"unusable_locations", Q(by_reason[kBadLocation])},
+          {"negative_on_hand", negative}});
+  }
+  if (l.lot != kNone) return;
+  const Nano shortfall = need - got;
+  if (Active(kLotExpired) && by_reason[kExpired] > 0 && available == 0) {
+    Emit(r, kLotExpired, &l,
+         fmt::format("line {}: the only stock of SKU {} left ({} {}) is in "
+                     "lots expired by the ship date {}; dispose of them and "
+                     "replenish",
+                     l.line_no, S(l.sku), Q(by_reason[kExpired]), unit,
+                     FormatDay(t.judge_day)),
+         {{"sku", S(l.sku)},
+          {"observed", Q(by_reason[kExpired])},
+          {"threshold", FormatDay(t.judge_day)},
+          {"expected", "a lot expiring after the ship date"}});
+  }
+  if (Active(kLotShelfLife) && by_reason[kShortLife] > 0 && available == 0) {
+    Emit(r, kLotShelfLife, &l,
+         fmt::format("line {}: the only stock of SKU {} left ({} {}) has "
+                     "less than {} days of shelf life at the ship date {}",
+                     l.line_no, S(l.sku), Q(by_reason[kShortLife]), unit,
+                     min_shelf, FormatDay(t.judge_day)),
+         {{"sku", S(l.sku)},
+          {"observed", Q(by_reason[kShortLife])},
+          {"threshold", min_shelf},
+          {"unit", "days"}});
+  }
+  if (Active(kLotQuarantine) && by_reason[kQuarantine] > 0 && available == 0) {
+    Emit(r, kLotQuarantine, &l,
+         fmt::format("line {}: the only stock of SKU {} left ({} {}) is in "
+                     "lots on quarantine or blocked",
+                     l.line_no, S(l.sku), Q(by_reason[kQuarantine]), unit),
+         {{"sku", S(l.sku)},
+          {"observed", Q(by_reason[kQuarantine])},
+          {"expected", "released lots"}});
+  }
+  if (Active(kLotMissing) && lotless > 0) {
+    Emit(r, kLotMissing, &l,
+         fmt::format("line {}: SKU {} is lot-tracked but {} {} of its stock "
+                     "has no lot; {} {} cannot be given a lot",
+                     l.line_no, S(l.sku), Q(lotless), unit, Q(shortfall), unit),
+         {{"sku", S(l.sku)},
+          {"observed", Q(lotless)},
+          {"shortfall", Q(shortfall)},
+          {"expected", "stock with a lot"}});
+  }
+}
+
+void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
+                       OrderResult& r, Nano* weight, uint32_t* unknown_weights,
+                       SignatureBuilder* base_sig, bool* base_sig_ok) {
+  const ItemRec* item = l.item == kNone ? nullptr : &w_.items[l.item];
+  const bool have_items = (w_.capabilities & RFT_CAP_ITEMS) != 0;
+  const bool known = item != nullptr && item->in_master;
+  std::string_view sku = S(l.sku);
+  if (Active(kItemUnknown) && !known) {
+    if (l.sku == kNone || Blank(sku)) {
+      Emit(r, kItemUnknown, &l,
+           fmt::format("line {}: no SKU given; enter the item", l.line_no),
+           {{"observed", nullptr}, {"expected", "a SKU of the item master"}});
+    } else {
+      Emit(r, kItemUnknown, &l,
+           fmt::format("line {}: SKU {} is not in the item master; check the "
+                       "SKU or create the item",
+                       l.line_no, sku),
+           {{"observed", sku}, {"expected", "a SKU of the item master"}});
+    }
+  }
+  if (Active(kItemInactive) && known && item->active == RFT_FLAG_NO) {
+    Emit(r, kItemInactive, &l,
+         fmt::format("line {}: SKU {} is archived or not sellable; replace "
+                     "it with its successor or remove the line",
+                     l.line_no, sku),
+         {{"observed", "inactive"}, {"sku", sku}, {"expected", "active"}});
+  }
+  // Quantity.
+  const std::string unit = UnitOf(l, item);
+  std::string problem;
+  switch (l.qty_state) {
+    case DecimalState::kNull:
+      problem = "has no quantity";
+      break;
+    case DecimalState::kOutOfRange:
+      problem =
+          fmt::format("quantity {} is out of range", FormatDecimal(l.qty_raw));
+      break;
+    case DecimalState::kTooPrecise:
+      problem = fmt::format("quantity {} has more than 9 decimals",
+                            FormatDecimal(l.qty_raw));
+      break;
+    case DecimalState::kOk:
+      if (l.qty == 0) {
+        problem = "quantity is 0";
+      } else if (l.qty < 0) {
+        problem = fmt::format("quantity {} {} is negative", Q(l.qty), unit);
+      }
+      break;
+  }
+  if (!problem.empty()) {
+    if (Active(kQtyInvalid)) {
+      Emit(r, kQtyInvalid, &l,
+           fmt::format("line {}: SKU {} {}; enter a positive quantity",
+                       l.line_no, sku, problem),
+           {{"sku", sku},
+            {"observed", l.qty_state == DecimalState::kNull
+                             ? json(nullptr)
+                             : json(FormatDecimal(l.qty_raw))},
+            {"expected", "> 0"}});
+    }
+    *base_sig_ok = false;
+    return;
+  }
+  Nano base = 0;
+  const UnitRec* line_unit = nullptr;
+  const UnitRec* base_unit = nullptr;
+  Convert conv = have_items
+                     ? ToBase(l, item, &base, &line_unit, &base_unit)
+                     : (l.uom == kNone ? Convert::kOk : Convert::kNoItem);
+  if (!have_items && conv == Convert::kOk) base = l.qty;
+  // Fractional quantity of a unit that can't split.
+  if (line_unit != nullptr && line_unit->rounding > 0 &&
+      l.qty % line_unit->rounding != 0) {
+    if (Active(kQtyInvalid)) {
+      Emit(r, kQtyInvalid, &l,
+           fmt::format("line {}: SKU {} {} {}: {} comes in steps of {}; "
+                       "round the quantity",
+                       l.line_no, sku, Q(l.qty), unit, unit,
+                       Q(line_unit->rounding)),
+           {{"sku", sku},
+            {"observed", Q(l.qty)},
+            {"unit", unit},
+            {"expected",
+             fmt::format("a multiple of {}", Q(line_unit->rounding))}});
+    }
+    *base_sig_ok = false;
+    return;
+  }
+  if (conv == Convert::kOk && l.uom != kNone && item != nullptr &&
+      l.uom != item->base_uom && base_unit != nullptr &&
+      base_unit->rounding > 0 && base % base_unit->rounding != 0) {
+    conv = Convert::kRounds;
+  }
+  if (conv != Convert::kOk) {
+    if (Active(kUomMismatch) && conv != Convert::kNoItem) {
+      std::string base_name = item != nullptr ? BaseUnit(*item) : "units";
+      std::string why;
+      switch (conv) {
+        case Convert::kUnknownUnit:
+          why = fmt::format("unit {} is not known for SKU {}", unit, sku);
+          break;
+        case Convert::kNoBaseUnit:
+          why = fmt::format("the base unit {} of SKU {} is not known",
+                            base_name, sku);
+          break;
+        case Convert::kCategory:
+          why = fmt::format("{} ({}) does not convert to {} ({})", unit,
+                            S(line_unit->category), base_name,
+                            S(base_unit->category));
+          break;
+        default:
+          why = fmt::format("{} {} is not a whole number of {}", Q(l.qty), unit,
+                            base_name);
+          break;
+      }
+      Emit(
+          r, kUomMismatch, &l,
+          fmt::format("line {}: {}; order in {} or a unit that converts "
+                      "exactly",
+                      l.line_no, why, base_name),
+          {{"sku", sku},
+           {"observed", unit},
+           {"qty", Q(l.qty)},
+           {"expected", base_name},
+           {"problem", conv == Convert::kRounds ? "rounds" : "no conversion"}});
+    }
+    *base_sig_ok = false;
+    return;
+  }
+  if (known && item->serial_tracked == RFT_FLAG_YES &&
+      base % kNanoPerUnit != 0) {
+    if (Active(kQtyInvalid)) {
+      Emit(r, kQtyInvalid, &l,
+           fmt::format("line {}: SKU {} is serial-tracked; {} {} is not a "
+                       "whole number of pieces",
+                       l.line_no, sku, Q(base), BaseUnit(*item)),
+           {{"sku", sku}, {"observed", Q(base)}, {"expected", "whole units"}});
+    }
+    return;
+  }
+  if (base > e_.max_qty) {
+    if (Active(kQtyInvalid)) {
+      Emit(r, kQtyInvalid, &l,
+           fmt::format("line {}: SKU {} {} {} is more than the largest "
+                       "plausible line ({}); check for a typing slip",
+                       l.line_no, sku, Q(l.qty), unit, Q(e_.max_qty)),
+           {{"sku", sku},
+            {"observed", Q(base)},
+            {"threshold", Q(e_.max_qty)},
+            {"expected", "<= max_qty"}});
+    }
+    return;
+  }
+  base_sig->Add(sku, base);
+
+  if (Active(kLocationMismatch) && l.location != kNone) {
+    std::string_view loc = S(l.location);
+    if (l.location_idx == kNone) {
+      Emit(r, kLocationMismatch, &l,
+           fmt::format("line {}: location {} is not in the WMS's location "
+                       "list; assign an existing pick location",
+                       l.line_no, loc),
+           {{"observed", loc}, {"expected", "a known location"}});
+    } else if (!w_.locations[l.location_idx].usable) {
+      const LocationRec& lr = w_.locations[l.location_idx];
+      std::string state = lr.blocked == RFT_FLAG_YES   ? "blocked"
+                          : lr.pickable == RFT_FLAG_NO ? "not pickable"
+                          : lr.cyclic ? "in a cycle of parent locations"
+                                      : "inside a blocked or non-pickable area";
+      Emit(r, kLocationMismatch, &l,
+           fmt::format("line {}: location {} is {}; assign a pickable "
+                       "location",
+                       l.line_no, loc, state),
+           {{"observed", state},
+            {"location", loc},
+            {"expected", "pickable and not blocked"}});
+    } else if (item != nullptr) {
+      bool holds = false;
+      for (uint32_t si = item->slot_begin; si < item->slot_end && !holds;
+           ++si) {
+        holds = w_.slots[si].on_hand > 0 && Under(w_.slots[si], l);
+      }
+      if (!holds) {
+        Emit(r, kLocationMismatch, &l,
+             fmt::format("line {}: location {} holds no SKU {}; assign a "
+                         "location that stocks it",
+                         l.line_no, loc, sku),
+             {{"observed", 0},
+              {"location", loc},
+              {"sku", sku},
+              {"expected", "stock of the SKU at the location"}});
+      }
+    }
+  }
+  // A SKU missing from the item master is reported as such, not as short.
+  if (allocate_ && item != nullptr && (known || !have_items)) {
+    Allocate(o, t, l, *item, base, r);
+  }
+  if (Active(kQtyOutlier) && o.customer != kNone) {
+    auto it = w_.history_stats.find(PairKey(o.customer, l.sku));
+    if (it != w_.history_stats.end() &&
+        it->second.count >= static_cast<uint64_t>(e_.outlier_min_history)) {
+      const HistoryStat& h = it->second;
+      long double threshold =
+          static_cast<long double>(h.median) * e_.outlier_factor;
+      if (static_cast<long double>(base) > threshold && base > h.max) {
+        std::string bu = item != nullptr ? BaseUnit(*item) : unit;
+        Emit(r, kQtyOutlier, &l,
+             fmt::format("line {}: {} {} of SKU {} is far above what customer "
+                         "{} usually orders ({} {} median, {} at most in {} "
+                         "past lines); confirm the quantity",
+                         l.line_no, Q(base), bu, sku, S(o.customer),
+                         Q(h.median), bu, Q(h.max), h.count),
+             {{"sku", sku},
+              {"observed", Q(base)},
+              {"median", Q(h.median)},
+              {"max", Q(h.max)},
+              {"history_lines", h.count},
+              {"threshold", fmt::format("{} x median", e_.outlier_factor)}});
+      }
+    }
+  }
+  if (Active(kCarrierConstraint) && o.carrier_idx != kNone && known) {
+    const CarrierRec& c = w_.carriers[o.carrier_idx];
+    if (e_.car_hazmat && item->hazmat != kNone &&
+        c.hazmat_allowed == RFT_FLAG_NO) {
+      Emit(r, kCarrierConstraint, &l,
+           fmt::format("line {}: SKU {} is dangerous goods (class {}) and "
+                       "carrier service {} does not accept them; choose a "
+                       "service that does",
+                       l.line_no, sku, S(item->hazmat), S(c.code)),
+           {{"sku", sku},
+            {"observed", S(item->hazmat)},
+            {"service", S(c.code)},
+            {"expected", "hazmat allowed"}});
+    }
+    if (item->weight_known) {
+      Wide kg = static_cast<Wide>(base) * item->unit_weight_kg / kNanoPerUnit;
+      *weight += static_cast<Nano>(
+          std::min<Wide>(kg, std::numeric_limits<Nano>::max() / 2));
+    } else {
+      ++*unknown_weights;
+    }
+  }
+}
+
+void Runner::CheckAddress(const OrderRec& o, OrderResult& r) {
+  std::vector<std::string_view> missing;
+  int country = -1;
+  std::string_view country_text = S(o.country);
+  bool country_blank = o.country == kNone || Blank(country_text);
+  if (!country_blank) country = FindCountry(country_text);
+  auto blank = [&](uint32_t id) { return id == kNone || Blank(S(id)); };
+  if (e_.addr_street && blank(o.street)) missing.push_back("street");
+  if (e_.addr_city && blank(o.city)) missing.push_back("city");
+  bool postcode_used = country < 0 ||
+                       PostcodeFormats()[country].pattern[0] != '\0' ||
+                       PostcodeFormats()[country].required;
+  if (e_.addr_postcode && postcode_used && blank(o.postcode)) {
+    missing.push_back("postcode");
+  }
+  if (e_.addr_country && country_blank) missing.push_back("country");
+  if (!missing.empty()) {
+    std::string list;
+    for (auto m : missing) list += (list.empty() ? "" : ", ") + std::string(m);
+    Emit(r, kAddressIncomplete, nullptr,
+         fmt::format("ship-to address of order {} has no {}; complete the "
+                     "address",
+                     S(o.ref), list),
+         {{"missing", missing}, {"expected", "a complete address"}});
+  }
+  for (auto [id, name] : {std::pair{o.street, "street"},
+                          {o.city, "city"},
+                          {o.postcode, "postcode"},
+                          {o.country, "country"},
+                          {o.ship_to_name, "name"}}) {
+    if (id != kNone && !ValidUtf8(S(id))) {
+      Emit(r, kAddressIncomplete, nullptr,
+           fmt::format("ship-to {} of order {} is not valid UTF-8 text; "
+                       "re-enter it",
+                       name, S(o.ref)),
+           {{"field", name}, {"expected", "UTF-8 text"}});
+    }
+  }
+  if (!country_blank && country < 0) {
+    Emit(r, kAddressIncomplete, nullptr,
+         fmt::format("ship-to country '{}' of order {} is not a known country "
+                     "code or name; use the ISO 3166 code",
+                     country_text, S(o.ref)),
+         {{"observed", country_text}, {"expected", "ISO 3166-1 alpha-2"}});
+    return;
+  }
+  if (!e_.addr_validate || country < 0 || blank(o.postcode)) return;
+  const PostcodeFormat& f = PostcodeFormats()[country];
+  if (f.pattern[0] == '\0') return;
+  uint64_t key = PairKey(static_cast<uint32_t>(country), o.postcode);
+  auto it = postcode_cache_.find(key);
+  if (it == postcode_cache_.end()) {
+    it = postcode_cache_
+             .emplace(key, PostcodeMatches(country, TrimUpper(S(o.postcode))))
+             .first;
+  }
+  if (!it->second) {
+    std::string_view ex(f.examples);
+    ex = ex.substr(0, ex.find(','));
+    Emit(r, kAddressIncomplete, nullptr,
+         fmt::format("postcode '{}' of order {} is not a valid {} postcode "
+                     "(for example {}); correct the address",
+                     S(o.postcode), S(o.ref), f.key, ex),
+         {{"observed", S(o.postcode)},
+          {"country", f.key},
+          {"expected", f.pattern},
+          {"example", ex}});
+  }
+}
+
+void Runner::CheckCarrierOrder(const OrderRec& o, const OrderTimes& t,
+                               Nano weight, uint32_t unknown_weights,
+                               OrderResult& r) {
+  if (o.carrier_service == kNone) return;
+  if (o.carrier_idx == kNone) {
+    Emit(r, kCarrierConstraint, nullptr,
+         fmt::format("carrier service {} of order {} is not known; choose a "
+                     "configured service",
+                     S(o.carrier_service), S(o.ref)),
+         {{"observed", S(o.carrier_service)},
+          {"expected", "a known carrier service"}});
+    return;
+  }
+  const CarrierRec& c = w_.carriers[o.carrier_idx];
+  if (e_.car_weight && c.has_max_weight &&
+      (w_.capabilities & RFT_CAP_WEIGHTS) && weight > c.max_weight_kg) {
+    Emit(r, kCarrierConstraint, nullptr,
+         fmt::format("order {} weighs {} kg{}; carrier service {} takes at "
+                     "most {} kg per parcel: split the shipment or change "
+                     "the service",
+                     S(o.ref), Q(weight),
+                     unknown_weights > 0
+                         ? fmt::format(" or more ({} lines without weight)",
+                                       unknown_weights)
+                         : "",
+                     S(c.code), Q(c.max_weight_kg)),
+         {{"observed", Q(weight)},
+          {"threshold", Q(c.max_weight_kg)},
+          {"unit", "kg"},
+          {"lines_without_weight", unknown_weights}});
+  }
+  if (e_.car_cutoff && t.ship_day != kNoDay) {
+    if (t.ship_day < t.release_day) {
+      Emit(r, kCarrierConstraint, nullptr,
+           fmt::format("ship date {} of order {} is already past (released "
+                       "{}); agree a new ship date",
+                       FormatDay(t.ship_day), S(o.ref),
+                       FormatDay(t.release_day)),
+           {{"observed", FormatDay(t.release_day)},
+            {"threshold", FormatDay(t.ship_day)},
+            {"expected", "release on or before the ship date"}});
+    } else if (t.ship_day == t.release_day && c.cutoff_minute >= 0) {
+      int32_t minute = LocalClock::MinuteOfLocal(t.release_local);
+      if (minute >= c.cutoff_minute) {
+        Emit(r, kCarrierConstraint, nullptr,
+             fmt::format("order {} is released at {}, after the {} cut-off "
+                         "of carrier service {} for shipping today; move the "
+                         "ship date or use a later service",
+                         S(o.ref), FormatMinute(minute),
+                         FormatMinute(c.cutoff_minute), S(c.code)),
+             {{"observed", FormatMinute(minute)},
+              {"threshold", FormatMinute(c.cutoff_minute)},
+              {"expected", "release before the cut-off"}});
+      }
+    }
+  }
+}
+
+void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
+  const OrderRec& o = w_.orders[oi];
+  const OrderTimes& t = times_[oi];
+  r.ref = std::string(S(o.ref));
+  r.stable_id = std::string(S(o.stable_id));
+  r.site = std::string(S(o.site));
+  r.provider = std::string(S(o.provider));
+  r.customer = std::string(S(o.customer));
+  r.customer_order_ref = std::string(S(o.customer_order_ref));
+
+  if (Active(kCustomerHold)) {
+    if (o.customer_idx == kNone) {
+      if (e_.unknown_customer) {
+        Emit(r, kCustomerHold, nullptr,
+             o.customer == kNone
+                 ? fmt::format("order {} names no customer; assign one",
+                               S(o.ref))
+                 : fmt::format("customer {} of order {} is not in the "
+                               "customer master; its hold status is unknown",
+                               S(o.customer), S(o.ref)),
+             {{"observed",
+               o.customer == kNone ? json(nullptr) : json(S(o.customer))},
+              {"expected", "a known customer"}});
+      }
+    } else {
+      const CustomerRec& c = w_.customers[o.customer_idx];
+      for (auto [flag, what] : {std::pair{c.blocked, "blocked"},
+                                {c.credit_hold, "on credit hold"}}) {
+        if (flag != RFT_FLAG_YES) continue;
+        std::string reason = c.hold_reason != kNone
+                                 ? fmt::format(" ({})", S(c.hold_reason))
+                                 : "";
+        Emit(r, kCustomerHold, nullptr,
+             fmt::format("customer {} is {}{}; release only after the hold "
+                         "is lifted",
+                         S(c.ref), what, reason),
+             {{"observed", what},
+              {"customer", S(c.ref)},
+              {"reason", S(c.hold_reason)},
+              {"expected", "no hold"}});
+      }
+    }
+  }
+  if (Active(kAddressIncomplete)) CheckAddress(o, r);
+  if (Active(kOrderDuplicate) && !duplicate_of_.empty() &&
+      duplicate_of_[oi] != kNone) {
+    const OrderRec& d = w_.orders[duplicate_of_[oi]];
+    Emit(r, kOrderDuplicate, nullptr,
+         fmt::format("order {} has the same customer and lines as order {} "
+                     "of this wave; cancel one unless both are wanted",
+                     S(o.ref), S(d.ref)),
+         {{"observed", S(d.ref)},
+          {"window_hours", e_.dup_window_us / 3'600'000'000LL}});
+  }
+
+  const size_t undo_mark = undo_.size();
+  Nano weight = 0;
+  uint32_t unknown_weights = 0;
+  SignatureBuilder base_sig;
+  bool base_sig_ok = true;
+  for (uint32_t li = o.line_begin; li < o.line_end; ++li) {
+    CheckLine(o, t, w_.lines[li], r, &weight, &unknown_weights, &base_sig,
+              &base_sig_ok);
+  }
+  if (Active(kOrderDuplicate) && e_.dup_repeated_lines &&
+      o.line_end - o.line_begin > 1) {
+    repeat_buf_.clear();
+    for (uint32_t li = o.line_begin; li < o.line_end; ++li) {
+      repeat_buf_.push_back(li);
+    }
+    auto key = [&](uint32_t li) {
+      const LineRec& l = w_.lines[li];
+      return std::tuple{l.sku, l.uom, l.lot, l.location};
+    };
+    std::stable_sort(repeat_buf_.begin(), repeat_buf_.end(),
+                     [&](uint32_t a, uint32_t b) { return key(a) < key(b); });
+    for (size_t k = 1; k < repeat_buf_.size(); ++k) {
+      const LineRec& a = w_.lines[repeat_buf_[k - 1]];
+      const LineRec& b = w_.lines[repeat_buf_[k]];
+      if (key(repeat_buf_[k - 1]) != key(repeat_buf_[k]) || b.sku == kNone) {
+        continue;
+      }
+      Emit(r, kOrderDuplicate, &b,
+           fmt::format("line {}: SKU {} repeats line {}; merge the lines or "
+                       "remove one",
+                       b.line_no, S(b.sku), a.line_no),
+           {{"observed", S(b.sku)}, {"repeats_line", a.line_no}});
+    }
+  }
+  if (Active(kOrderDuplicate) && base_sig_ok && o.customer != kNone &&
+      base_sig.count > 0 && (w_.capabilities & RFT_CAP_HISTORY)) {
+    uint64_t sig = base_sig.Value();
+    auto range = w_.history_by_signature.equal_range(Mix64(o.customer) ^ sig);
+    const HistoryOrder* match = nullptr;
+    for (auto it = range.first; it != range.second; ++it) {
+      const HistoryOrder& h = w_.history_orders[it->second];
+      if (h.customer != o.customer || h.signature != sig || h.ref == o.ref ||
+          !h.created_at.present()) {
+        continue;
+      }
+      LocalClock utc(nullptr);
+      int64_t hk = h.created_at.kind == RFT_TIME_UTC
+                       ? h.created_at.value
+                       : utc.LocalMicros(h.created_at);
+      int64_t ok = o.created_at.kind == RFT_TIME_UTC ? o.created_at.value
+                   : o.created_at.present() ? utc.LocalMicros(o.created_at)
+                                            : ctx_.now_unix_us;
+      int64_t diff = ok > hk ? ok - hk : hk - ok;
+      if (diff <= e_.dup_window_us &&
+          (match == nullptr || S(h.ref) < S(match->ref))) {
+        match = &h;
+      }
+    }
+    if (match != nullptr) {
+      Emit(r, kOrderDuplicate, nullptr,
+           fmt::format("order {} has the same customer and lines as recent "
+                       "order {}; cancel one unless both are wanted",
+                       S(o.ref), S(match->ref)),
+           {{"observed", S(match->ref)},
+            {"window_hours", e_.dup_window_us / 3'600'000'000LL}});
+    }
+  }
+  if (Active(kCarrierConstraint)) {
+    CheckCarrierOrder(o, t, weight, unknown_weights, r);
+  }
+
+  if (r.findings.size() > 1) {
+    std::stable_sort(r.findings.begin(), r.findings.end(),
+                     [](const Finding& a, const Finding& b) {
+                       return a.line_no < b.line_no;
+                     });
+  }
+  bool block = false, warn = false;
+  for (const auto& f : r.findings) {
+    block |= f.severity == Severity::kBlock;
+    warn |= f.severity == Severity::kWarn;
+  }
+  r.verdict = block ? Verdict::kHold : warn ? Verdict::kWarn : Verdict::kPass;
+  if (block) {
+    // A held order gives its stock back.
+    for (size_t k = undo_.size(); k > undo_mark; --k) {
+      const UndoEntry& u = undo_[k - 1];
+      (u.reservation ? res_left_ : free_left_)[u.slot] += u.qty;
+    }
+  } else if (ctx_.record_allocations) {
+    for (size_t k = undo_mark; k < undo_.size(); ++k) {
+      const UndoEntry& u = undo_[k];
+      const Slot& s = w_.slots[u.slot];
+      r.allocations.push_back({w_.lines[u.line].line_no, std::string(S(s.sku)),
+                               std::string(S(s.location)),
+                               std::string(S(s.lot)), Q(u.qty), u.reservation});
+    }
+  }
+  undo_.resize(undo_mark);
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  explicit Impl(Ruleset r) : config(std::move(r)) {}
+  EngineConfig config;
+};
+
+Engine::Engine(Ruleset ruleset)
+    : impl_(std::make_unique<Impl>(std::move(ruleset))) {}
+Engine::~Engine() = default;
+Engine::Engine(Engine&&) noexcept = default;
+Engine& Engine::operator=(Engine&&) noexcept = default;
+
+const Ruleset& Engine::ruleset() const { return impl_->config.ruleset; }
+
+WaveResult Engine::Run(const Wave& wave, const RunContext& context) const {
+  Runner runner(impl_->config, wave.data(), context);
+  return runner.Run();
+}
+
+}  // namespace rftgate

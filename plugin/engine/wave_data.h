@@ -1,0 +1,229 @@
+// Engine-private layout of a wave: interned strings and contiguous arrays
+// of records, with the indexes the checks use. Built by WaveBuilder, read
+// by the Engine; immutable once Finish() has run.
+#ifndef RFTGATE_PLUGIN_ENGINE_WAVE_DATA_H_
+#define RFTGATE_PLUGIN_ENGINE_WAVE_DATA_H_
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "plugin/engine/decimal.h"
+#include "rftgate/adapter_abi.h"
+
+namespace rftgate {
+
+// An absent string or a missing index.
+inline constexpr uint32_t kNone = UINT32_MAX;
+
+// Owns every string of a wave once; ids are dense from 0.
+class StringPool {
+ public:
+  // kNone for an absent string (data == NULL).
+  uint32_t Intern(const rft_str& s);
+  uint32_t Intern(std::string_view s);
+  // kNone when the string was never interned.
+  uint32_t Find(std::string_view s) const;
+  std::string_view Get(uint32_t id) const {
+    return id == kNone ? std::string_view() : std::string_view(strings_[id]);
+  }
+  size_t size() const { return strings_.size(); }
+
+ private:
+  std::deque<std::string> strings_;  // stable addresses for the views
+  std::unordered_map<std::string_view, uint32_t> index_;
+};
+
+struct TimeValue {
+  int64_t value = 0;
+  int32_t kind = RFT_TIME_NONE;  // rft_time_kind
+  bool present() const { return kind != RFT_TIME_NONE; }
+  // A key that orders times of one kind; days are spread to microseconds.
+  int64_t SortKey() const {
+    return kind == RFT_TIME_DATE ? value * 86'400'000'000LL : value;
+  }
+};
+
+struct OrderRec {
+  uint32_t ref, stable_id, site, provider, customer, customer_order_ref;
+  uint32_t ship_to_name, street, city, postcode, country;
+  uint32_t carrier, carrier_service, status_text;
+  TimeValue ship_date, created_at, release_at;
+  int32_t priority = 0;
+  uint32_t line_begin = 0, line_end = 0;  // into WaveData::lines
+  uint32_t customer_idx = kNone;
+  uint32_t carrier_idx = kNone;
+};
+
+struct LineRec {
+  uint32_t order = kNone;  // index into WaveData::orders
+  int32_t line_no = 0;
+  uint32_t order_ref, line_ref, sku, uom, location, lot;
+  rft_decimal qty_raw{};
+  Nano qty = 0;
+  DecimalState qty_state = DecimalState::kOk;
+  uint32_t item = kNone;  // index into items
+  uint32_t location_idx = kNone;
+  uint32_t lot_idx = kNone;             // the assigned lot in the lot master
+  uint32_t res_begin = 0, res_end = 0;  // own reservations
+};
+
+struct ItemRec {
+  uint32_t sku, base_uom, hazmat, description;
+  int32_t active, lot_tracked, serial_tracked, removal_strategy;
+  Nano unit_weight_kg = 0;  // per base unit, nano-kg
+  bool weight_known = false;
+  int32_t min_shelf_life_days = -1;
+  uint32_t slot_begin = 0, slot_end = 0;  // stock slots, removal order
+  uint32_t item_unit_begin = 0, item_unit_end = 0;
+  bool fefo = false;  // effective strategy is FEFO
+  bool has_lotless_stock = false;
+  bool in_master = true;  // false: made up for a SKU the master lacks
+};
+
+struct UnitRec {
+  uint32_t code, category;
+  Ratio ratio;        // 1 unit = ratio x the category's reference unit
+  Nano rounding = 0;  // 0 = exact
+  DecimalState rounding_state = DecimalState::kOk;
+};
+
+struct ItemUnitRec {
+  uint32_t sku, uom;
+  Ratio ratio;  // 1 uom = ratio x the item's base unit
+};
+
+// Stock of one SKU at one (location, lot); rows with the same key add up.
+struct Slot {
+  uint32_t item = kNone;
+  uint32_t sku, location, lot;  // string ids
+  uint32_t location_idx = kNone, lot_idx = kNone;
+  Nano on_hand = 0, reserved = 0;
+  TimeValue in_date;
+  uint32_t first_record = 0;  // for "as listed" removal
+};
+
+struct LotRec {
+  uint32_t sku, lot;
+  int32_t status;  // rft_lot_status
+  TimeValue expiry, removal_date;
+};
+
+struct LocationRec {
+  uint32_t code, zone, parent;
+  int32_t pickable, blocked;
+  uint32_t parent_idx = kNone;
+  bool usable = true;  // effectively pickable and not blocked (with parents)
+  bool cyclic = false;
+};
+
+struct CustomerRec {
+  uint32_t ref, name, hold_reason;
+  int32_t blocked, credit_hold, min_shelf_life_days;
+};
+
+struct CarrierRec {
+  uint32_t carrier, code;
+  int32_t hazmat_allowed, cutoff_minute;
+  Nano max_weight_kg = 0;
+  bool has_max_weight = false;
+};
+
+struct ReservationRec {
+  uint32_t order_ref;
+  int32_t line_no;
+  uint32_t sku, location, lot;  // sku from the line, resolved at Finish
+  uint32_t slot = kNone;
+  Nano qty = 0;
+};
+
+struct HistoryLine {
+  uint32_t order_ref, customer, sku;
+  Nano qty;
+  TimeValue created_at;
+};
+
+// A past order reduced to what order.duplicate compares.
+struct HistoryOrder {
+  uint32_t ref, customer;
+  uint64_t signature;
+  uint32_t line_count;
+  TimeValue created_at;
+};
+
+// Quantities a customer ordered of a SKU in the past, in base units.
+struct HistoryStat {
+  Nano median = 0;
+  Nano max = 0;
+  uint32_t count = 0;
+};
+
+struct WaveData {
+  StringPool strings;
+  uint64_t capabilities = 0;
+
+  std::vector<OrderRec> orders;
+  std::vector<LineRec> lines;  // grouped by order, then line_no
+  std::vector<ItemRec> items;
+  std::vector<UnitRec> units;
+  std::vector<ItemUnitRec> item_units;  // grouped by item
+  std::vector<Slot> slots;              // grouped by item, removal order
+  std::vector<LotRec> lots;
+  std::vector<LocationRec> locations;
+  std::vector<CustomerRec> customers;
+  std::vector<CarrierRec> carriers;
+  std::vector<ReservationRec> reservations;  // grouped by (order, line)
+  std::vector<HistoryLine> history;
+  std::vector<HistoryOrder> history_orders;
+
+  // Indexes by string id (size = strings.size() after Finish).
+  std::vector<uint32_t> item_by_sku, unit_by_code, location_by_code,
+      customer_by_ref, carrier_by_code, order_by_ref;
+  std::unordered_map<uint64_t, uint32_t> lot_by_key;        // (sku << 32) | lot
+  std::unordered_map<uint64_t, HistoryStat> history_stats;  // (cust, sku)
+  // (customer, signature) hash -> indexes into history_orders.
+  std::unordered_multimap<uint64_t, uint32_t> history_by_signature;
+
+  // Problems found in the records as a whole (orphan lines...), reported
+  // as notes of every run over the wave.
+  std::vector<std::string> notes;
+
+  bool finished = false;
+
+  uint32_t Index(const std::vector<uint32_t>& by, uint32_t id) const {
+    return id < by.size() ? by[id] : kNone;
+  }
+};
+
+inline uint64_t PairKey(uint32_t a, uint32_t b) {
+  return (static_cast<uint64_t>(a) << 32) | b;
+}
+
+// A 64-bit mix for signatures (splitmix64 finaliser).
+inline uint64_t Mix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// Signature of a set of (sku, qty) pairs: order-independent.
+struct SignatureBuilder {
+  uint64_t sum = 0, xr = 0;
+  uint32_t count = 0;
+  void Add(std::string_view sku, Nano qty) {
+    uint64_t h = std::hash<std::string_view>{}(sku);
+    uint64_t v = Mix64(h ^ Mix64(static_cast<uint64_t>(qty)));
+    sum += v;
+    xr ^= Mix64(v);
+    ++count;
+  }
+  uint64_t Value() const { return Mix64(sum ^ Mix64(xr + count)); }
+};
+
+}  // namespace rftgate
+
+#endif  // RFTGATE_PLUGIN_ENGINE_WAVE_DATA_H_
