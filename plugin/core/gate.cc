@@ -320,11 +320,11 @@ void Gate::ApplyFailurePolicy(const rft_selection& selection,
   }
 }
 
-Status Gate::WriteBack(const RunResult& result, int64_t started_us,
-                       int64_t finished_us) {
+Status Gate::WriteBack(std::shared_ptr<const RunResult> result,
+                       int64_t started_us, int64_t finished_us) {
   // Flatten into C rows whose strings point into `result` (kept alive by
   // the shared copy below, since the call may be abandoned).
-  auto copy = std::make_shared<RunResult>(result);
+  auto copy = std::move(result);
   auto adapter = adapter_;
   bool apply_holds = config_.apply_holds;
   Status s = RunTimed(
@@ -391,7 +391,7 @@ Status Gate::WriteBack(const RunResult& result, int64_t started_us,
 Status Gate::Check(const Request& request, std::unique_ptr<RunResult>* out) {
   std::lock_guard<std::mutex> lock(mu_);
   int64_t started_us = NowUnixUs();
-  auto result = std::make_unique<RunResult>();
+  auto result = std::make_shared<RunResult>();
   result->run_id = request.run_id.empty() ? NewRunId() : request.run_id;
   result->ruleset = config_.ruleset.revision;
   result->dry_run = request.dry_run;
@@ -452,7 +452,7 @@ Status Gate::Check(const Request& request, std::unique_ptr<RunResult>* out) {
   if (request.dry_run) {
     result->written_to = "nothing written (dry run)";
   } else if (!result->orders.empty() && adapter_) {
-    Status w = WriteBack(*result, started_us, NowUnixUs());
+    Status w = WriteBack(result, started_us, NowUnixUs());
     if (w.ok()) {
       result->written = true;
       result->written_to =
@@ -476,7 +476,11 @@ Status Gate::Check(const Request& request, std::unique_ptr<RunResult>* out) {
       "policy), {} findings, {} us",
       result->run_id, result->orders.size(), result->passed, result->warned,
       result->held, result->by_policy, result->findings, result->duration_us);
-  *out = std::move(result);
+  // An abandoned write-back may still read the result: hand over a copy
+  // then; otherwise the result itself.
+  *out = result.use_count() == 1
+             ? std::make_unique<RunResult>(std::move(*result))
+             : std::make_unique<RunResult>(*result);
   return Status::Ok();
 }
 

@@ -78,7 +78,9 @@ class Gate {
   Gate(Config config, std::shared_ptr<spdlog::logger> logger);
   Status EnsureConnected();
   Status LoadWave(const rft_selection& selection, Wave* wave);
-  Status WriteBack(const RunResult& result, int64_t started_us,
+  // `result` is shared with the write-back call, which may outlive this
+  // call when its deadline passes.
+  Status WriteBack(std::shared_ptr<const RunResult> result, int64_t started_us,
                    int64_t finished_us);
   void ApplyFailurePolicy(const rft_selection& selection,
                           const std::string& reason, RunResult* result) const;
