@@ -251,15 +251,13 @@ class Runner {
   void CheckCarrierOrder(const OrderRec& o, const OrderTimes& t, Nano weight,
                          uint32_t unknown_weights, OrderResult& r);
   std::string_view S(uint32_t id) const { return sp_.Get(id); }
-  std::string UnitOf(const LineRec& l, const ItemRec* item) const {
-    if (l.uom != kNone) return std::string(S(l.uom));
-    if (item != nullptr && item->base_uom != kNone) {
-      return std::string(S(item->base_uom));
-    }
+  std::string_view UnitOf(const LineRec& l, const ItemRec* item) const {
+    if (l.uom != kNone) return S(l.uom);
+    if (item != nullptr && item->base_uom != kNone) return S(item->base_uom);
     return "units";
   }
-  std::string BaseUnit(const ItemRec& item) const {
-    return item.base_uom != kNone ? std::string(S(item.base_uom)) : "units";
+  std::string_view BaseUnit(const ItemRec& item) const {
+    return item.base_uom != kNone ? S(item.base_uom) : "units";
   }
   int32_t MinShelf(const OrderRec& o, const ItemRec& item) const {
     int64_t m = e_.shelf_default_min > 0 ? e_.shelf_default_min : -1;
@@ -451,7 +449,7 @@ void Runner::FindWaveDuplicates() {
     SignatureBuilder sig;
     for (uint32_t li = o.line_begin; li < o.line_end; ++li) {
       const LineRec& l = w_.lines[li];
-      sig.Add(S(l.sku), l.qty ^ static_cast<Nano>(Mix64(l.uom)));
+      sig.Add(l.sku, l.qty ^ static_cast<Nano>(Mix64(l.uom)));
     }
     keys.push_back({o.customer, sig.Value(), times_[i].created_key, i});
   }
@@ -767,7 +765,7 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   reserved_others = std::max<Nano>(0, reserved_others - own_reserved);
   const Nano earlier = std::max<Nano>(0, initial - left_now - from_free);
   const Nano available = got;
-  const std::string unit = BaseUnit(item);
+  const std::string_view unit = BaseUnit(item);
   std::string where = l.location != kNone ? fmt::format(" at {}", S(l.location))
                                           : " at pickable locations";
   if (l.lot != kNone) where += fmt::format(" in lot {}", S(l.lot));
@@ -887,7 +885,7 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
          {{"observed", "inactive"}, {"sku", sku}, {"expected", "active"}});
   }
   // Quantity.
-  const std::string unit = UnitOf(l, item);
+  const std::string_view unit = UnitOf(l, item);
   std::string problem;
   switch (l.qty_state) {
     case DecimalState::kNull:
@@ -955,7 +953,7 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   }
   if (conv != Convert::kOk) {
     if (Active(kUomMismatch) && conv != Convert::kNoItem) {
-      std::string base_name = item != nullptr ? BaseUnit(*item) : "units";
+      std::string_view base_name = item != nullptr ? BaseUnit(*item) : "units";
       std::string why;
       switch (conv) {
         case Convert::kUnknownUnit:
@@ -1013,7 +1011,7 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
     }
     return;
   }
-  base_sig->Add(sku, base);
+  base_sig->Add(l.sku, base);
 
   if (Active(kLocationMismatch) && l.location != kNone) {
     std::string_view loc = S(l.location);
@@ -1066,7 +1064,7 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       long double threshold =
           static_cast<long double>(h.median) * e_.outlier_factor;
       if (static_cast<long double>(base) > threshold && base > h.max) {
-        std::string bu = item != nullptr ? BaseUnit(*item) : unit;
+        std::string_view bu = item != nullptr ? BaseUnit(*item) : unit;
         Emit(r, kQtyOutlier, &l,
              fmt::format("line {}: {} {} of SKU {} is far above what customer "
                          "{} usually orders ({} {} median, {} at most in {} "

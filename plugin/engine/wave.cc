@@ -21,6 +21,7 @@ uint32_t StringPool::Intern(std::string_view s) {
   auto it = index_.find(s);
   if (it != index_.end()) return it->second;
   strings_.emplace_back(s);
+  views_.emplace_back(strings_.back());
   uint32_t id = static_cast<uint32_t>(strings_.size() - 1);
   index_.emplace(std::string_view(strings_.back()), id);
   return id;
@@ -808,7 +809,7 @@ Wave WaveBuilder::Finish() {
     ho.ref = by_order[i]->order_ref;
     ho.customer = by_order[i]->customer;
     while (j < by_order.size() && by_order[j]->order_ref == ho.ref) {
-      sig.Add(sp.Get(by_order[j]->sku), by_order[j]->qty);
+      sig.Add(by_order[j]->sku, by_order[j]->qty);
       const TimeValue& t = by_order[j]->created_at;
       if (t.present() &&
           (!ho.created_at.present() || t.SortKey() < ho.created_at.SortKey())) {

@@ -28,12 +28,13 @@ class StringPool {
   // kNone when the string was never interned.
   uint32_t Find(std::string_view s) const;
   std::string_view Get(uint32_t id) const {
-    return id == kNone ? std::string_view() : std::string_view(strings_[id]);
+    return id == kNone ? std::string_view() : views_[id];
   }
   size_t size() const { return strings_.size(); }
 
  private:
-  std::deque<std::string> strings_;  // stable addresses for the views
+  std::deque<std::string> strings_;      // stable addresses for the views
+  std::vector<std::string_view> views_;  // by id, for constant-time Get
   std::unordered_map<std::string_view, uint32_t> index_;
 };
 
@@ -214,8 +215,9 @@ inline uint64_t Mix64(uint64_t x) {
 struct SignatureBuilder {
   uint64_t sum = 0, xr = 0;
   uint32_t count = 0;
-  void Add(std::string_view sku, Nano qty) {
-    uint64_t h = std::hash<std::string_view>{}(sku);
+  // `sku` is an interned string id: signatures compare within one wave.
+  void Add(uint32_t sku, Nano qty) {
+    uint64_t h = Mix64(sku);
     uint64_t v = Mix64(h ^ Mix64(static_cast<uint64_t>(qty)));
     sum += v;
     xr ^= Mix64(v);
