@@ -242,8 +242,14 @@ class Runner {
                  const UnitRec** line_unit, const UnitRec** base_unit) const;
   void Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
                 const ItemRec& item, Nano need, OrderResult& r);
-  bool SlotQualityOk(const Slot& s, const ItemRec& item, const OrderTimes& t,
+  bool SlotQualityOk(uint32_t si, const ItemRec& item, const OrderTimes& t,
                      int32_t min_shelf, int* reason) const;
+  // What SlotQualityOk reads, packed per slot for the run.
+  struct SlotQuality {
+    int32_t expiry = kNoDay;
+    bool bad_location = false, lotless = false, bad_lot = false;
+  };
+  std::vector<SlotQuality> slot_quality_;
   bool Under(const Slot& s, const LineRec& l) const;
   void CheckLotUse(const OrderTimes& t, const LineRec& l, uint32_t lot_str,
                    uint32_t lot_idx, int32_t min_shelf, OrderResult& r);
@@ -424,6 +430,19 @@ void Runner::ResolveZones() {
 }
 
 void Runner::PrepareStock() {
+  slot_quality_.resize(w_.slots.size());
+  for (size_t i = 0; i < w_.slots.size(); ++i) {
+    const Slot& s = w_.slots[i];
+    SlotQuality& q = slot_quality_[i];
+    q.bad_location = use_locations_ && s.location_idx != kNone &&
+                     !w_.locations[s.location_idx].usable;
+    q.lotless = s.lot == kNone;
+    if (s.lot_idx != kNone) {
+      int32_t st = w_.lots[s.lot_idx].status;
+      q.bad_lot = st == RFT_LOT_QUARANTINE || st == RFT_LOT_BLOCKED;
+      q.expiry = lot_expiry_[s.lot_idx];
+    }
+  }
   free_left_.resize(w_.slots.size());
   res_left_.resize(w_.slots.size());
   for (size_t i = 0; i < w_.slots.size(); ++i) {
@@ -533,15 +552,15 @@ enum Reason : int {
   kNumReasons
 };
 
-bool Runner::SlotQualityOk(const Slot& s, const ItemRec& item,
+bool Runner::SlotQualityOk(uint32_t si, const ItemRec& item,
                            const OrderTimes& t, int32_t min_shelf,
                            int* reason) const {
-  if (use_locations_ && s.location_idx != kNone &&
-      !w_.locations[s.location_idx].usable) {
+  const SlotQuality& q = slot_quality_[si];
+  if (q.bad_location) {
     *reason = kBadLocation;
     return false;
   }
-  if (s.lot == kNone) {
+  if (q.lotless) {
     if (item.lot_tracked == RFT_FLAG_YES ||
         item.serial_tracked == RFT_FLAG_YES) {
       *reason = kLotless;
@@ -550,22 +569,18 @@ bool Runner::SlotQualityOk(const Slot& s, const ItemRec& item,
     *reason = kUsable;
     return true;
   }
-  if (s.lot_idx != kNone) {
-    const LotRec& lot = w_.lots[s.lot_idx];
-    if (lot.status == RFT_LOT_QUARANTINE || lot.status == RFT_LOT_BLOCKED) {
-      *reason = kQuarantine;
+  if (q.bad_lot) {
+    *reason = kQuarantine;
+    return false;
+  }
+  if (q.expiry != kNoDay && t.judge_day != kNoDay) {
+    if (q.expiry <= t.judge_day) {
+      *reason = kExpired;
       return false;
     }
-    int32_t exp = lot_expiry_[s.lot_idx];
-    if (exp != kNoDay && t.judge_day != kNoDay) {
-      if (exp <= t.judge_day) {
-        *reason = kExpired;
-        return false;
-      }
-      if (min_shelf > 0 && exp - t.judge_day < min_shelf) {
-        *reason = kShortLife;
-        return false;
-      }
+    if (min_shelf > 0 && q.expiry - t.judge_day < min_shelf) {
+      *reason = kShortLife;
+      return false;
     }
   }
   *reason = kUsable;
@@ -680,7 +695,7 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
             !w_.locations[s.location_idx].usable) {
           continue;
         }
-      } else if (!SlotQualityOk(s, item, t, min_shelf, &reason)) {
+      } else if (!SlotQualityOk(si, item, t, min_shelf, &reason)) {
         continue;
       }
       Nano q = std::min(left, need - got);
@@ -709,7 +724,7 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       const Slot& s = w_.slots[si];
       if (free_left_[si] <= 0 || s.lot == l.lot || s.lot_idx == kNone) continue;
       int reason;
-      if (!SlotQualityOk(s, item, t, min_shelf, &reason)) continue;
+      if (!SlotQualityOk(si, item, t, min_shelf, &reason)) continue;
       int32_t exp = lot_expiry_[s.lot_idx];
       if (exp != kNoDay && exp + e_.fefo_tolerance < assigned && exp < best) {
         best = exp;
@@ -748,7 +763,7 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
     Nano free0 = std::max<Nano>(0, on_hand - s.reserved);
     int reason = kUsable;
     if (l.lot == kNone) {
-      SlotQualityOk(s, item, t, min_shelf, &reason);
+      SlotQualityOk(si, item, t, min_shelf, &reason);
     } else if (use_locations_ && s.location_idx != kNone &&
                !w_.locations[s.location_idx].usable) {
       reason = kBadLocation;
