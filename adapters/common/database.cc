@@ -1,0 +1,310 @@
+#include "adapters/common/database.h"
+
+#include <soci/mysql/soci-mysql.h>
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace rftgate::adapters {
+
+// SOCI includes sqlite3.h inside this namespace.
+using namespace sqlite_api;
+
+namespace {
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// Default busy timeout for SQLite when the call has no deadline.
+constexpr int kSqliteDefaultBusyMs = 30000;
+
+sqlite3* NativeSqlite(soci::session& session) {
+  auto* backend =
+      static_cast<soci::sqlite3_session_backend*>(session.get_backend());
+  return reinterpret_cast<sqlite3*>(backend->conn_);
+}
+
+}  // namespace
+
+ConnectionSpec ParseConnection(std::string_view connection,
+                               std::string_view config_dir) {
+  ConnectionSpec spec;
+  std::string_view rest;
+  if (StartsWith(connection, "sqlite3://") ||
+      StartsWith(connection, "sqlite://")) {
+    spec.dialect = Dialect::kSqlite;
+    rest = connection.substr(connection.find("://") + 3);
+    std::string path;
+    std::string extra;
+    if (StartsWith(rest, "db=")) {
+      std::string_view r = rest.substr(3);
+      size_t space = r.find(' ');
+      path = std::string(r.substr(0, space));
+      if (space != std::string_view::npos) extra = r.substr(space);
+    } else {
+      path = std::string(rest);
+    }
+    if (path.empty()) {
+      throw adapter::Error(RFT_ERR_CONFIG,
+                           "connection: sqlite3:// needs a database path");
+    }
+    if (path != ":memory:") {
+      std::filesystem::path p(path);
+      if (p.is_relative() && !config_dir.empty()) {
+        p = std::filesystem::path(std::string(config_dir)) / p;
+      }
+      path = p.lexically_normal().string();
+    }
+    spec.sqlite_path = path;
+    spec.parameters = "db=" + path + extra;
+    return spec;
+  }
+  if (StartsWith(connection, "postgresql://") ||
+      StartsWith(connection, "postgres://")) {
+    spec.dialect = Dialect::kPostgres;
+    rest = connection.substr(connection.find("://") + 3);
+    // A libpq URI is passed whole; keyword/value strings as they are.
+    if (StartsWith(rest, "//") || rest.find('@') != std::string_view::npos) {
+      spec.parameters = "postgresql://" + std::string(rest);
+    } else {
+      spec.parameters = std::string(rest);
+    }
+    return spec;
+  }
+  if (StartsWith(connection, "mysql://") ||
+      StartsWith(connection, "mariadb://")) {
+    spec.dialect = Dialect::kMysql;
+    spec.parameters =
+        std::string(connection.substr(connection.find("://") + 3));
+    return spec;
+  }
+  throw adapter::Error(
+      RFT_ERR_CONFIG,
+      "connection: '" + MaskSecrets(connection) +
+          "' does not start with sqlite3://, postgresql:// or mysql://");
+}
+
+Database::Database(ConnectionSpec spec, adapter::Logger log)
+    : spec_(std::move(spec)), log_(log) {
+  if (spec_.dialect == Dialect::kSqlite && spec_.sqlite_path != ":memory:" &&
+      !std::filesystem::exists(spec_.sqlite_path)) {
+    throw adapter::Error(RFT_ERR_CONFIG, "connection: SQLite database '" +
+                                             spec_.sqlite_path +
+                                             "' does not exist");
+  }
+  Connect();
+}
+
+Database::~Database() = default;
+
+void Database::Connect() {
+  session_.reset();
+  try {
+    switch (spec_.dialect) {
+      case Dialect::kSqlite:
+        session_ = std::make_unique<soci::session>(*soci::factory_sqlite3(),
+                                                   spec_.parameters);
+        sqlite3_busy_timeout(NativeSqlite(*session_), kSqliteDefaultBusyMs);
+        break;
+      case Dialect::kPostgres:
+        session_ = std::make_unique<soci::session>(*soci::factory_postgresql(),
+                                                   spec_.parameters);
+        break;
+      case Dialect::kMysql:
+        session_ = std::make_unique<soci::session>(*soci::factory_mysql(),
+                                                   spec_.parameters);
+        *session_ << "SET NAMES utf8mb4";
+        break;
+    }
+  } catch (const std::exception& e) {
+    session_.reset();
+    broken_ = true;
+    throw adapter::Error(RFT_ERR_DATABASE, "cannot connect to " + Describe() +
+                                               ": " + MaskSecrets(e.what()));
+  }
+  broken_ = false;
+  if (trace_) TraceStatements(true);
+}
+
+void Database::TraceStatements(bool on) {
+  trace_ = on;
+  if (spec_.dialect != Dialect::kSqlite || !session_) return;
+  sqlite3_trace_v2(NativeSqlite(*session_), on ? SQLITE_TRACE_STMT : 0,
+                   on ? &Database::TraceHook : nullptr, this);
+}
+
+int Database::TraceHook(unsigned type, void* self, void* p, void* x) {
+  if (type != SQLITE_TRACE_STMT) return 0;
+  auto* db = static_cast<Database*>(self);
+  const char* text = static_cast<const char*>(x);
+  // Statements run from triggers come as "-- comment"; count statements.
+  if (text != nullptr && std::string_view(text).substr(0, 3) == "-- ") {
+    return 0;
+  }
+  const char* sql = sqlite3_sql(static_cast<sqlite3_stmt*>(p));
+  db->log_.Debug(std::string("sqlite statement: ") +
+                 (sql != nullptr ? sql : ""));
+  return 0;
+}
+
+void Database::EnsureConnected() {
+  if (broken_ || !session_) Connect();
+}
+
+int Database::ProgressHandler(void* self) {
+  auto* db = static_cast<Database*>(self);
+  if (db->call_ == nullptr) return 0;
+  return (db->call_->Cancelled() || db->call_->RemainingMs() == 0) ? 1 : 0;
+}
+
+void Database::BeginCall(const adapter::Call& call) {
+  call_ = &call;
+  if (spec_.dialect == Dialect::kSqlite && session_) {
+    sqlite3* native = NativeSqlite(*session_);
+    sqlite3_progress_handler(native, 1000, &Database::ProgressHandler, this);
+    int64_t left = call.RemainingMs();
+    sqlite3_busy_timeout(native, left < 0
+                                     ? kSqliteDefaultBusyMs
+                                     : static_cast<int>(std::clamp<int64_t>(
+                                           left, 1, kSqliteDefaultBusyMs)));
+  }
+}
+
+void Database::EndCall() {
+  if (spec_.dialect == Dialect::kSqlite && session_) {
+    sqlite3* native = NativeSqlite(*session_);
+    sqlite3_progress_handler(native, 0, nullptr, nullptr);
+    sqlite3_busy_timeout(native, kSqliteDefaultBusyMs);
+  }
+  call_ = nullptr;
+}
+
+int64_t Database::StatementBudgetMs() const {
+  if (call_ == nullptr) return 0;
+  int64_t left = call_->RemainingMs();
+  if (left < 0) return 0;
+  return std::max<int64_t>(left, 1);
+}
+
+namespace {
+
+// Binds `params` positionally; their storage must outlive the statement.
+void BindAll(soci::statement& st, std::vector<Param>& params,
+             std::vector<soci::indicator>& indicators) {
+  indicators.resize(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    indicators[i] = params[i].is_null ? soci::i_null : soci::i_ok;
+    st.exchange(soci::use(params[i].value, indicators[i]));
+  }
+}
+
+}  // namespace
+
+int64_t Database::Exec(const std::string& sql, std::vector<Param> params) {
+  std::vector<soci::indicator> indicators;
+  soci::statement st(*session_);
+  BindAll(st, params, indicators);
+  st.alloc();
+  st.prepare(sql, soci::details::st_one_time_query);
+  st.define_and_bind();
+  st.execute(true);
+  return st.get_affected_rows();
+}
+
+void Database::Query(const std::string& sql, std::vector<Param> params,
+                     size_t columns, size_t batch_rows,
+                     const std::function<void(const TextBatch&)>& on_batch) {
+  // SOCI drops a last single row fetched into vectors of size 1.
+  batch_rows = std::max<size_t>(batch_rows, 2);
+  std::vector<std::vector<std::string>> values(
+      columns, std::vector<std::string>(batch_rows));
+  std::vector<std::vector<soci::indicator>> inds(
+      columns, std::vector<soci::indicator>(batch_rows));
+  std::vector<std::vector<int>> nulls(columns, std::vector<int>(batch_rows, 0));
+  std::vector<soci::indicator> param_inds;
+  soci::statement st(*session_);
+  for (size_t c = 0; c < columns; ++c) {
+    st.exchange(soci::into(values[c], inds[c]));
+  }
+  BindAll(st, params, param_inds);
+  st.alloc();
+  st.prepare(sql, soci::details::st_one_time_query);
+  st.define_and_bind();
+  bool more = st.execute(true);
+  while (more) {
+    size_t rows = columns == 0 ? 0 : values[0].size();
+    for (size_t c = 0; c < columns; ++c) {
+      for (size_t r = 0; r < rows; ++r) {
+        nulls[c][r] = inds[c][r] == soci::i_null ? 1 : 0;
+      }
+    }
+    if (rows > 0) on_batch(TextBatch(values, nulls, rows));
+    for (size_t c = 0; c < columns; ++c) {
+      values[c].resize(batch_rows);
+      inds[c].resize(batch_rows);
+    }
+    more = st.fetch();
+  }
+}
+
+std::optional<std::string> Database::QueryValue(const std::string& sql,
+                                                std::vector<Param> params) {
+  std::optional<std::string> out;
+  Query(sql, std::move(params), 1, 2, [&](const TextBatch& batch) {
+    if (!out && !batch.IsNull(0, 0)) out = std::string(batch.At(0, 0));
+  });
+  return out;
+}
+
+std::vector<std::string> Database::ColumnsOf(const std::string& from_sql) {
+  soci::row row;
+  soci::statement st =
+      (session_->prepare << "SELECT * FROM " + from_sql + " t WHERE 1 = 0",
+       soci::into(row));
+  st.execute(true);
+  std::vector<std::string> names;
+  for (size_t i = 0; i < row.size(); ++i) {
+    names.push_back(row.get_properties(i).get_name());
+  }
+  return names;
+}
+
+adapter::Error Database::Translate(const std::exception& e,
+                                   std::string_view doing) {
+  broken_ = true;
+  if (call_ != nullptr && call_->Cancelled()) {
+    return adapter::Error(RFT_ERR_CANCELLED, "cancelled by the caller while " +
+                                                 std::string(doing));
+  }
+  if (call_ != nullptr && call_->RemainingMs() == 0) {
+    return adapter::Error(RFT_ERR_TIMEOUT,
+                          "deadline passed while " + std::string(doing));
+  }
+  // SOCI appends the statement and its bound values; keep the message short
+  // and free of row data.
+  std::string what = e.what();
+  size_t cut = what.find(" while executing \"");
+  if (cut == std::string::npos) cut = what.find(" while preparing \"");
+  if (cut != std::string::npos) what.resize(cut);
+  return adapter::Error(RFT_ERR_DATABASE,
+                        std::string(DialectName(dialect())) + " error while " +
+                            std::string(doing) + ": " + MaskSecrets(what));
+}
+
+std::string Database::Describe() const {
+  switch (spec_.dialect) {
+    case Dialect::kSqlite:
+      return "sqlite3 database '" + spec_.sqlite_path + "'";
+    case Dialect::kPostgres:
+      return "postgresql '" + MaskSecrets(spec_.parameters) + "'";
+    case Dialect::kMysql:
+      return "mysql '" + MaskSecrets(spec_.parameters) + "'";
+  }
+  return "database";
+}
+
+}  // namespace rftgate::adapters

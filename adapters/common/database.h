@@ -1,0 +1,194 @@
+// A database connection over SOCI for the adapters: SQLite, PostgreSQL and
+// MySQL/MariaDB behind one interface, with deadlines and cancellation passed
+// on to the database, errors translated into adapter::Error, and results
+// read as text in batches.
+//
+// Not thread-safe: one Database per adapter handle (SOCI sessions are not
+// thread-safe either).
+#ifndef RFTGATE_ADAPTERS_COMMON_DATABASE_H_
+#define RFTGATE_ADAPTERS_COMMON_DATABASE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "adapters/common/sql_text.h"
+#include "rftgate/adapter.hpp"
+
+namespace soci {
+class session;
+}
+
+namespace rftgate::adapters {
+
+// Where to connect, parsed from rftgate's connection string:
+//   sqlite3://PATH or sqlite3://db=PATH [timeout=N]   (also sqlite://)
+//   postgresql://<libpq keyword/value string or URI>   (also postgres://)
+//   mysql://<SOCI MySQL parameters: db= user= password= host= port=
+//           unix_socket= ...>                          (also mariadb://)
+// A relative SQLite path resolves from `config_dir`.
+struct ConnectionSpec {
+  Dialect dialect = Dialect::kSqlite;
+  std::string parameters;   // what the SOCI backend receives
+  std::string sqlite_path;  // SQLite only; ":memory:" allowed
+};
+
+// Parses `connection`. Throws adapter::Error(RFT_ERR_CONFIG) for an unknown
+// scheme or a missing path; the message never shows a password.
+ConnectionSpec ParseConnection(std::string_view connection,
+                               std::string_view config_dir);
+
+// A bound value: text, or NULL. Databases convert text to the column's type.
+struct Param {
+  std::string value;
+  bool is_null = false;
+};
+inline Param Text(std::string v) { return Param{std::move(v), false}; }
+inline Param Null() { return Param{std::string(), true}; }
+
+// SQL text with its bound values, built piece by piece. Every Bind() adds a
+// uniquely named placeholder (":p0", ":p1"...) bound by position, so the
+// placeholders must reach the text in the order Bind() was called: use
+// `<<` chains (evaluated left to right) or separate statements, never two
+// Bind() calls in one `+` expression (unspecified order).
+struct SqlBuilder {
+  std::string sql;
+  std::vector<Param> params;
+
+  // Returns the placeholder for `p` (to append to `sql`).
+  std::string Bind(Param p) {
+    params.push_back(std::move(p));
+    return ":p" + std::to_string(params.size() - 1);
+  }
+  SqlBuilder& operator<<(std::string_view text) {
+    sql += text;
+    return *this;
+  }
+};
+
+// A batch of result rows, every column as text. Views are valid only during
+// the callback that receives the batch.
+class TextBatch {
+ public:
+  TextBatch(const std::vector<std::vector<std::string>>& values,
+            const std::vector<std::vector<int>>& nulls, size_t rows)
+      : values_(values), nulls_(nulls), rows_(rows) {}
+  size_t rows() const { return rows_; }
+  size_t columns() const { return values_.size(); }
+  bool IsNull(size_t row, size_t col) const { return nulls_[col][row] != 0; }
+  // The text of a cell; an absent view (data() == nullptr) for NULL.
+  std::string_view At(size_t row, size_t col) const {
+    if (IsNull(row, col)) return std::string_view();
+    const std::string& s = values_[col][row];
+    return std::string_view(s.data(), s.size());
+  }
+
+ private:
+  const std::vector<std::vector<std::string>>& values_;
+  const std::vector<std::vector<int>>& nulls_;
+  size_t rows_;
+};
+
+class Database {
+ public:
+  // Connects. Throws adapter::Error (RFT_ERR_CONFIG for a SQLite file that
+  // does not exist, RFT_ERR_DATABASE when the server refuses).
+  Database(ConnectionSpec spec, adapter::Logger log);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  Dialect dialect() const { return spec_.dialect; }
+  soci::session& session() { return *session_; }
+
+  // Logs every statement SQLite runs (its trace hook) at DEBUG level as
+  // "sqlite statement: <sql>". SQLite only; a no-op elsewhere.
+  void TraceStatements(bool on);
+
+  // Reconnects when an earlier call failed (the connection may be lost).
+  void EnsureConnected();
+
+  // Starts a call: deadlines and cancellation of `call` apply to every
+  // statement until EndCall. On SQLite through a progress handler and the
+  // busy timeout; on PostgreSQL and MySQL through statement timeouts set by
+  // StatementTimeoutSql inside the caller's transaction.
+  void BeginCall(const adapter::Call& call);
+  void EndCall();
+
+  // Milliseconds the database may spend on one statement for the current
+  // call, or 0 for no limit.
+  int64_t StatementBudgetMs() const;
+
+  // Runs a statement that returns no rows; returns the rows it changed.
+  int64_t Exec(const std::string& sql, std::vector<Param> params = {});
+  int64_t Exec(SqlBuilder b) { return Exec(b.sql, std::move(b.params)); }
+
+  // Runs a query whose result has `columns` columns and hands the rows to
+  // `on_batch` in batches of at most `batch_rows`. The query's columns are
+  // read as text (wrap non-text expressions in AsText).
+  void Query(const std::string& sql, std::vector<Param> params, size_t columns,
+             size_t batch_rows,
+             const std::function<void(const TextBatch&)>& on_batch);
+
+  // One text value (first column of the first row); nullopt when there is
+  // no row or the value is NULL.
+  std::optional<std::string> QueryValue(const std::string& sql,
+                                        std::vector<Param> params = {});
+
+  // The column names of `from_sql` (a quoted table or a parenthesised
+  // query), read from a query that returns no rows.
+  std::vector<std::string> ColumnsOf(const std::string& from_sql);
+
+  // Translates an exception from a database call into adapter::Error:
+  // RFT_ERR_CANCELLED / RFT_ERR_TIMEOUT when the call was stopped,
+  // RFT_ERR_DATABASE otherwise, with `doing` and the masked database
+  // message. Marks the connection for a reconnect.
+  adapter::Error Translate(const std::exception& e, std::string_view doing);
+
+  // The backend name and target without secrets, for messages.
+  std::string Describe() const;
+
+ private:
+  void Connect();
+  static int ProgressHandler(void* self);
+  static int TraceHook(unsigned type, void* self, void* p, void* x);
+
+  ConnectionSpec spec_;
+  adapter::Logger log_;
+  std::unique_ptr<soci::session> session_;
+  bool broken_ = false;
+  bool trace_ = false;
+  const adapter::Call* call_ = nullptr;
+};
+
+// Runs `body` with `db` inside a call: deadlines armed, exceptions other
+// than adapter::Error / SinkRefused translated with `doing`.
+template <typename Body>
+void RunDatabaseCall(Database& db, const adapter::Call& call,
+                     std::string_view doing, Body&& body) {
+  db.EnsureConnected();
+  db.BeginCall(call);
+  try {
+    body();
+  } catch (const adapter::Error&) {
+    db.EndCall();
+    throw;
+  } catch (const adapter::SinkRefused&) {
+    db.EndCall();
+    throw;
+  } catch (const std::exception& e) {
+    adapter::Error translated = db.Translate(e, doing);
+    db.EndCall();
+    throw translated;
+  }
+  db.EndCall();
+}
+
+}  // namespace rftgate::adapters
+
+#endif  // RFTGATE_ADAPTERS_COMMON_DATABASE_H_

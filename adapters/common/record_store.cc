@@ -1,0 +1,491 @@
+#include "adapters/common/record_store.h"
+
+#include <soci/soci.h>
+
+#include <cstddef>
+#include <map>
+#include <set>
+#include <tuple>
+#include <vector>
+
+namespace rftgate::adapters {
+namespace {
+
+using adapter::View;
+
+// Key of pg_advisory_xact_lock for write-backs ("rftgate" in ASCII).
+constexpr const char* kPgLockKey = "29384127839219";
+constexpr const char* kMysqlLockName = "rftgate_writeback";
+constexpr const char* kComponent = "records";
+
+std::string_view VerdictName(int32_t v) {
+  switch (v) {
+    case RFT_VERDICT_PASS:
+      return "pass";
+    case RFT_VERDICT_WARN:
+      return "warn";
+    case RFT_VERDICT_HOLD:
+      return "hold";
+  }
+  return "unknown";
+}
+
+std::string_view SeverityName(int32_t s) {
+  switch (s) {
+    case RFT_SEVERITY_WARN:
+      return "warn";
+    case RFT_SEVERITY_BLOCK:
+      return "block";
+  }
+  return "off";
+}
+
+Param OptText(rft_str s) {
+  if (s.data == nullptr) return Null();
+  return Text(std::string(View(s)));
+}
+
+// True when details_json lies inside the finding's struct_size.
+bool HasDetails(const rft_finding_row& f) {
+  return f.struct_size >=
+         offsetof(rft_finding_row, details_json) + sizeof(rft_str);
+}
+
+}  // namespace
+
+RecordStore::RecordStore(Dialect dialect, RecordTables tables)
+    : dialect_(dialect), tables_(std::move(tables)) {
+  for (const auto& [name, what] :
+       {std::pair{tables_.schema, "writeback.tables.schema"},
+        std::pair{tables_.runs, "writeback.tables.runs"},
+        std::pair{tables_.check_runs, "writeback.tables.check_runs"},
+        std::pair{tables_.error_records, "writeback.tables.error_records"}}) {
+    QuoteIdentifier(dialect_, name, what);
+    if (name.size() > 50) {
+      throw adapter::Error(RFT_ERR_CONFIG, std::string(what) + ": '" + name +
+                                               "' is longer than 50 "
+                                               "characters");
+    }
+  }
+}
+
+std::string RecordStore::Q(const std::string& name) const {
+  return QuoteIdentifier(dialect_, name, "table");
+}
+
+int RecordStore::SchemaVersion(Database& db) {
+  try {
+    auto v = db.QueryValue("SELECT " + AsText(dialect_, "version") + " FROM " +
+                               Q(tables_.schema) + " WHERE component = :p0",
+                           {Text(kComponent)});
+    if (!v) return 0;
+    return static_cast<int>(ParseInteger(*v).value_or(0));
+  } catch (const soci::soci_error&) {
+    return 0;
+  }
+}
+
+void RecordStore::Migrate(Database& db) {
+  const bool my = dialect_ == Dialect::kMysql;
+  const bool pg = dialect_ == Dialect::kPostgres;
+  const std::string ts = pg ? "timestamptz" : (my ? "DATETIME(6)" : "TEXT");
+  const std::string key = my ? "VARCHAR(191)" : "TEXT";
+  const std::string text = "TEXT";
+  const std::string id = pg   ? "BIGSERIAL PRIMARY KEY"
+                         : my ? "BIGINT AUTO_INCREMENT PRIMARY KEY"
+                              : "INTEGER PRIMARY KEY AUTOINCREMENT";
+  const std::string engine =
+      my ? " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin" : "";
+
+  db.Exec("CREATE TABLE IF NOT EXISTS " + Q(tables_.schema) +
+          " (component VARCHAR(64) NOT NULL PRIMARY KEY, version INTEGER NOT "
+          "NULL, migrated_at " +
+          ts + ")" + engine);
+  auto current_text =
+      db.QueryValue("SELECT " + AsText(dialect_, "version") + " FROM " +
+                        Q(tables_.schema) + " WHERE component = :p0",
+                    {Text(kComponent)});
+  int current = current_text
+                    ? static_cast<int>(ParseInteger(*current_text).value_or(0))
+                    : 0;
+  if (current > kSchemaVersion) {
+    throw adapter::Error(
+        RFT_ERR_DATABASE,
+        "rftgate's tables are at schema version " + std::to_string(current) +
+            ", newer than this adapter knows (" +
+            std::to_string(kSchemaVersion) + "); upgrade the adapter");
+  }
+  if (current == kSchemaVersion) return;
+
+  // Forward migrations, one step per version.
+  for (int step = current + 1; step <= kSchemaVersion; ++step) {
+    std::vector<std::string> ddl;
+    if (step == 1) {
+      ddl.push_back("CREATE TABLE IF NOT EXISTS " + Q(tables_.runs) +
+                    " (run_id " + key + " NOT NULL PRIMARY KEY, ruleset " +
+                    key + ", started_at " + ts + ", finished_at " + ts +
+                    ", written_at " + ts +
+                    " NOT NULL, orders INTEGER NOT NULL, findings INTEGER NOT "
+                    "NULL)" +
+                    engine);
+      ddl.push_back(
+          "CREATE TABLE IF NOT EXISTS " + Q(tables_.check_runs) + " (id " + id +
+          ", run_id " + key + " NOT NULL, order_ref " + key +
+          " NOT NULL, verdict VARCHAR(8) NOT NULL, decided_by VARCHAR(16) NOT "
+          "NULL, reason " +
+          text +
+          ", blocking_findings INTEGER NOT NULL, warning_findings INTEGER NOT "
+          "NULL, duration_us BIGINT NOT NULL, ruleset " +
+          key + ", site " + key + ", provider " + key + ", customer_ref " +
+          key + ", customer_order_ref " + key + ", checked_at " + ts +
+          " NOT NULL, UNIQUE (run_id, order_ref))" + engine);
+      ddl.push_back(
+          "CREATE TABLE IF NOT EXISTS " + Q(tables_.error_records) + " (id " +
+          id + ", order_ref " + key +
+          " NOT NULL, line_no INTEGER NOT NULL, line_ref " + key +
+          ", check_id VARCHAR(100) NOT NULL, severity VARCHAR(8) NOT NULL, "
+          "message " +
+          text + ", details " + text +
+          ", status VARCHAR(16) NOT NULL, open_key INTEGER, first_seen_run " +
+          key + " NOT NULL, last_seen_run " + key +
+          " NOT NULL, first_seen_at " + ts + " NOT NULL, last_seen_at " + ts +
+          " NOT NULL, times_seen INTEGER NOT NULL, resolved_at " + ts +
+          ", resolved_run " + key + ", root_cause " + text +
+          ", countermeasure " + text + ", who " + key + ", ruleset " + key +
+          ", UNIQUE (order_ref, line_no, check_id, open_key))" + engine);
+      std::string idx = tables_.error_records + "_by_run";
+      std::string idx2 = tables_.check_runs + "_by_order";
+      if (my) {
+        ddl.push_back("CREATE INDEX IF NOT EXISTS " + Q(idx) + " ON " +
+                      Q(tables_.error_records) + " (last_seen_run)");
+        ddl.push_back("CREATE INDEX IF NOT EXISTS " + Q(idx2) + " ON " +
+                      Q(tables_.check_runs) + " (order_ref)");
+      } else {
+        // Index names are unqualified; they live in the table's schema.
+        auto plain = [](const std::string& t) {
+          size_t dot = t.find('.');
+          return dot == std::string::npos ? t : t.substr(dot + 1);
+        };
+        ddl.push_back("CREATE INDEX IF NOT EXISTS " +
+                      Q(plain(tables_.error_records) + "_by_run") + " ON " +
+                      Q(tables_.error_records) + " (last_seen_run)");
+        ddl.push_back("CREATE INDEX IF NOT EXISTS " +
+                      Q(plain(tables_.check_runs) + "_by_order") + " ON " +
+                      Q(tables_.check_runs) + " (order_ref)");
+      }
+    }
+    for (const auto& statement : ddl) db.Exec(statement);
+  }
+  std::string now = FormatTimestampUtc(NowUnixUs());
+  if (pg) now += "+00";
+  if (current_text) {
+    db.Exec(
+        "UPDATE " + Q(tables_.schema) +
+            " SET version = :p0, migrated_at = :p1 WHERE component = :p2",
+        {Text(std::to_string(kSchemaVersion)), Text(now), Text(kComponent)});
+  } else {
+    db.Exec(
+        "INSERT INTO " + Q(tables_.schema) +
+            " (component, version, migrated_at) VALUES (:p0, :p1, :p2)",
+        {Text(kComponent), Text(std::to_string(kSchemaVersion)), Text(now)});
+  }
+}
+
+WriteSummary RecordStore::Write(Database& db,
+                                const adapter::WriteBackBatch& batch,
+                                const HoldTarget* hold,
+                                const adapter::Call& call,
+                                const adapter::Logger& log) {
+  const rft_writeback_run& run = *batch.run;
+  const std::string run_id(View(run.run_id));
+  if (run_id.empty()) {
+    throw adapter::Error(RFT_ERR_INVALID_ARGUMENT,
+                         "write_back: the run has no run_id");
+  }
+  const bool pg = dialect_ == Dialect::kPostgres;
+  const bool my = dialect_ == Dialect::kMysql;
+  auto stamp = [&](int64_t unix_us) {
+    std::string s = FormatTimestampUtc(unix_us);
+    if (pg) s += "+00";
+    return s;
+  };
+  auto time_param = [&](const rft_time& t) {
+    if (t.kind != RFT_TIME_UTC) return Null();
+    return Text(stamp(t.value));
+  };
+  const std::string now = stamp(NowUnixUs());
+  const std::string checked_at =
+      run.finished_at.kind == RFT_TIME_UTC ? stamp(run.finished_at.value) : now;
+  const Param ruleset = OptText(run.ruleset);
+  const std::string er = Q(tables_.error_records);
+  const std::string cr = Q(tables_.check_runs);
+
+  // One check-run row per order (first wins) and one finding per
+  // (order, line, check) (first wins): the upsert must not touch a row twice.
+  std::vector<const rft_check_run_row*> rows;
+  {
+    std::set<std::string_view> seen;
+    for (size_t i = 0; i < batch.row_count; ++i) {
+      const auto& r = batch.Row(i);
+      if (r.order_ref.data == nullptr || r.order_ref.len == 0) {
+        throw adapter::Error(RFT_ERR_INVALID_ARGUMENT,
+                             "write_back: check-run row " + std::to_string(i) +
+                                 " has no order_ref");
+      }
+      if (seen.insert(View(r.order_ref)).second) rows.push_back(&r);
+    }
+  }
+  std::vector<const rft_finding_row*> findings;
+  {
+    std::set<std::tuple<std::string_view, int32_t, std::string_view>> seen;
+    for (size_t i = 0; i < batch.finding_count; ++i) {
+      const auto& f = batch.Finding(i);
+      if (f.order_ref.data == nullptr || f.order_ref.len == 0 ||
+          f.check_id.data == nullptr || f.check_id.len == 0) {
+        throw adapter::Error(RFT_ERR_INVALID_ARGUMENT,
+                             "write_back: finding " + std::to_string(i) +
+                                 " has no order_ref or check_id");
+      }
+      if (seen.insert({View(f.order_ref), f.line_no, View(f.check_id)})
+              .second) {
+        findings.push_back(&f);
+      }
+    }
+  }
+
+  WriteSummary summary;
+  RunDatabaseCall(db, call, "writing back run " + run_id, [&] {
+    bool in_transaction = false;
+    bool holds_lock = false;
+    bool statement_time_set = false;
+    auto cleanup = [&] {
+      if (in_transaction) {
+        try {
+          db.Exec("ROLLBACK");
+        } catch (...) {
+        }
+      }
+      if (holds_lock) {
+        try {
+          db.QueryValue(std::string("SELECT ") +
+                        AsText(dialect_, std::string("RELEASE_LOCK('") +
+                                             kMysqlLockName + "')"));
+        } catch (...) {
+        }
+      }
+      if (statement_time_set) {
+        try {
+          db.Exec("SET SESSION max_statement_time = 0");
+        } catch (...) {
+        }
+      }
+    };
+    try {
+      const int64_t budget = db.StatementBudgetMs();
+      switch (dialect_) {
+        case Dialect::kSqlite:
+          db.Exec("BEGIN IMMEDIATE");
+          in_transaction = true;
+          Migrate(db);
+          break;
+        case Dialect::kPostgres:
+          db.Exec("BEGIN");
+          in_transaction = true;
+          if (budget > 0) {
+            db.Exec("SET LOCAL statement_timeout = " + std::to_string(budget));
+          }
+          db.QueryValue(std::string("SELECT '1' FROM (SELECT "
+                                    "pg_advisory_xact_lock(") +
+                        kPgLockKey + ")) AS l");
+          Migrate(db);
+          break;
+        case Dialect::kMysql: {
+          if (budget > 0) {
+            db.Exec("SET SESSION max_statement_time = " +
+                    std::to_string(static_cast<double>(budget) / 1000.0));
+            statement_time_set = true;
+          }
+          int64_t wait_s = budget > 0 ? (budget + 999) / 1000 : 60;
+          auto got = db.QueryValue(
+              "SELECT " +
+              AsText(dialect_, std::string("GET_LOCK('") + kMysqlLockName +
+                                   "', " + std::to_string(wait_s) + ")"));
+          if (!got || *got != "1") {
+            throw adapter::Error(RFT_ERR_TIMEOUT,
+                                 "another write-back held the lock for " +
+                                     std::to_string(wait_s) + " s");
+          }
+          holds_lock = true;
+          // DDL commits implicitly on MySQL: migrate before the transaction,
+          // under the lock.
+          Migrate(db);
+          db.Exec("START TRANSACTION");
+          in_transaction = true;
+          break;
+        }
+      }
+
+      auto existing =
+          db.QueryValue("SELECT " + AsText(dialect_, "COUNT(*)") + " FROM " +
+                            Q(tables_.runs) + " WHERE run_id = :p0",
+                        {Text(run_id)});
+      if (existing && *existing != "0") {
+        summary.already_written = true;
+        db.Exec("ROLLBACK");
+        in_transaction = false;
+        log.Info("write-back: run " + run_id +
+                 " was written before; nothing changed");
+      } else {
+        {
+          SqlBuilder b;
+          b << "INSERT INTO " << Q(tables_.runs)
+            << " (run_id, ruleset, started_at, finished_at, written_at, "
+               "orders, findings) VALUES ("
+            << b.Bind(Text(run_id)) << ", " << b.Bind(ruleset) << ", "
+            << b.Bind(time_param(run.started_at)) << ", "
+            << b.Bind(time_param(run.finished_at)) << ", " << b.Bind(Text(now))
+            << ", " << b.Bind(Text(std::to_string(rows.size()))) << ", "
+            << b.Bind(Text(std::to_string(findings.size()))) << ")";
+          db.Exec(std::move(b));
+        }
+        // Check-run rows.
+        for (size_t start = 0; start < rows.size(); start += kChunkRows) {
+          call.ThrowIfStopped();
+          size_t end = std::min(rows.size(), start + kChunkRows);
+          SqlBuilder b;
+          b << "INSERT INTO " << cr
+            << " (run_id, order_ref, verdict, decided_by, reason, "
+               "blocking_findings, warning_findings, duration_us, ruleset, "
+               "site, provider, customer_ref, customer_order_ref, checked_at) "
+               "VALUES ";
+          for (size_t i = start; i < end; ++i) {
+            const auto& r = *rows[i];
+            if (i > start) b << ", ";
+            b << "(" << b.Bind(Text(run_id)) << ", "
+              << b.Bind(OptText(r.order_ref)) << ", "
+              << b.Bind(Text(std::string(VerdictName(r.verdict)))) << ", "
+              << b.Bind(Text(r.decided_by == RFT_DECIDED_BY_FAILURE_POLICY
+                                 ? "failure_policy"
+                                 : "checks"))
+              << ", " << b.Bind(OptText(r.reason)) << ", "
+              << b.Bind(Text(std::to_string(r.blocking_findings))) << ", "
+              << b.Bind(Text(std::to_string(r.warning_findings))) << ", "
+              << b.Bind(Text(std::to_string(r.duration_us))) << ", "
+              << b.Bind(ruleset) << ", " << b.Bind(OptText(r.site)) << ", "
+              << b.Bind(OptText(r.provider)) << ", "
+              << b.Bind(OptText(r.customer_ref)) << ", "
+              << b.Bind(OptText(r.customer_order_ref)) << ", "
+              << b.Bind(Text(checked_at)) << ")";
+          }
+          db.Exec(std::move(b));
+          summary.check_runs += end - start;
+          log.Debug("write-back: " + std::to_string(end) + " of " +
+                    std::to_string(rows.size()) + " check-run rows written");
+        }
+        // Findings: upsert on the active record of (order, line, check).
+        for (size_t start = 0; start < findings.size(); start += kChunkRows) {
+          call.ThrowIfStopped();
+          size_t end = std::min(findings.size(), start + kChunkRows);
+          SqlBuilder b;
+          b << "INSERT INTO " << er
+            << " (order_ref, line_no, line_ref, check_id, severity, message, "
+               "details, status, open_key, first_seen_run, last_seen_run, "
+               "first_seen_at, last_seen_at, times_seen, ruleset) VALUES ";
+          for (size_t i = start; i < end; ++i) {
+            const auto& f = *findings[i];
+            if (i > start) b << ", ";
+            b << "(" << b.Bind(OptText(f.order_ref)) << ", "
+              << b.Bind(Text(std::to_string(f.line_no))) << ", "
+              << b.Bind(OptText(f.line_ref)) << ", "
+              << b.Bind(OptText(f.check_id)) << ", "
+              << b.Bind(Text(std::string(SeverityName(f.severity)))) << ", "
+              << b.Bind(OptText(f.message)) << ", "
+              << b.Bind(HasDetails(f) ? OptText(f.details_json) : Null())
+              << ", 'open', 1, " << b.Bind(Text(run_id)) << ", "
+              << b.Bind(Text(run_id)) << ", " << b.Bind(Text(now)) << ", "
+              << b.Bind(Text(now)) << ", 1, " << b.Bind(ruleset) << ")";
+          }
+          if (my) {
+            b << " ON DUPLICATE KEY UPDATE last_seen_run = "
+                 "VALUES(last_seen_run), last_seen_at = VALUES(last_seen_at), "
+                 "times_seen = times_seen + 1, severity = VALUES(severity), "
+                 "message = VALUES(message), details = VALUES(details), "
+                 "line_ref = VALUES(line_ref), ruleset = VALUES(ruleset)";
+          } else {
+            b << " ON CONFLICT (order_ref, line_no, check_id, open_key) DO "
+                 "UPDATE SET last_seen_run = excluded.last_seen_run, "
+                 "last_seen_at = excluded.last_seen_at, times_seen = "
+              << er
+              << ".times_seen + 1, severity = excluded.severity, message = "
+                 "excluded.message, details = excluded.details, line_ref = "
+                 "excluded.line_ref, ruleset = excluded.ruleset";
+          }
+          db.Exec(std::move(b));
+          log.Debug("write-back: " + std::to_string(end) + " of " +
+                    std::to_string(findings.size()) + " findings written");
+        }
+        // Resolve the active records of orders the checks judged in this run
+        // whose finding was not seen again.
+        {
+          SqlBuilder b;
+          b << "UPDATE " << er << " SET status = 'resolved', open_key = NULL, "
+            << "resolved_at = " << b.Bind(Text(now))
+            << ", resolved_run = " << b.Bind(Text(run_id))
+            << " WHERE open_key = 1 AND last_seen_run <> "
+            << b.Bind(Text(run_id))
+            << " AND order_ref IN (SELECT order_ref FROM " << cr
+            << " WHERE run_id = " << b.Bind(Text(run_id))
+            << " AND decided_by = 'checks')";
+          summary.resolved = static_cast<size_t>(db.Exec(std::move(b)));
+        }
+        if (run.apply_holds != 0 && hold != nullptr) {
+          const std::string table = QuoteIdentifier(
+              dialect_, hold->table, "sources.orders.hold.table");
+          const std::string key = QuoteIdentifier(
+              dialect_, hold->key_column, "sources.orders.hold.key_column");
+          const std::string column = QuoteIdentifier(
+              dialect_, hold->column, "sources.orders.hold.column");
+          SqlBuilder b;
+          b << "UPDATE " << table << " SET " << column << " = "
+            << b.Bind(Text(hold->value)) << " WHERE " << key
+            << " IN (SELECT order_ref FROM " << cr
+            << " WHERE run_id = " << b.Bind(Text(run_id))
+            << " AND verdict = 'hold')";
+          summary.holds_applied = static_cast<size_t>(db.Exec(std::move(b)));
+          if (hold->release_value) {
+            SqlBuilder r;
+            r << "UPDATE " << table << " SET " << column << " = "
+              << r.Bind(Text(*hold->release_value)) << " WHERE " << key
+              << " IN (SELECT order_ref FROM " << cr
+              << " WHERE run_id = " << r.Bind(Text(run_id))
+              << " AND verdict <> 'hold' AND decided_by = 'checks')";
+            db.Exec(std::move(r));
+          }
+        }
+        auto fresh =
+            db.QueryValue("SELECT " + AsText(dialect_, "COUNT(*)") + " FROM " +
+                              er + " WHERE first_seen_run = :p0",
+                          {Text(run_id)});
+        summary.findings_new =
+            fresh ? static_cast<size_t>(ParseInteger(*fresh).value_or(0)) : 0;
+        summary.findings_seen_again =
+            findings.size() - std::min(findings.size(), summary.findings_new);
+        db.Exec("COMMIT");
+        in_transaction = false;
+        log.Info("write-back: run " + run_id + ": " +
+                 std::to_string(summary.check_runs) + " check-run rows, " +
+                 std::to_string(summary.findings_new) + " new findings, " +
+                 std::to_string(summary.findings_seen_again) + " seen again, " +
+                 std::to_string(summary.resolved) + " resolved");
+      }
+    } catch (...) {
+      cleanup();
+      throw;
+    }
+    in_transaction = false;
+    cleanup();
+  });
+  return summary;
+}
+
+}  // namespace rftgate::adapters

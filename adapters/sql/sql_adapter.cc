@@ -1,0 +1,976 @@
+#include "adapters/sql/sql_adapter.h"
+
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace rftgate::sql_adapter {
+namespace {
+
+using adapter::Error;
+using adapters::AsText;
+using adapters::Param;
+using adapters::SqlBuilder;
+using adapters::Text;
+using adapters::TextBatch;
+
+constexpr size_t kBatchRows = 1024;
+
+// Reads typed values from one row of a text batch. Strings are views into
+// the batch (valid during the batch callback only).
+class RowReader {
+ public:
+  RowReader(const TextBatch& batch, size_t row, adapters::TimestampMode mode,
+            size_t* bad_values)
+      : batch_(batch), row_(row), mode_(mode), bad_(bad_values) {}
+
+  rft_str Str(size_t col) const {
+    std::string_view v = batch_.At(row_, col);
+    return v.data() == nullptr ? adapter::NullStr()
+                               : rft_str{v.data(), v.size()};
+  }
+  bool Null(size_t col) const { return batch_.IsNull(row_, col); }
+  rft_decimal Decimal(size_t col) const {
+    if (Null(col)) return adapter::NullDecimal();
+    auto d = adapters::ParseDecimal(batch_.At(row_, col));
+    if (!d) {
+      ++*bad_;
+      return adapter::NullDecimal();
+    }
+    return *d;
+  }
+  rft_time Time(size_t col) const {
+    if (Null(col) || batch_.At(row_, col).empty()) return adapter::NoTime();
+    auto t = adapters::ParseTime(batch_.At(row_, col), mode_);
+    if (!t) {
+      ++*bad_;
+      return adapter::NoTime();
+    }
+    return *t;
+  }
+  int32_t Int(size_t col, int32_t absent) const {
+    if (Null(col)) return absent;
+    auto v = adapters::ParseInteger(batch_.At(row_, col));
+    if (!v || *v < INT32_MIN || *v > INT32_MAX) {
+      ++*bad_;
+      return absent;
+    }
+    return static_cast<int32_t>(*v);
+  }
+  int32_t Flag(size_t col) const {
+    if (Null(col)) return RFT_FLAG_UNKNOWN;
+    int32_t f = adapters::ParseFlag(batch_.At(row_, col));
+    if (f == RFT_FLAG_UNKNOWN) ++*bad_;
+    return f;
+  }
+  std::string Lower(size_t col) const {
+    std::string s(batch_.At(row_, col));
+    for (auto& ch : s) ch = static_cast<char>(std::tolower(ch));
+    return s;
+  }
+
+ private:
+  const TextBatch& batch_;
+  size_t row_;
+  adapters::TimestampMode mode_;
+  size_t* bad_;
+};
+
+int32_t RemovalStrategy(const RowReader& r, size_t col) {
+  if (r.Null(col)) return RFT_REMOVAL_DEFAULT;
+  std::string s = r.Lower(col);
+  if (s == "fefo") return RFT_REMOVAL_FEFO;
+  if (s == "fifo") return RFT_REMOVAL_FIFO;
+  if (s == "as_listed" || s == "listed") return RFT_REMOVAL_AS_LISTED;
+  return RFT_REMOVAL_DEFAULT;
+}
+
+int32_t FactorKind(const RowReader& r, size_t col) {
+  if (r.Null(col)) return RFT_FACTOR_MULTIPLY;
+  std::string s = r.Lower(col);
+  if (s == "divide" || s == "1" || s == "bigger" || s == "smaller_divide") {
+    return RFT_FACTOR_DIVIDE;
+  }
+  return RFT_FACTOR_MULTIPLY;
+}
+
+int32_t LotStatus(const RowReader& r, size_t col) {
+  if (r.Null(col)) return RFT_LOT_RELEASED;
+  std::string s = r.Lower(col);
+  for (const char* v :
+       {"released", "available", "ok", "active", "free", "0", ""}) {
+    if (s == v) return RFT_LOT_RELEASED;
+  }
+  for (const char* v : {"quarantine", "quarantined", "qc", "q", "hold", "1"}) {
+    if (s == v) return RFT_LOT_QUARANTINE;
+  }
+  for (const char* v : {"blocked", "block", "b", "damaged", "recalled", "2"}) {
+    if (s == v) return RFT_LOT_BLOCKED;
+  }
+  return RFT_LOT_UNKNOWN;
+}
+
+std::string MessageOf(const YAML::Exception& e) {
+  std::string msg = e.msg;
+  if (e.mark.line >= 0) {
+    msg = "line " + std::to_string(e.mark.line + 1) + ": " + msg;
+  }
+  return msg;
+}
+
+}  // namespace
+
+// Builds and runs the queries of one load.
+class SqlAdapter::Loader {
+ public:
+  Loader(SqlAdapter& a, const rft_selection& selection, adapter::Sink& sink,
+         adapter::Call& call)
+      : a_(a),
+        m_(a.mapping_),
+        d_(a.db_->dialect()),
+        sel_(selection),
+        sink_(sink),
+        call_(call) {}
+
+  void Run();
+  int64_t CountReady();
+
+ private:
+  std::string Q(const std::string& name) const {
+    return adapters::QuoteIdentifier(d_, name, "identifier");
+  }
+  std::string From(const Source& s) const {
+    if (!s.table.empty()) return Q(s.table);
+    return "(" + s.query + ")";
+  }
+  std::string Col(const Source& s, const std::string& field,
+                  const char* alias) const {
+    return std::string(alias) + "." + Q(s.resolved.at(field));
+  }
+  // The field as text, or NULL when the mapping does not provide it.
+  std::string Out(const Source& s, const std::string& field,
+                  const char* alias) const {
+    if (!s.Has(field)) return "NULL";
+    return AsText(d_, Col(s, field, alias));
+  }
+  std::string OutList(const Source& s, const std::vector<std::string>& fields,
+                      const char* alias) const {
+    std::string out;
+    for (const auto& f : fields) {
+      out += (out.empty() ? "" : ", ") + Out(s, f, alias);
+    }
+    return out;
+  }
+  std::string Cond(SqlBuilder& b, const Condition& c, const char* alias) const {
+    std::string col = std::string(alias) + "." + Q(c.column);
+    auto list = [&] {
+      std::string out;
+      for (const auto& v : c.values) {
+        out += (out.empty() ? "" : ", ") + b.Bind(Text(v));
+      }
+      return out;
+    };
+    switch (c.op) {
+      case Condition::Op::kEquals:
+        return col + " = " + b.Bind(Text(c.values[0]));
+      case Condition::Op::kNotEquals:
+        return "(" + col + " <> " + b.Bind(Text(c.values[0])) + " OR " + col +
+               " IS NULL)";
+      case Condition::Op::kIn:
+        return col + " IN (" + list() + ")";
+      case Condition::Op::kNotIn:
+        return "(" + col + " NOT IN (" + list() + ") OR " + col + " IS NULL)";
+      case Condition::Op::kIsNull:
+        return col + " IS NULL";
+      case Condition::Op::kIsNotNull:
+        return col + " IS NOT NULL";
+    }
+    return "1 = 1";
+  }
+  std::string AndWhere(SqlBuilder& b, const std::vector<Condition>& conds,
+                       const char* alias) const {
+    std::string out;
+    for (const auto& c : conds) out += " AND " + Cond(b, c, alias);
+    return out;
+  }
+  std::string RefsTable(SqlBuilder& b, const std::string& json) const {
+    switch (d_) {
+      case Dialect::kSqlite:
+        return "SELECT value FROM json_each(" + b.Bind(Text(json)) + ")";
+      case Dialect::kPostgres:
+        return "SELECT jsonb_array_elements_text(CAST(" + b.Bind(Text(json)) +
+               " AS jsonb))";
+      case Dialect::kMysql:
+        return "SELECT rj.v FROM JSON_TABLE(" + b.Bind(Text(json)) +
+               ", '$[*]' COLUMNS (v VARCHAR(512) PATH '$')) AS rj";
+    }
+    return "";
+  }
+
+  // The keys of the selected orders, as a subquery (fresh binds each time).
+  std::string OrderKeys(SqlBuilder& b) const {
+    const Source& o = m_.orders;
+    std::string cond = "1 = 1" + AndWhere(b, o.where, "w");
+    switch (sel_.mode) {
+      case RFT_SELECT_READY:
+        cond += AndWhere(b, m_.ready, "w");
+        break;
+      case RFT_SELECT_REFS:
+        cond += " AND " + Col(o, "ref", "w") + " IN (" +
+                RefsTable(b, refs_json_) + ")";
+        break;
+      case RFT_SELECT_RANGE:
+        // Placeholders bind by position: one Bind() per statement.
+        cond += " AND " + Col(o, m_.range_field, "w") + " >= ";
+        cond += b.Bind(Text(range_from_));
+        cond += " AND " + Col(o, m_.range_field, "w") + " < ";
+        cond += b.Bind(Text(range_to_excl_));
+        break;
+    }
+    if (sel_.max_orders == 0) {
+      return "SELECT " + Col(o, "key", "w") + " FROM " + From(o) + " w WHERE " +
+             cond;
+    }
+    return "SELECT wk.k FROM (SELECT " + Col(o, "key", "w") + " AS k FROM " +
+           From(o) + " w WHERE " + cond + " ORDER BY " + Col(o, "ref", "w") +
+           " LIMIT " + std::to_string(sel_.max_orders) + ") wk";
+  }
+  // SKUs on the lines of the selected orders, as a subquery.
+  std::string SkuSet(SqlBuilder& b) const {
+    const Source& l = m_.lines;
+    return "SELECT " + Col(l, "sku", "sl") + " FROM " + From(l) + " sl WHERE " +
+           Col(l, "order_key", "sl") + " IN (" + OrderKeys(b) + ")" +
+           AndWhere(b, l.where, "sl");
+  }
+
+  void RunQuery(const std::string& what, SqlBuilder b, size_t columns,
+                const std::function<void(const TextBatch&)>& on_batch) {
+    call_.ThrowIfStopped();
+    a_.db_->Query(b.sql, std::move(b.params), columns, kBatchRows,
+                  [&](const TextBatch& batch) {
+                    on_batch(batch);
+                    call_.ThrowIfStopped();
+                  });
+    ++queries_;
+    (void)what;
+  }
+
+  template <typename Record>
+  void PutAll(rft_record_kind kind, std::vector<Record>& records) {
+    sink_.Put(kind, records.data(), records.size());
+    counts_[kind] += records.size();
+    records.clear();
+  }
+
+  void LoadOrders();
+  void LoadLines();
+  void LoadItems();
+  void LoadUnits();
+  void LoadItemUnits();
+  void LoadStock();
+  void LoadLots();
+  void LoadLocations();
+  void LoadCustomers();
+  void LoadCarriers();
+  void LoadReservations();
+  void LoadHistory();
+
+  SqlAdapter& a_;
+  const Mapping& m_;
+  Dialect d_;
+  const rft_selection& sel_;
+  adapter::Sink& sink_;
+  adapter::Call& call_;
+  std::string refs_json_;
+  std::string range_from_;
+  std::string range_to_excl_;
+  std::string history_since_;
+  size_t queries_ = 0;
+  size_t bad_values_ = 0;
+  std::map<int, size_t> counts_;
+};
+
+void SqlAdapter::Loader::LoadOrders() {
+  const Source& o = m_.orders;
+  static const std::vector<std::string> kFields = {"ref",
+                                                   "key",
+                                                   "site",
+                                                   "provider",
+                                                   "customer_ref",
+                                                   "customer_order_ref",
+                                                   "ship_to_name",
+                                                   "street",
+                                                   "city",
+                                                   "postcode",
+                                                   "country",
+                                                   "carrier",
+                                                   "carrier_service",
+                                                   "ship_date",
+                                                   "created_at",
+                                                   "release_at",
+                                                   "priority",
+                                                   "status"};
+  SqlBuilder b;
+  b << "SELECT " << OutList(o, kFields, "o") << " FROM " << From(o)
+    << " o WHERE " << Col(o, "key", "o") << " IN (" << OrderKeys(b) << ")";
+  std::vector<rft_order> recs;
+  RunQuery("orders", std::move(b), kFields.size(), [&](const TextBatch& batch) {
+    for (size_t i = 0; i < batch.rows(); ++i) {
+      RowReader r(batch, i, m_.timestamps, &bad_values_);
+      rft_order x{};
+      x.struct_size = sizeof(rft_order);
+      x.ref = r.Str(0);
+      x.stable_id = r.Str(1);
+      x.site = r.Str(2);
+      x.provider = r.Str(3);
+      x.customer_ref = r.Str(4);
+      x.customer_order_ref = r.Str(5);
+      x.ship_to_name = r.Str(6);
+      x.street = r.Str(7);
+      x.city = r.Str(8);
+      x.postcode = r.Str(9);
+      x.country = r.Str(10);
+      x.carrier = r.Str(11);
+      x.carrier_service = r.Str(12);
+      x.ship_date = r.Time(13);
+      x.created_at = r.Time(14);
+      x.release_at = r.Time(15);
+      x.priority = r.Int(16, 0);
+      x.status_text = r.Str(17);
+      recs.push_back(x);
+    }
+    PutAll(RFT_REC_ORDER, recs);
+  });
+}
+
+void SqlAdapter::Loader::LoadLines() {
+  const Source& o = m_.orders;
+  const Source& l = m_.lines;
+  static const std::vector<std::string> kFields = {
+      "line_no", "line_ref", "sku", "qty", "uom", "location", "lot"};
+  SqlBuilder b;
+  b << "SELECT " << Out(o, "ref", "o") << ", " << OutList(l, kFields, "l")
+    << " FROM " << From(l) << " l JOIN " << From(o) << " o ON "
+    << Col(o, "key", "o") << " = " << Col(l, "order_key", "l") << " WHERE "
+    << Col(o, "key", "o") << " IN (" << OrderKeys(b) << ")"
+    << AndWhere(b, l.where, "l");
+  std::vector<rft_order_line> recs;
+  RunQuery("lines", std::move(b), kFields.size() + 1,
+           [&](const TextBatch& batch) {
+             for (size_t i = 0; i < batch.rows(); ++i) {
+               RowReader r(batch, i, m_.timestamps, &bad_values_);
+               rft_order_line x{};
+               x.struct_size = sizeof(rft_order_line);
+               x.order_ref = r.Str(0);
+               x.line_no = r.Int(1, 0);
+               x.line_ref = r.Str(2);
+               x.sku = r.Str(3);
+               x.qty = r.Decimal(4);
+               x.uom = r.Str(5);
+               x.location = r.Str(6);
+               x.lot = r.Str(7);
+               recs.push_back(x);
+             }
+             PutAll(RFT_REC_LINE, recs);
+           });
+}
+
+void SqlAdapter::Loader::LoadItems() {
+  const Source& s = m_.items;
+  if (!s.present) return;
+  static const std::vector<std::string> kFields = {"sku",
+                                                   "active",
+                                                   "lot_tracked",
+                                                   "serial_tracked",
+                                                   "removal_strategy",
+                                                   "base_uom",
+                                                   "hazmat_class",
+                                                   "unit_weight_kg",
+                                                   "unit_volume_m3",
+                                                   "min_shelf_life_days",
+                                                   "description"};
+  SqlBuilder b;
+  b << "SELECT " << OutList(s, kFields, "i") << " FROM " << From(s)
+    << " i WHERE " << Col(s, "sku", "i") << " IN (" << SkuSet(b) << ")"
+    << AndWhere(b, s.where, "i");
+  std::vector<rft_item> recs;
+  RunQuery("items", std::move(b), kFields.size(), [&](const TextBatch& batch) {
+    for (size_t i = 0; i < batch.rows(); ++i) {
+      RowReader r(batch, i, m_.timestamps, &bad_values_);
+      rft_item x{};
+      x.struct_size = sizeof(rft_item);
+      x.sku = r.Str(0);
+      x.active = r.Flag(1);
+      x.lot_tracked = r.Flag(2);
+      x.serial_tracked = r.Flag(3);
+      x.removal_strategy = RemovalStrategy(r, 4);
+      x.base_uom = r.Str(5);
+      x.hazmat_class = r.Str(6);
+      x.unit_weight_kg = r.Decimal(7);
+      x.unit_volume_m3 = r.Decimal(8);
+      x.min_shelf_life_days = r.Int(9, -1);
+      x.description = r.Str(10);
+      recs.push_back(x);
+    }
+    PutAll(RFT_REC_ITEM, recs);
+  });
+}
+
+void SqlAdapter::Loader::LoadUnits() {
+  const Source& s = m_.units;
+  if (!s.present) return;
+  static const std::vector<std::string> kFields = {"code", "category", "factor",
+                                                   "factor_kind", "rounding"};
+  SqlBuilder b;
+  b << "SELECT " << OutList(s, kFields, "u") << " FROM " << From(s)
+    << " u WHERE 1 = 1" << AndWhere(b, s.where, "u");
+  std::vector<rft_unit> recs;
+  RunQuery("units", std::move(b), kFields.size(), [&](const TextBatch& batch) {
+    for (size_t i = 0; i < batch.rows(); ++i) {
+      RowReader r(batch, i, m_.timestamps, &bad_values_);
+      rft_unit x{};
+      x.struct_size = sizeof(rft_unit);
+      x.code = r.Str(0);
+      x.category = r.Str(1);
+      x.factor = r.Decimal(2);
+      x.factor_kind = FactorKind(r, 3);
+      x.rounding = r.Decimal(4);
+      recs.push_back(x);
+    }
+    PutAll(RFT_REC_UNIT, recs);
+  });
+}
+
+void SqlAdapter::Loader::LoadItemUnits() {
+  const Source& s = m_.item_units;
+  if (!s.present) return;
+  static const std::vector<std::string> kFields = {"sku", "uom", "factor",
+                                                   "factor_kind"};
+  SqlBuilder b;
+  b << "SELECT " << OutList(s, kFields, "iu") << " FROM " << From(s)
+    << " iu WHERE " << Col(s, "sku", "iu") << " IN (" << SkuSet(b) << ")"
+    << AndWhere(b, s.where, "iu");
+  std::vector<rft_item_unit> recs;
+  RunQuery("item units", std::move(b), kFields.size(),
+           [&](const TextBatch& batch) {
+             for (size_t i = 0; i < batch.rows(); ++i) {
+               RowReader r(batch, i, m_.timestamps, &bad_values_);
+               rft_item_unit x{};
+               x.struct_size = sizeof(rft_item_unit);
+               x.sku = r.Str(0);
+               x.uom = r.Str(1);
+               x.factor = r.Decimal(2);
+               x.factor_kind = FactorKind(r, 3);
+               recs.push_back(x);
+             }
+             PutAll(RFT_REC_ITEM_UNIT, recs);
+           });
+}
+
+void SqlAdapter::Loader::LoadStock() {
+  const Source& s = m_.stock;
+  if (!s.present) return;
+  static const std::vector<std::string> kFields = {
+      "sku", "location", "lot", "on_hand", "reserved_qty", "in_date"};
+  SqlBuilder b;
+  b << "SELECT " << OutList(s, kFields, "s") << " FROM " << From(s)
+    << " s WHERE " << Col(s, "sku", "s") << " IN (" << SkuSet(b) << ")"
+    << AndWhere(b, s.where, "s");
+  std::vector<rft_stock> recs;
+  RunQuery("stock", std::move(b), kFields.size(), [&](const TextBatch& batch) {
+    for (size_t i = 0; i < batch.rows(); ++i) {
+      RowReader r(batch, i, m_.timestamps, &bad_values_);
+      rft_stock x{};
+      x.struct_size = sizeof(rft_stock);
+      x.sku = r.Str(0);
+      x.location = r.Str(1);
+      x.lot = r.Str(2);
+      x.on_hand = r.Decimal(3);
+      x.reserved_qty =
+          s.Has("reserved_qty") ? r.Decimal(4) : rft_decimal{0, 0, 0};
+      if (x.reserved_qty.is_null != 0 && s.Has("reserved_qty")) {
+        x.reserved_qty = rft_decimal{0, 0, 0};
+      }
+      x.in_date = r.Time(5);
+      recs.push_back(x);
+    }
+    PutAll(RFT_REC_STOCK, recs);
+  });
+}
+
+void SqlAdapter::Loader::LoadLots() {
+  const Source& s = m_.lots;
+  if (!s.present) return;
+  static const std::vector<std::string> kFields = {"sku", "lot", "expiry",
+                                                   "removal_date", "status"};
+  SqlBuilder b;
+  b << "SELECT " << OutList(s, kFields, "lt") << " FROM " << From(s)
+    << " lt WHERE " << Col(s, "sku", "lt") << " IN (" << SkuSet(b) << ")"
+    << AndWhere(b, s.where, "lt");
+  std::vector<rft_lot> recs;
+  RunQuery("lots", std::move(b), kFields.size(), [&](const TextBatch& batch) {
+    for (size_t i = 0; i < batch.rows(); ++i) {
+      RowReader r(batch, i, m_.timestamps, &bad_values_);
+      rft_lot x{};
+      x.struct_size = sizeof(rft_lot);
+      x.sku = r.Str(0);
+      x.lot = r.Str(1);
+      x.expiry = r.Time(2);
+      x.removal_date = r.Time(3);
+      x.status = LotStatus(r, 4);
+      recs.push_back(x);
+    }
+    PutAll(RFT_REC_LOT, recs);
+  });
+}
+
+void SqlAdapter::Loader::LoadLocations() {
+  const Source& s = m_.locations;
+  if (!s.present) return;
+  static const std::vector<std::string> kFields = {"code", "pickable",
+                                                   "blocked", "zone", "parent"};
+  SqlBuilder b;
+  b << "SELECT " << OutList(s, kFields, "loc") << " FROM " << From(s)
+    << " loc WHERE ";
+  std::string code = Col(s, "code", "loc");
+  std::vector<std::string> parts;
+  if (m_.stock.present) {
+    const Source& st = m_.stock;
+    parts.push_back(code + " IN (SELECT " + Col(st, "location", "ls") +
+                    " FROM " + From(st) + " ls WHERE " + Col(st, "sku", "ls") +
+                    " IN (" + SkuSet(b) + "))");
+  }
+  if (m_.lines.Has("location")) {
+    const Source& l = m_.lines;
+    parts.push_back(code + " IN (SELECT " + Col(l, "location", "ll") +
+                    " FROM " + From(l) + " ll WHERE " +
+                    Col(l, "order_key", "ll") + " IN (" + OrderKeys(b) + "))");
+  }
+  if (parts.empty()) {
+    b << "1 = 1";
+  } else {
+    b << "(" << parts[0];
+    for (size_t i = 1; i < parts.size(); ++i) b << " OR " << parts[i];
+    b << ")";
+  }
+  b << AndWhere(b, s.where, "loc");
+  std::vector<rft_location> recs;
+  RunQuery("locations", std::move(b), kFields.size(),
+           [&](const TextBatch& batch) {
+             for (size_t i = 0; i < batch.rows(); ++i) {
+               RowReader r(batch, i, m_.timestamps, &bad_values_);
+               rft_location x{};
+               x.struct_size = sizeof(rft_location);
+               x.code = r.Str(0);
+               x.pickable = r.Flag(1);
+               x.blocked = r.Flag(2);
+               x.zone = r.Str(3);
+               x.parent = r.Str(4);
+               recs.push_back(x);
+             }
+             PutAll(RFT_REC_LOCATION, recs);
+           });
+}
+
+void SqlAdapter::Loader::LoadCustomers() {
+  const Source& s = m_.customers;
+  if (!s.present || !m_.orders.Has("customer_ref")) return;
+  const Source& o = m_.orders;
+  static const std::vector<std::string> kFields = {
+      "ref",        "name", "blocked", "credit_hold", "min_shelf_life_days",
+      "hold_reason"};
+  SqlBuilder b;
+  b << "SELECT " << OutList(s, kFields, "c") << " FROM " << From(s)
+    << " c WHERE " << Col(s, "ref", "c") << " IN (SELECT "
+    << Col(o, "customer_ref", "oc") << " FROM " << From(o) << " oc WHERE "
+    << Col(o, "key", "oc") << " IN (" << OrderKeys(b) << "))"
+    << AndWhere(b, s.where, "c");
+  std::vector<rft_customer> recs;
+  RunQuery("customers", std::move(b), kFields.size(),
+           [&](const TextBatch& batch) {
+             for (size_t i = 0; i < batch.rows(); ++i) {
+               RowReader r(batch, i, m_.timestamps, &bad_values_);
+               rft_customer x{};
+               x.struct_size = sizeof(rft_customer);
+               x.ref = r.Str(0);
+               x.name = r.Str(1);
+               x.blocked = r.Flag(2);
+               x.credit_hold = r.Flag(3);
+               x.min_shelf_life_days = r.Int(4, -1);
+               x.hold_reason = r.Str(5);
+               recs.push_back(x);
+             }
+             PutAll(RFT_REC_CUSTOMER, recs);
+           });
+}
+
+void SqlAdapter::Loader::LoadCarriers() {
+  const Source& s = m_.carrier_services;
+  if (!s.present) return;
+  static const std::vector<std::string> kFields = {
+      "code", "carrier", "hazmat_allowed", "max_parcel_weight_kg", "cutoff"};
+  SqlBuilder b;
+  b << "SELECT " << OutList(s, kFields, "cs") << " FROM " << From(s)
+    << " cs WHERE 1 = 1" << AndWhere(b, s.where, "cs");
+  std::vector<rft_carrier_service> recs;
+  RunQuery("carrier services", std::move(b), kFields.size(),
+           [&](const TextBatch& batch) {
+             for (size_t i = 0; i < batch.rows(); ++i) {
+               RowReader r(batch, i, m_.timestamps, &bad_values_);
+               rft_carrier_service x{};
+               x.struct_size = sizeof(rft_carrier_service);
+               x.code = r.Str(0);
+               x.carrier = r.Str(1);
+               x.hazmat_allowed = r.Flag(2);
+               x.max_parcel_weight_kg = r.Decimal(3);
+               x.cutoff_minute = -1;
+               if (!r.Null(4)) {
+                 auto m = adapters::ParseMinuteOfDay(batch.At(i, 4));
+                 if (m) {
+                   x.cutoff_minute = *m;
+                 } else {
+                   ++bad_values_;
+                 }
+               }
+               recs.push_back(x);
+             }
+             PutAll(RFT_REC_CARRIER_SERVICE, recs);
+           });
+}
+
+void SqlAdapter::Loader::LoadReservations() {
+  const Source& s = m_.reservations;
+  if (!s.present) return;
+  const Source& o = m_.orders;
+  static const std::vector<std::string> kFields = {"line_no", "location", "lot",
+                                                   "qty"};
+  SqlBuilder b;
+  b << "SELECT " << Out(o, "ref", "o") << ", " << OutList(s, kFields, "r")
+    << " FROM " << From(s) << " r JOIN " << From(o) << " o ON "
+    << Col(o, "key", "o") << " = " << Col(s, "order_key", "r") << " WHERE "
+    << Col(o, "key", "o") << " IN (" << OrderKeys(b) << ")"
+    << AndWhere(b, s.where, "r");
+  std::vector<rft_reservation> recs;
+  RunQuery("reservations", std::move(b), kFields.size() + 1,
+           [&](const TextBatch& batch) {
+             for (size_t i = 0; i < batch.rows(); ++i) {
+               RowReader r(batch, i, m_.timestamps, &bad_values_);
+               rft_reservation x{};
+               x.struct_size = sizeof(rft_reservation);
+               x.order_ref = r.Str(0);
+               x.line_no = r.Int(1, 0);
+               x.location = r.Str(2);
+               x.lot = r.Str(3);
+               x.qty = r.Decimal(4);
+               recs.push_back(x);
+             }
+             PutAll(RFT_REC_RESERVATION, recs);
+           });
+}
+
+void SqlAdapter::Loader::LoadHistory() {
+  if (!m_.history_enabled || !m_.orders.Has("customer_ref")) return;
+  const Source& o = m_.orders;
+  SqlBuilder b;
+  if (!m_.history.table.empty() || !m_.history.query.empty()) {
+    const Source& h = m_.history;
+    static const std::vector<std::string> kFields = {
+        "order_ref", "customer_ref", "sku", "qty", "created_at"};
+    b << "SELECT " << OutList(h, kFields, "h") << " FROM " << From(h)
+      << " h WHERE " << Col(h, "customer_ref", "h") << " IN (SELECT "
+      << Col(o, "customer_ref", "hc") << " FROM " << From(o) << " hc WHERE "
+      << Col(o, "key", "hc") << " IN (" << OrderKeys(b) << ")) AND "
+      << Col(h, "created_at", "h") << " >= " << b.Bind(Text(history_since_))
+      << " AND " << Col(h, "order_ref", "h") << " NOT IN (SELECT "
+      << Col(o, "ref", "hx") << " FROM " << From(o) << " hx WHERE "
+      << Col(o, "key", "hx") << " IN (" << OrderKeys(b) << "))"
+      << AndWhere(b, h.where, "h");
+  } else {
+    const Source& l = m_.lines;
+    b << "SELECT " << Out(o, "ref", "o") << ", " << Out(o, "customer_ref", "o")
+      << ", " << Out(l, "sku", "l") << ", " << Out(l, "qty", "l") << ", "
+      << Out(o, "created_at", "o") << " FROM " << From(l) << " l JOIN "
+      << From(o) << " o ON " << Col(o, "key", "o") << " = "
+      << Col(l, "order_key", "l") << " WHERE " << Col(o, "customer_ref", "o")
+      << " IN (SELECT " << Col(o, "customer_ref", "hc") << " FROM " << From(o)
+      << " hc WHERE " << Col(o, "key", "hc") << " IN (" << OrderKeys(b)
+      << ")) AND " << Col(o, "created_at", "o")
+      << " >= " << b.Bind(Text(history_since_)) << " AND " << Col(o, "key", "o")
+      << " NOT IN (" << OrderKeys(b) << ")"
+      << AndWhere(b, m_.history.where, "o") << AndWhere(b, l.where, "l");
+  }
+  std::vector<rft_history_line> recs;
+  RunQuery("history", std::move(b), 5, [&](const TextBatch& batch) {
+    for (size_t i = 0; i < batch.rows(); ++i) {
+      RowReader r(batch, i, m_.timestamps, &bad_values_);
+      rft_history_line x{};
+      x.struct_size = sizeof(rft_history_line);
+      x.order_ref = r.Str(0);
+      x.customer_ref = r.Str(1);
+      x.sku = r.Str(2);
+      x.qty = r.Decimal(3);
+      x.created_at = r.Time(4);
+      recs.push_back(x);
+    }
+    PutAll(RFT_REC_HISTORY_LINE, recs);
+  });
+}
+
+void SqlAdapter::Loader::Run() {
+  // Selection parameters.
+  int64_t today = adapters::NowUnixUs() / 86400000000LL;
+  int64_t history_from = today - m_.history_days;
+  switch (sel_.mode) {
+    case RFT_SELECT_READY:
+      break;
+    case RFT_SELECT_REFS: {
+      nlohmann::json refs = nlohmann::json::array();
+      for (size_t i = 0; i < sel_.ref_count; ++i) {
+        refs.push_back(std::string(adapter::View(sel_.refs[i])));
+      }
+      refs_json_ =
+          refs.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      break;
+    }
+    case RFT_SELECT_RANGE: {
+      if (sel_.from.kind != RFT_TIME_DATE || sel_.to.kind != RFT_TIME_DATE) {
+        throw Error(RFT_ERR_INVALID_ARGUMENT,
+                    "load: a date range needs from and to as dates");
+      }
+      if (!m_.orders.Has(m_.range_field)) {
+        throw Error(RFT_ERR_CONFIG,
+                    "mapping: past orders are selected by their release date: "
+                    "map sources.orders.columns.release_at or set "
+                    "sources.orders.range_column");
+      }
+      range_from_ = adapters::FormatDate(sel_.from.value);
+      range_to_excl_ = adapters::FormatDate(sel_.to.value + 1);
+      history_from = sel_.from.value - m_.history_days;
+      break;
+    }
+    default:
+      throw Error(RFT_ERR_INVALID_ARGUMENT,
+                  "load: unknown selection mode " + std::to_string(sel_.mode));
+  }
+  history_since_ = adapters::FormatDate(history_from);
+  sink_.SetCapabilities(a_.Capabilities());
+  if (sel_.mode == RFT_SELECT_REFS && sel_.ref_count == 0) return;
+
+  adapters::Database& db = *a_.db_;
+  adapters::RunDatabaseCall(db, call_, "loading a wave", [&] {
+    bool in_transaction = false;
+    bool statement_time_set = false;
+    try {
+      int64_t budget = db.StatementBudgetMs();
+      switch (d_) {
+        case Dialect::kSqlite:
+          db.Exec("BEGIN");
+          in_transaction = true;
+          break;
+        case Dialect::kPostgres:
+          db.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+          in_transaction = true;
+          if (budget > 0) {
+            db.Exec("SET LOCAL statement_timeout = " + std::to_string(budget));
+          }
+          break;
+        case Dialect::kMysql:
+          if (budget > 0) {
+            db.Exec("SET SESSION max_statement_time = " +
+                    std::to_string(static_cast<double>(budget) / 1000.0));
+            statement_time_set = true;
+          }
+          db.Exec("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
+          in_transaction = true;
+          break;
+      }
+      LoadOrders();
+      LoadLines();
+      LoadItems();
+      LoadUnits();
+      LoadItemUnits();
+      LoadStock();
+      LoadLots();
+      LoadLocations();
+      LoadCustomers();
+      LoadCarriers();
+      LoadReservations();
+      LoadHistory();
+      db.Exec("COMMIT");
+      in_transaction = false;
+      if (statement_time_set) db.Exec("SET SESSION max_statement_time = 0");
+    } catch (...) {
+      if (in_transaction) {
+        try {
+          db.Exec("ROLLBACK");
+        } catch (...) {
+        }
+      }
+      if (statement_time_set) {
+        try {
+          db.Exec("SET SESSION max_statement_time = 0");
+        } catch (...) {
+        }
+      }
+      throw;
+    }
+  });
+  a_.log_.Info("sql adapter: loaded " + std::to_string(counts_[RFT_REC_ORDER]) +
+               " orders, " + std::to_string(counts_[RFT_REC_LINE]) +
+               " lines in " + std::to_string(queries_) + " queries");
+  if (bad_values_ > 0) {
+    a_.log_.Warn("sql adapter: " + std::to_string(bad_values_) +
+                 " values could not be read (passed on as absent)");
+  }
+}
+
+int64_t SqlAdapter::Loader::CountReady() {
+  SqlBuilder b;
+  b << "SELECT " << AsText(d_, "COUNT(*)") << " FROM (" << OrderKeys(b)
+    << ") rc";
+  auto v = a_.db_->QueryValue(b.sql, std::move(b.params));
+  return v ? adapters::ParseInteger(*v).value_or(-1) : -1;
+}
+
+SqlAdapter::SqlAdapter(const adapter::OpenParams& params)
+    : log_(params.log, params.log_ctx) {
+  nlohmann::json options;
+  try {
+    options = nlohmann::json::parse(params.options_json.empty()
+                                        ? std::string_view("{}")
+                                        : params.options_json);
+  } catch (const std::exception& e) {
+    throw Error(RFT_ERR_CONFIG,
+                std::string("adapter.options is not valid JSON: ") + e.what());
+  }
+  if (!options.is_object() || !options.contains("mapping")) {
+    throw Error(RFT_ERR_CONFIG,
+                "adapter.options.mapping is missing: give the path of the "
+                "mapping file (docs/adapters/sql.md)");
+  }
+  for (const auto& [key, value] : options.items()) {
+    if (key != "mapping" && key != "trace_statements") {
+      throw Error(RFT_ERR_CONFIG, "adapter.options." + key +
+                                      ": unknown option (expected mapping, "
+                                      "trace_statements)");
+    }
+    (void)value;
+  }
+  const auto& m = options["mapping"];
+  try {
+    if (m.is_string()) {
+      std::filesystem::path path(m.get<std::string>());
+      if (path.is_relative() && !params.config_dir.empty()) {
+        path = std::filesystem::path(std::string(params.config_dir)) / path;
+      }
+      if (!std::filesystem::exists(path)) {
+        throw Error(RFT_ERR_CONFIG,
+                    "mapping file '" + path.string() + "' does not exist");
+      }
+      YAML::Node root;
+      try {
+        root = YAML::LoadFile(path.string());
+      } catch (const YAML::Exception& e) {
+        throw Error(RFT_ERR_CONFIG,
+                    "mapping " + path.string() + ": " + MessageOf(e));
+      }
+      mapping_ = ParseMapping(root, path.string());
+    } else if (m.is_object()) {
+      mapping_ = ParseMapping(YAML::Load(m.dump()), "adapter.options.mapping");
+    } else {
+      throw Error(RFT_ERR_CONFIG,
+                  "adapter.options.mapping: expected a file path or a mapping");
+    }
+  } catch (const YAML::Exception& e) {
+    throw Error(RFT_ERR_CONFIG, "mapping: " + MessageOf(e));
+  }
+  adapters::ConnectionSpec spec =
+      adapters::ParseConnection(params.connection, params.config_dir);
+  store_ =
+      std::make_unique<adapters::RecordStore>(spec.dialect, mapping_.tables);
+  db_ = std::make_unique<adapters::Database>(spec, log_);
+  if (options.value("trace_statements", false)) db_->TraceStatements(true);
+  ResolveMapping(mapping_, *db_);
+  log_.Info("sql adapter: connected to " + db_->Describe());
+}
+
+uint64_t SqlAdapter::Capabilities() const {
+  const Mapping& m = mapping_;
+  uint64_t caps = 0;
+  if (m.items.present) caps |= RFT_CAP_ITEMS;
+  if (m.units.present || m.item_units.present) caps |= RFT_CAP_UNITS;
+  if (m.stock.present) caps |= RFT_CAP_STOCK;
+  if (m.lots.present) caps |= RFT_CAP_LOTS;
+  if (m.locations.present) caps |= RFT_CAP_LOCATIONS;
+  if (m.customers.present && m.orders.Has("customer_ref")) {
+    caps |= RFT_CAP_CUSTOMERS;
+  }
+  if (m.carrier_services.present) caps |= RFT_CAP_CARRIERS;
+  if (m.reservations.present) caps |= RFT_CAP_RESERVATIONS;
+  if (m.history_enabled && m.orders.Has("customer_ref"))
+    caps |= RFT_CAP_HISTORY;
+  if (m.items.present && m.items.Has("unit_weight_kg")) caps |= RFT_CAP_WEIGHTS;
+  for (const char* f : {"street", "city", "postcode", "country"}) {
+    if (m.orders.Has(f)) caps |= RFT_CAP_ADDRESSES;
+  }
+  return caps;
+}
+
+void SqlAdapter::Load(const rft_selection& selection, adapter::Sink& sink,
+                      adapter::Call& call) {
+  if (selection.struct_size <
+      offsetof(rft_selection, max_orders) + sizeof(selection.max_orders)) {
+    throw Error(RFT_ERR_INVALID_ARGUMENT, "load: selection struct too small");
+  }
+  Loader loader(*this, selection, sink, call);
+  loader.Run();
+}
+
+void SqlAdapter::WriteBack(const adapter::WriteBackBatch& batch,
+                           adapter::Call& call) {
+  store_->Write(*db_, batch, mapping_.hold ? &*mapping_.hold : nullptr, call,
+                log_);
+}
+
+void SqlAdapter::Describe(const adapter::DescribeFn& emit,
+                          adapter::Call& call) {
+  emit("backend", adapters::DialectName(db_->dialect()));
+  emit("database", db_->Describe());
+  std::string found;
+  for (const Source* s : mapping_.Sources()) {
+    if (!s->present) continue;
+    found += (found.empty() ? "" : ", ") + s->name + "=" +
+             (s->table.empty() ? std::string("query") : s->table);
+  }
+  emit("sources", found);
+  rft_selection ready{};
+  ready.struct_size = sizeof ready;
+  ready.mode = RFT_SELECT_READY;
+  rft_wave_sink no_sink{};
+  adapter::Sink sink(&no_sink);
+  Loader loader(*this, ready, sink, call);
+  int64_t count = -1;
+  int version = 0;
+  adapters::RunDatabaseCall(*db_, call, "describing the database", [&] {
+    count = loader.CountReady();
+    version = store_->SchemaVersion(*db_);
+  });
+  emit("orders ready for release", std::to_string(count));
+  emit("rftgate schema version",
+       version == 0 ? std::string("none (tables are created by the first "
+                                  "write-back)")
+                    : std::to_string(version));
+  emit("rftgate tables",
+       mapping_.tables.runs + ", " + mapping_.tables.check_runs + ", " +
+           mapping_.tables.error_records + ", " + mapping_.tables.schema);
+}
+
+}  // namespace rftgate::sql_adapter
+
+RFTGATE_DEFINE_ADAPTER(rftgate::sql_adapter::SqlAdapter, "sql", "0.1.0",
+                       RFT_CAP_ITEMS | RFT_CAP_UNITS | RFT_CAP_STOCK |
+                           RFT_CAP_LOTS | RFT_CAP_LOCATIONS |
+                           RFT_CAP_CUSTOMERS | RFT_CAP_CARRIERS |
+                           RFT_CAP_RESERVATIONS | RFT_CAP_HISTORY |
+                           RFT_CAP_WEIGHTS | RFT_CAP_ADDRESSES)

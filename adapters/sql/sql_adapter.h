@@ -1,0 +1,54 @@
+// The generic SQL adapter: reads rftgate's domain model from any WMS schema
+// described by a mapping (adapters/sql/mapping.h), on SQLite, PostgreSQL or
+// MySQL/MariaDB through SOCI, and writes check runs and error records back
+// (adapters/common/record_store.h).
+//
+// Options (adapter.options in the config, as JSON):
+//   mapping: path of the mapping file (relative to the config's folder), or
+//            the mapping itself as an object
+//   trace_statements: true logs every SQL statement SQLite runs (DEBUG)
+//
+// Loading a wave takes a fixed number of set-based queries, whatever its
+// size: one per source (orders, lines, items, units, item units, stock,
+// lots, locations, customers, carrier services, reservations, history),
+// each joined to the selected orders, inside one read-only transaction.
+#ifndef RFTGATE_ADAPTERS_SQL_SQL_ADAPTER_H_
+#define RFTGATE_ADAPTERS_SQL_SQL_ADAPTER_H_
+
+#include <memory>
+#include <string>
+
+#include "adapters/common/database.h"
+#include "adapters/common/record_store.h"
+#include "adapters/sql/mapping.h"
+#include "rftgate/adapter.hpp"
+
+namespace rftgate::sql_adapter {
+
+class SqlAdapter {
+ public:
+  // Connects and checks the mapping against the database. Throws
+  // adapter::Error (RFT_ERR_CONFIG for a bad mapping or options,
+  // RFT_ERR_DATABASE when the database refuses).
+  explicit SqlAdapter(const adapter::OpenParams& params);
+
+  void Load(const rft_selection& selection, adapter::Sink& sink,
+            adapter::Call& call);
+  void WriteBack(const adapter::WriteBackBatch& batch, adapter::Call& call);
+  void Describe(const adapter::DescribeFn& emit, adapter::Call& call);
+
+  // The rft_capability bits the mapping provides.
+  uint64_t Capabilities() const;
+
+ private:
+  class Loader;
+
+  adapter::Logger log_;
+  Mapping mapping_;
+  std::unique_ptr<adapters::Database> db_;
+  std::unique_ptr<adapters::RecordStore> store_;
+};
+
+}  // namespace rftgate::sql_adapter
+
+#endif  // RFTGATE_ADAPTERS_SQL_SQL_ADAPTER_H_

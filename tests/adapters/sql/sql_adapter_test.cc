@@ -1,0 +1,778 @@
+// Integration tests of the SQL adapter, loaded through the adapter ABI,
+// against real databases: a SQLite file, and PostgreSQL and MariaDB servers
+// when tests/support/with-databases.sh provides them.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <future>
+#include <set>
+#include <thread>
+
+#include "tests/adapters/sql/test_wms.h"
+#include "tests/support/adapter_harness.h"
+
+namespace rftgate::testing {
+namespace {
+
+bool ServersRequired() {
+  const char* v = std::getenv("RFTGATE_REQUIRE_SERVERS");
+  return v != nullptr && std::string(v) == "1";
+}
+
+const AdapterLibrary& Library() {
+  static const AdapterLibrary* lib =
+      new AdapterLibrary(RFTGATE_SQL_ADAPTER_PATH);
+  return *lib;
+}
+
+std::string MappingFile(const TestWms& wms, const std::string& text,
+                        const std::string& name = "mapping.yaml") {
+  std::string path = wms.dir() + "/" + wms.db_name() + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string Options(const std::string& mapping_path, bool trace = false) {
+  return std::string("{\"mapping\": \"") + mapping_path + "\"" +
+         (trace ? ", \"trace_statements\": true" : "") + "}";
+}
+
+class SqlAdapterTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    std::string reason;
+    wms_ = TestWms::Create(GetParam(), &reason, ExtraParams());
+    if (!wms_) {
+      if (ServersRequired()) FAIL() << reason;
+      GTEST_SKIP() << reason;
+    }
+    mapping_path_ = MappingFile(*wms_, TestWms::Mapping());
+  }
+  virtual std::string ExtraParams() const { return ""; }
+
+  std::unique_ptr<AdapterHandle> Open(LogCapture* log = nullptr,
+                                      bool trace = false) {
+    rft_status status;
+    std::string message;
+    auto h = OpenAdapter(Library(), wms_->connection(),
+                         Options(mapping_path_, trace), wms_->dir(), log,
+                         &status, &message);
+    EXPECT_EQ(status, RFT_OK) << message;
+    return h;
+  }
+
+  rft_status Load(AdapterHandle& h, const rft_selection& sel,
+                  RecordingSink& sink, std::string* message = nullptr) {
+    TestCall call;
+    rft_status s = Library().api().load(h.get(), &sel, sink.get(), call.get());
+    if (message != nullptr) *message = call.message();
+    EXPECT_EQ(s, RFT_OK) << call.message();
+    return s;
+  }
+
+  static rft_selection Ready() {
+    rft_selection s{};
+    s.struct_size = sizeof s;
+    s.mode = RFT_SELECT_READY;
+    return s;
+  }
+
+  // Every row of rftgate's tables, for before/after comparisons.
+  std::vector<std::string> Snapshot() {
+    std::vector<std::string> all;
+    auto add = [&](const std::string& table, const std::string& cols,
+                   size_t n) {
+      for (auto& r : wms_->Rows(
+               "SELECT " + cols + " FROM " + table + " ORDER BY 1, 2, 3", n)) {
+        all.push_back(table + ": " + r);
+      }
+    };
+    std::string exists = wms_->Value(
+        wms_->dialect() == Dialect::kSqlite
+            ? "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rft_errors'"
+            : "SELECT COUNT(*) FROM information_schema.tables WHERE "
+              "table_name = 'rft_errors'");
+    if (exists == "0") return all;
+    auto t = [&](const char* c) { return wms_->T(c); };
+    add("rftgate_run",
+        t("run_id") + ", " + t("ruleset") + ", " + t("orders") + ", " +
+            t("findings"),
+        4);
+    add("rftgate_check_run",
+        t("run_id") + ", " + t("order_ref") + ", " + t("verdict") + ", " +
+            t("decided_by") + ", " + t("blocking_findings"),
+        5);
+    add("rft_errors",
+        t("order_ref") + ", " + t("line_no") + ", " + t("check_id") + ", " +
+            t("status") + ", " + t("times_seen") + ", " + t("first_seen_run") +
+            ", " + t("last_seen_run") + ", " + t("resolved_run") + ", " +
+            t("message"),
+        9);
+    for (auto& r : wms_->Rows("SELECT " + t("ref") + ", " + t("hold_flag") +
+                                  " FROM wms_order ORDER BY 1",
+                              2)) {
+      all.push_back("hold: " + r);
+    }
+    return all;
+  }
+
+  size_t OpenRecords() {
+    return std::stoul(
+        wms_->Value("SELECT COUNT(*) FROM rft_errors WHERE status = 'open'"));
+  }
+
+  std::unique_ptr<TestWms> wms_;
+  std::string mapping_path_;
+};
+
+TEST_P(SqlAdapterTest, LoadsTheReadyWaveWithExactValues) {
+  wms_->AddOrders(1, 4, "released");
+  wms_->AddOrders(100, 2, "shipped", 5);
+  wms_->AddOrders(200, 1, "cancelled", 3);
+  auto h = Open();
+  ASSERT_TRUE(h);
+  RecordingSink sink;
+  ASSERT_EQ(Load(*h, Ready(), sink), RFT_OK);
+
+  EXPECT_EQ(sink.capability_calls, 1);
+  for (uint64_t cap :
+       {RFT_CAP_ITEMS, RFT_CAP_UNITS, RFT_CAP_STOCK, RFT_CAP_LOTS,
+        RFT_CAP_LOCATIONS, RFT_CAP_CUSTOMERS, RFT_CAP_CARRIERS, RFT_CAP_HISTORY,
+        RFT_CAP_WEIGHTS, RFT_CAP_ADDRESSES}) {
+    EXPECT_NE(sink.capabilities & cap, 0u) << cap;
+  }
+  EXPECT_EQ(sink.capabilities & RFT_CAP_STOCK_AS_OF, 0u);
+  EXPECT_EQ(sink.capabilities & RFT_CAP_RESERVATIONS, 0u);
+
+  ASSERT_EQ(sink.orders.size(), 4u);
+  std::set<std::string> refs;
+  for (const auto& o : sink.orders) refs.insert(o.ref);
+  EXPECT_EQ(refs, (std::set<std::string>{"O1", "O2", "O3", "O4"}));
+  const OrderRec& o1 =
+      *std::find_if(sink.orders.begin(), sink.orders.end(),
+                    [](const OrderRec& o) { return o.ref == "O1"; });
+  EXPECT_EQ(o1.stable_id, "1");
+  EXPECT_EQ(o1.customer_ref, "C2");
+  EXPECT_EQ(o1.postcode, "75001");
+  EXPECT_EQ(o1.status_text, "released");
+  EXPECT_EQ(o1.priority, 1);
+  EXPECT_FALSE(o1.street.has_value());
+  EXPECT_EQ(o1.ship_date.kind, RFT_TIME_DATE);
+  int64_t today = adapters::NowUnixUs() / 86400000000LL;
+  EXPECT_EQ(o1.ship_date.value, today + 1);
+  EXPECT_EQ(o1.created_at.kind, RFT_TIME_LOCAL);
+  EXPECT_EQ(o1.created_at.value,
+            (today * 86400LL + 10 * 3600 + 15 * 60) * 1000000LL);
+
+  ASSERT_EQ(sink.lines.size(), 12u);
+  for (const auto& l : sink.lines) {
+    EXPECT_EQ(DecimalText(l.qty), l.line_no == 2 ? "2.5" : "4");
+    if (l.line_no == 1) {
+      EXPECT_EQ(l.location, "A-01");
+    } else {
+      EXPECT_FALSE(l.location.has_value());
+    }
+    EXPECT_EQ(l.uom, l.line_no == 3 ? "CS" : "EA");
+  }
+  // Only the SKUs on the wave's lines.
+  std::set<std::string> wave_skus;
+  for (const auto& l : sink.lines) wave_skus.insert(*l.sku);
+  std::set<std::string> item_skus;
+  for (const auto& i : sink.items) {
+    item_skus.insert(i.sku);
+    EXPECT_EQ(DecimalText(i.unit_weight_kg), "0.125");
+    EXPECT_EQ(i.active, i.sku == "S9" ? RFT_FLAG_NO : RFT_FLAG_YES);
+  }
+  EXPECT_EQ(item_skus, wave_skus);
+  for (const auto& s : sink.stock) {
+    EXPECT_EQ(DecimalText(s.on_hand), "1000.5");
+    EXPECT_EQ(DecimalText(s.reserved_qty), "3");
+  }
+  for (const auto& l : sink.lots) {
+    EXPECT_EQ(l.expiry.kind, RFT_TIME_DATE);
+    EXPECT_EQ(l.status, l.sku == "S4" ? RFT_LOT_QUARANTINE : RFT_LOT_RELEASED);
+  }
+  std::set<std::string> customers;
+  for (const auto& c : sink.customers) customers.insert(c.ref);
+  EXPECT_EQ(customers, (std::set<std::string>{"C2", "C3", "C4", "C5"}));
+  ASSERT_EQ(sink.carriers.size(), 2u);
+  for (const auto& c : sink.carriers) {
+    if (c.code == "PARCEL") {
+      EXPECT_EQ(c.cutoff_minute, 16 * 60 + 30);
+      EXPECT_EQ(DecimalText(c.max_parcel_weight_kg), "31.5");
+      EXPECT_EQ(c.hazmat_allowed, RFT_FLAG_NO);
+    } else {
+      EXPECT_EQ(c.cutoff_minute, -1);
+      EXPECT_EQ(DecimalText(c.max_parcel_weight_kg), "null");
+    }
+  }
+  // History: shipped orders of the wave's customers (O100 is C1's, outside
+  // the wave), cancelled left out.
+  std::set<std::string> history_orders;
+  for (const auto& hl : sink.history) history_orders.insert(hl.order_ref);
+  EXPECT_EQ(history_orders, (std::set<std::string>{"O101"}));
+}
+
+TEST_P(SqlAdapterTest, LoadsOrdersByRefsAndByDateRange) {
+  wms_->AddOrders(1, 6, "released");
+  wms_->AddOrders(50, 3, "shipped", 20);
+  auto h = Open();
+  ASSERT_TRUE(h);
+  std::vector<std::string> wanted = {"O2", "O5", "O50", "nope", "O'1"};
+  std::vector<rft_str> refs;
+  for (const auto& w : wanted) refs.push_back(Borrow(w));
+  rft_selection sel{};
+  sel.struct_size = sizeof sel;
+  sel.mode = RFT_SELECT_REFS;
+  sel.refs = refs.data();
+  sel.ref_count = refs.size();
+  RecordingSink by_refs;
+  ASSERT_EQ(Load(*h, sel, by_refs), RFT_OK);
+  std::set<std::string> got;
+  for (const auto& o : by_refs.orders) got.insert(o.ref);
+  EXPECT_EQ(got, (std::set<std::string>{"O2", "O5", "O50"}));
+  EXPECT_EQ(by_refs.lines.size(), 9u);
+
+  int64_t today = adapters::NowUnixUs() / 86400000000LL;
+  rft_selection range{};
+  range.struct_size = sizeof range;
+  range.mode = RFT_SELECT_RANGE;
+  range.from = rft_time{today - 25, RFT_TIME_DATE, 0};
+  range.to = rft_time{today - 20, RFT_TIME_DATE, 0};
+  RecordingSink past;
+  ASSERT_EQ(Load(*h, range, past), RFT_OK);
+  got.clear();
+  for (const auto& o : past.orders) got.insert(o.ref);
+  EXPECT_EQ(got, (std::set<std::string>{"O50", "O51", "O52"}));
+  EXPECT_EQ(past.capabilities & RFT_CAP_STOCK_AS_OF, 0u);
+
+  range.max_orders = 2;
+  RecordingSink limited;
+  ASSERT_EQ(Load(*h, range, limited), RFT_OK);
+  EXPECT_EQ(limited.orders.size(), 2u);
+  EXPECT_EQ(limited.lines.size(), 6u);
+}
+
+TEST_P(SqlAdapterTest, BatchesRecordsIntoTheSink) {
+  wms_->AddOrders(1, 1500, "released");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  RecordingSink sink;
+  ASSERT_EQ(Load(*h, Ready(), sink), RFT_OK);
+  EXPECT_EQ(sink.orders.size(), 1500u);
+  EXPECT_EQ(sink.lines.size(), 4500u);
+  EXPECT_EQ(sink.max_batch, 1024u);
+}
+
+SyntheticRun FirstRun() {
+  SyntheticRun run;
+  run.run_id = "run-1";
+  run.rows = {{"O1", RFT_VERDICT_HOLD},
+              {"O2", RFT_VERDICT_WARN},
+              {"O3", RFT_VERDICT_PASS}};
+  run.findings = {{"O1", 1, "stock.short"},
+                  {"O1", 0, "customer.hold"},
+                  {"O2", 2, "qty.outlier", RFT_SEVERITY_WARN}};
+  return run;
+}
+
+TEST_P(SqlAdapterTest, WriteBackUpsertsAndResolves) {
+  wms_->AddOrders(1, 3, "released");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  std::string msg;
+  SyntheticRun run1 = FirstRun();
+  run1.apply_holds = true;
+  ASSERT_EQ(run1.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(OpenRecords(), 3u);
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run"), "3");
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("hold_flag") +
+                        " FROM wms_order WHERE ref = 'O1'"),
+            "1");
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("hold_flag") +
+                        " FROM wms_order WHERE ref = 'O2'"),
+            "0");
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("details") +
+                        " FROM rft_errors WHERE check_id = 'stock.short'"),
+            "{\"observed\": 1}");
+
+  // The same run id again: nothing changes.
+  auto before = Snapshot();
+  ASSERT_EQ(run1.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(Snapshot(), before);
+
+  // A second run sees the same findings: no new rows, times_seen grows.
+  SyntheticRun run2 = FirstRun();
+  run2.run_id = "run-2";
+  ASSERT_EQ(run2.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rft_errors"), "3");
+  EXPECT_EQ(wms_->Value("SELECT MIN(times_seen) FROM rft_errors"), "2");
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run"), "6");
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("first_seen_run") +
+                        " FROM rft_errors WHERE check_id = 'stock.short'"),
+            "run-1");
+
+  // Run 3: O1 passes; O2 still has a finding, but another one; O3 was
+  // decided by the failure policy and is left alone.
+  SyntheticRun run3;
+  run3.run_id = "run-3";
+  run3.rows = {{"O1", RFT_VERDICT_PASS},
+               {"O2", RFT_VERDICT_WARN},
+               {"O3", RFT_VERDICT_HOLD, RFT_DECIDED_BY_FAILURE_POLICY}};
+  run3.findings = {{"O2", 3, "uom.mismatch", RFT_SEVERITY_WARN}};
+  ASSERT_EQ(run3.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rft_errors WHERE status = "
+                        "'resolved' AND resolved_run = 'run-3'"),
+            "3");
+  EXPECT_EQ(OpenRecords(), 1u);
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("check_id") +
+                        " FROM rft_errors WHERE status = 'open'"),
+            "uom.mismatch");
+
+  // The finding comes back after being resolved: a new open record.
+  SyntheticRun run4 = FirstRun();
+  run4.run_id = "run-4";
+  ASSERT_EQ(run4.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(OpenRecords(), 3u);
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rft_errors"), "7");
+}
+
+TEST_P(SqlAdapterTest, FailurePolicyOrdersKeepTheirOpenRecords) {
+  wms_->AddOrders(1, 3, "released");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  std::string msg;
+  ASSERT_EQ(FirstRun().Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  SyntheticRun down;
+  down.run_id = "run-down";
+  down.rows = {{"O1", RFT_VERDICT_HOLD, RFT_DECIDED_BY_FAILURE_POLICY},
+               {"O2", RFT_VERDICT_HOLD, RFT_DECIDED_BY_FAILURE_POLICY}};
+  ASSERT_EQ(down.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(OpenRecords(), 3u);
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run WHERE "
+                        "decided_by = 'failure_policy'"),
+            "2");
+}
+
+TEST_P(SqlAdapterTest, WritesLargeRunsInChunks) {
+  wms_->AddOrders(1, 1200, "released");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  SyntheticRun run;
+  run.run_id = "big";
+  for (int i = 1; i <= 1200; ++i) {
+    std::string ref = "O" + std::to_string(i);
+    run.rows.push_back({ref, RFT_VERDICT_HOLD});
+    run.findings.push_back({ref, 1, "stock.short"});
+  }
+  run.findings.push_back({"O1", 1, "stock.short"});  // a repeat in the batch
+  std::string msg;
+  ASSERT_EQ(run.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(OpenRecords(), 1200u);
+  run.run_id = "big-2";
+  ASSERT_EQ(run.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(OpenRecords(), 1200u);
+  EXPECT_EQ(wms_->Value("SELECT MAX(times_seen) FROM rft_errors"), "2");
+}
+
+TEST_P(SqlAdapterTest, DescribeReportsBackendOrdersAndSchemaVersion) {
+  wms_->AddOrders(1, 7, "released");
+  wms_->AddOrders(10, 2, "ready");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  auto describe = [&] {
+    std::map<std::string, std::string> kv;
+    TestCall call;
+    auto emit = [](void* ctx, rft_str k, rft_str v) {
+      (*static_cast<std::map<std::string, std::string>*>(ctx))[*Own(k)] =
+          *Own(v);
+    };
+    EXPECT_EQ(Library().api().describe(h->get(), emit, &kv, call.get()), RFT_OK)
+        << call.message();
+    return kv;
+  };
+  auto kv = describe();
+  EXPECT_EQ(kv["backend"], GetParam());
+  EXPECT_EQ(kv["orders ready for release"], "9");
+  EXPECT_NE(kv["rftgate schema version"].find("none"), std::string::npos);
+  EXPECT_NE(kv["sources"].find("orders=wms_order"), std::string::npos);
+  std::string msg;
+  ASSERT_EQ(FirstRun().Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  kv = describe();
+  EXPECT_EQ(kv["rftgate schema version"], "1");
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("version") +
+                        " FROM rftgate_schema WHERE component = 'records'"),
+            "1");
+}
+
+TEST_P(SqlAdapterTest, RefusesANewerSchemaVersion) {
+  wms_->AddOrders(1, 3, "released");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  std::string msg;
+  ASSERT_EQ(FirstRun().Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  wms_->Exec("UPDATE rftgate_schema SET version = 99");
+  auto before = Snapshot();
+  SyntheticRun run = FirstRun();
+  run.run_id = "after-upgrade";
+  EXPECT_EQ(run.Write(Library().api(), h->get(), &msg), RFT_ERR_DATABASE);
+  EXPECT_NE(msg.find("schema version 99"), std::string::npos) << msg;
+  EXPECT_EQ(Snapshot(), before);
+}
+
+// Counts the statements the database runs for a load, on the database's
+// side: SQLite's trace hook, pg_stat_statements, MariaDB's general log.
+class StatementCounter {
+ public:
+  explicit StatementCounter(TestWms& wms) : wms_(wms) {}
+
+  // Returns false (with a reason) when counting is not available.
+  bool Start(std::string* reason) {
+    switch (wms_.dialect()) {
+      case Dialect::kSqlite:
+        return true;
+      case Dialect::kPostgres:
+        try {
+          wms_.Exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+          wms_.Value("SELECT CAST(pg_stat_statements_reset() AS text)");
+        } catch (const std::exception& e) {
+          *reason = std::string("pg_stat_statements unavailable: ") + e.what();
+          return false;
+        }
+        return true;
+      case Dialect::kMysql:
+        wms_.admin()->Exec("SET GLOBAL log_output = 'TABLE'");
+        wms_.admin()->Exec("SET GLOBAL general_log = 1");
+        wms_.admin()->Exec("TRUNCATE TABLE mysql.general_log");
+        return true;
+    }
+    return false;
+  }
+
+  // Statements run since Start() by sessions other than the counter's own.
+  size_t Count(LogCapture& log) {
+    switch (wms_.dialect()) {
+      case Dialect::kSqlite:
+        return log.CountPrefix("sqlite statement: ");
+      case Dialect::kPostgres:
+        return std::stoul(wms_.Value(
+            "SELECT " + wms_.T("COALESCE(SUM(s.calls), 0)") +
+            " FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
+            "WHERE d.datname = current_database() AND s.query NOT LIKE "
+            "'%pg_stat_statements%' AND s.query NOT LIKE '%EXTENSION%'"));
+      case Dialect::kMysql: {
+        auto n = std::stoul(
+            wms_.admin()
+                ->QueryValue("SELECT CAST(COUNT(*) AS CHAR) FROM "
+                             "mysql.general_log WHERE command_type = "
+                             "'Query' AND thread_id <> CONNECTION_ID() "
+                             "AND argument NOT LIKE '%general_log%'")
+                .value_or("0"));
+        return n;
+      }
+    }
+    return 0;
+  }
+  void Stop() {
+    if (wms_.dialect() == Dialect::kMysql) {
+      wms_.admin()->Exec("SET GLOBAL general_log = 0");
+    }
+  }
+
+ private:
+  TestWms& wms_;
+};
+
+TEST_P(SqlAdapterTest, LoadQueriesDoNotGrowWithTheWave) {
+  wms_->AddOrders(1, 5, "released");
+  wms_->AddOrders(1000, 20, "shipped", 10);
+  LogCapture log;
+  auto h = Open(&log, /*trace=*/true);
+  ASSERT_TRUE(h);
+  StatementCounter counter(*wms_);
+  std::string reason;
+  if (!counter.Start(&reason)) {
+    if (ServersRequired()) FAIL() << reason;
+    GTEST_SKIP() << reason;
+  }
+  log.Clear();
+  size_t base = counter.Count(log);
+  RecordingSink small;
+  ASSERT_EQ(Load(*h, Ready(), small), RFT_OK);
+  size_t small_count = counter.Count(log) - base;
+  ASSERT_EQ(small.orders.size(), 5u);
+
+  wms_->AddOrders(5000, 2000, "released");
+  ASSERT_TRUE(counter.Start(&reason)) << reason;
+  log.Clear();
+  base = counter.Count(log);
+  RecordingSink large;
+  ASSERT_EQ(Load(*h, Ready(), large), RFT_OK);
+  size_t large_count = counter.Count(log) - base;
+  counter.Stop();
+  ASSERT_EQ(large.orders.size(), 2005u);
+  ASSERT_EQ(large.lines.size(), 6015u);
+
+  EXPECT_GT(small_count, 0u);
+  EXPECT_EQ(small_count, large_count);
+  EXPECT_LE(large_count, 16u);
+  RecordProperty("statements_per_load", std::to_string(large_count));
+}
+
+// Runs a write-back in a child process that is SIGKILLed after the first
+// chunk of findings is in the database (inside the transaction).
+TEST_P(SqlAdapterTest, ProcessKilledMidWriteLeavesTablesAsTheyWere) {
+  wms_->AddOrders(1, 1200, "released");
+  {
+    auto h = Open();
+    ASSERT_TRUE(h);
+    std::string msg;
+    ASSERT_EQ(FirstRun().Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  }
+  auto before = Snapshot();
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(fds[0]);
+    LogCapture log;
+    log.hook = [&](const std::string& line) {
+      if (line.find("findings written") != std::string::npos) {
+        char c = 'x';
+        if (write(fds[1], &c, 1) != 1) _exit(3);
+        for (;;) pause();
+      }
+    };
+    rft_status status;
+    std::string message;
+    auto h = OpenAdapter(Library(), wms_->connection(), Options(mapping_path_),
+                         wms_->dir(), &log, &status, &message);
+    if (!h) _exit(4);
+    SyntheticRun run;
+    run.run_id = "killed";
+    run.apply_holds = true;
+    for (int i = 1; i <= 1200; ++i) {
+      std::string ref = "O" + std::to_string(i);
+      run.rows.push_back({ref, RFT_VERDICT_HOLD});
+      run.findings.push_back({ref, 2, "lot.expired"});
+    }
+    run.Write(Library().api(), h->get(), &message);
+    _exit(5);  // not reached: killed inside the write
+  }
+  close(fds[1]);
+  char c = 0;
+  ASSERT_EQ(read(fds[0], &c, 1), 1) << "the child did not reach the write";
+  close(fds[0]);
+  ASSERT_EQ(kill(child, SIGKILL), 0);
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(child, &wstatus, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(wstatus));
+
+  EXPECT_EQ(Snapshot(), before);
+  // A retry of the killed run then writes it whole.
+  auto h = Open();
+  ASSERT_TRUE(h);
+  SyntheticRun retry;
+  retry.run_id = "killed";
+  retry.rows = {{"O7", RFT_VERDICT_HOLD}};
+  retry.findings = {{"O7", 2, "lot.expired"}};
+  std::string msg;
+  ASSERT_EQ(retry.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run WHERE run_id "
+                        "= 'killed'"),
+            "1");
+}
+
+// Two handles write runs over the same orders at once: the database lock
+// serialises them, so every finding is counted twice and never duplicated.
+TEST_P(SqlAdapterTest, ConcurrentWriteBacksAreSerialised) {
+  wms_->AddOrders(1, 600, "released");
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a && b);
+  auto make = [](const std::string& id) {
+    SyntheticRun run;
+    run.run_id = id;
+    for (int i = 1; i <= 600; ++i) {
+      std::string ref = "O" + std::to_string(i);
+      run.rows.push_back({ref, RFT_VERDICT_HOLD});
+      run.findings.push_back({ref, 1, "stock.short"});
+    }
+    return run;
+  };
+  SyntheticRun ra = make("timer"), rb = make("in-process");
+  std::string ma, mb;
+  rft_status sa = RFT_ERR_INTERNAL, sb = RFT_ERR_INTERNAL;
+  std::thread ta([&] { sa = ra.Write(Library().api(), a->get(), &ma); });
+  std::thread tb([&] { sb = rb.Write(Library().api(), b->get(), &mb); });
+  ta.join();
+  tb.join();
+  ASSERT_EQ(sa, RFT_OK) << ma;
+  ASSERT_EQ(sb, RFT_OK) << mb;
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rft_errors"), "600");
+  EXPECT_EQ(wms_->Value("SELECT MIN(times_seen) FROM rft_errors"), "2");
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run"), "1200");
+}
+
+TEST_P(SqlAdapterTest, HonoursCancellation) {
+  wms_->AddOrders(1, 10, "released");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  RecordingSink sink;
+  TestCall call;
+  call.cancelled = 1;
+  rft_selection sel = Ready();
+  EXPECT_EQ(Library().api().load(h->get(), &sel, sink.get(), call.get()),
+            RFT_ERR_CANCELLED);
+  // The handle still works afterwards.
+  RecordingSink again;
+  ASSERT_EQ(Load(*h, Ready(), again), RFT_OK);
+  EXPECT_EQ(again.orders.size(), 10u);
+}
+
+std::string MappingWith(const std::string& from, const std::string& to) {
+  std::string m = TestWms::Mapping();
+  size_t pos = m.find(from);
+  if (pos == std::string::npos) return m;
+  return m.replace(pos, from.size(), to);
+}
+
+struct BadMapping {
+  const char* name;
+  std::string from, to;
+  std::string expected;  // in the message
+};
+
+TEST_P(SqlAdapterTest, RefusesBadMappingsBeforeAnyCheck) {
+  const std::vector<BadMapping> cases = {
+      {"unknown table", "table: wms_line", "table: wms_lines",
+       "sources.lines: table 'wms_lines' cannot be read"},
+      {"unknown column", "qty: qty, uom: uom", "qty: quantity, uom: uom",
+       "sources.lines.columns.qty: column 'quantity' not found"},
+      {"illegal identifier", "table: wms_item", "table: \"wms_item; DROP\"",
+       "not a valid SQL identifier"},
+      {"query without the expected columns", "units: {table: wms_uom}",
+       "units: {query: \"SELECT code AS unit_code, factor FROM wms_uom\"}",
+       "required field 'code'"},
+      {"unknown ready column", "column: state, in: [released, ready]",
+       "column: stat, in: [released, ready]", "sources.orders.ready"},
+      {"unknown field", "priority: prio", "prio: prio",
+       "unknown field (fields of orders"},
+      {"two statements", "units: {table: wms_uom}",
+       "units: {query: \"SELECT * FROM wms_uom; DELETE FROM wms_uom\"}",
+       "single statement"},
+      {"hold column", "hold: {column: hold_flag", "hold: {column: hold_flg",
+       "hold_flg"},
+  };
+  for (const auto& c : cases) {
+    std::string path = MappingFile(*wms_, MappingWith(c.from, c.to),
+                                   std::string("bad-") + c.name + ".yaml");
+    rft_status status;
+    std::string message;
+    auto h = OpenAdapter(Library(), wms_->connection(), Options(path),
+                         wms_->dir(), nullptr, &status, &message);
+    EXPECT_FALSE(h) << c.name;
+    EXPECT_EQ(status, RFT_ERR_CONFIG) << c.name << ": " << message;
+    EXPECT_NE(message.find(c.expected), std::string::npos)
+        << c.name << ": " << message;
+  }
+  // The WMS tables are untouched and rftgate's were not created.
+  EXPECT_TRUE(Snapshot().size() == 0 ||
+              Snapshot().front().rfind("hold:", 0) == 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SqlAdapterTest,
+                         ::testing::Values("sqlite3", "postgresql", "mysql"),
+                         [](const auto& info) { return info.param; });
+
+// The connection killed from the server's side in the middle of the
+// write-back (pg_terminate_backend / KILL): the run is rolled back and a
+// retry on the same handle writes it.
+class ServerKillTest : public SqlAdapterTest {
+ protected:
+  std::string ExtraParams() const override {
+    return GetParam() == "postgresql" ? " application_name=rftgate-kill-test"
+                                      : "";
+  }
+};
+
+TEST_P(ServerKillTest, ConnectionKilledMidWriteLeavesTablesAsTheyWere) {
+  wms_->AddOrders(1, 1200, "released");
+  LogCapture log;
+  auto h = Open(&log);
+  ASSERT_TRUE(h);
+  std::string msg;
+  ASSERT_EQ(FirstRun().Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  auto before = Snapshot();
+
+  std::promise<void> reached;
+  std::promise<void> resume;
+  auto resumed = resume.get_future().share();
+  bool once = false;
+  log.hook = [&](const std::string& line) {
+    if (!once && line.find("findings written") != std::string::npos) {
+      once = true;
+      reached.set_value();
+      resumed.wait();
+    }
+  };
+  SyntheticRun run;
+  run.run_id = "terminated";
+  for (int i = 1; i <= 1200; ++i) {
+    std::string ref = "O" + std::to_string(i);
+    run.rows.push_back({ref, RFT_VERDICT_HOLD});
+    run.findings.push_back({ref, 2, "lot.expired"});
+  }
+  rft_status status = RFT_OK;
+  std::string message;
+  std::thread writer(
+      [&] { status = run.Write(Library().api(), h->get(), &message); });
+  reached.get_future().wait();
+  // Whatever happens here, the writer is resumed and joined before any
+  // assertion can end the test.
+  std::string killed;
+  try {
+    if (wms_->dialect() == Dialect::kPostgres) {
+      // The test's own session shares the application name: spare it.
+      killed = wms_->Value(
+          "SELECT CAST(COUNT(pg_terminate_backend(pid)) AS text) FROM "
+          "pg_stat_activity WHERE application_name = 'rftgate-kill-test' "
+          "AND pid <> pg_backend_pid()");
+    } else {
+      // Kill the connection that holds the write-back lock.
+      auto holder = wms_->admin()->QueryValue(
+          "SELECT CAST(IS_USED_LOCK('rftgate_writeback') AS CHAR)");
+      if (holder.has_value()) {
+        wms_->admin()->Exec("KILL " + *holder);
+        killed = "1";
+      }
+    }
+  } catch (const std::exception& e) {
+    killed = std::string("error: ") + e.what();
+  }
+  resume.set_value();
+  writer.join();
+  ASSERT_EQ(killed, "1");
+  EXPECT_EQ(status, RFT_ERR_DATABASE) << message;
+  EXPECT_EQ(Snapshot(), before);
+
+  log.hook = nullptr;
+  ASSERT_EQ(run.Write(Library().api(), h->get(), &message), RFT_OK) << message;
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run WHERE run_id "
+                        "= 'terminated'"),
+            "1200");
+}
+
+INSTANTIATE_TEST_SUITE_P(Servers, ServerKillTest,
+                         ::testing::Values("postgresql", "mysql"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace rftgate::testing
