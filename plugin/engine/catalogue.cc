@@ -189,9 +189,10 @@ std::vector<CheckSpec> BuildCatalogue() {
 }  // namespace
 
 const std::vector<CheckSpec>& CheckCatalogue() {
-  static const std::vector<CheckSpec>* const catalogue =
-      new std::vector<CheckSpec>(BuildCatalogue());
-  return *catalogue;
+  // A static object, not a leaked pointer: the plugin may be unloaded and
+  // loaded again by its host, and nothing here needs to outlive it.
+  static const std::vector<CheckSpec> catalogue = BuildCatalogue();
+  return catalogue;
 }
 
 const CheckSpec* FindCheck(std::string_view id) {

@@ -21,14 +21,15 @@ bool EqualsUpper(std::string_view a, std::string_view upper) {
 }
 
 const std::vector<std::regex>& Compiled() {
-  static const std::vector<std::regex>* const compiled = [] {
-    auto* v = new std::vector<std::regex>();
+  static const std::vector<std::regex> compiled = [] {
+    std::vector<std::regex> v;
+    v.reserve(std::size(kFormats));
     for (const auto& f : kFormats) {
-      v->emplace_back(f.pattern, std::regex::ECMAScript | std::regex::nosubs);
+      v.emplace_back(f.pattern, std::regex::ECMAScript | std::regex::nosubs);
     }
     return v;
   }();
-  return *compiled;
+  return compiled;
 }
 
 }  // namespace

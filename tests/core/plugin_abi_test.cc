@@ -3,6 +3,7 @@
 // masking, failure policy, write-back.
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -25,9 +26,12 @@ using ::testing::Not;
 class PluginAbiTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // Parameterised tests are named "Test/param": keep it one folder.
+    std::string name =
+        ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '_');
     dir_ = fs::temp_directory_path() /
-           ("rftgate-abi-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           ("rftgate-abi-" + std::to_string(::getpid()) + "-" + name);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     plugin_ = rftgate::host::Plugin::Load(RFT_TEST_PLUGIN);
@@ -309,7 +313,9 @@ INSTANTIATE_TEST_SUITE_P(
                       std::make_pair("database", RFT_ERR_DATABASE),
                       std::make_pair("throw", RFT_ERR_ADAPTER),
                       std::make_pair("sleep", RFT_ERR_TIMEOUT),
-                      std::make_pair("bad_record", RFT_ERR_INVALID_ARGUMENT)));
+                      std::make_pair("bad_record", RFT_ERR_INVALID_ARGUMENT)),
+    // Stable names: ctest runs each test by its name.
+    [](const auto& info) { return std::string(info.param.first); });
 
 TEST_F(PluginAbiTest, ReleasePolicyPassesNamedOrdersWhenTheDatabaseIsDown) {
   auto gate = plugin_->OpenFile(
