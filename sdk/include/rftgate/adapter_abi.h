@@ -68,18 +68,18 @@ typedef struct rft_call {
 /* Kinds of records an adapter puts into the sink. Values never change; new
  * kinds are appended. */
 typedef enum rft_record_kind {
-  RFT_REC_ORDER = 1,           /* rft_order */
-  RFT_REC_LINE = 2,            /* rft_order_line */
-  RFT_REC_ITEM = 3,            /* rft_item */
-  RFT_REC_UNIT = 4,            /* rft_unit */
-  RFT_REC_ITEM_UNIT = 5,       /* rft_item_unit */
-  RFT_REC_STOCK = 6,           /* rft_stock */
-  RFT_REC_LOT = 7,             /* rft_lot */
-  RFT_REC_LOCATION = 8,        /* rft_location */
-  RFT_REC_CUSTOMER = 9,        /* rft_customer */
-  RFT_REC_CARRIER_SERVICE = 10,/* rft_carrier_service */
-  RFT_REC_RESERVATION = 11,    /* rft_reservation */
-  RFT_REC_HISTORY_LINE = 12    /* rft_history_line */
+  RFT_REC_ORDER = 1,            /* rft_order */
+  RFT_REC_LINE = 2,             /* rft_order_line */
+  RFT_REC_ITEM = 3,             /* rft_item */
+  RFT_REC_UNIT = 4,             /* rft_unit */
+  RFT_REC_ITEM_UNIT = 5,        /* rft_item_unit */
+  RFT_REC_STOCK = 6,            /* rft_stock */
+  RFT_REC_LOT = 7,              /* rft_lot */
+  RFT_REC_LOCATION = 8,         /* rft_location */
+  RFT_REC_CUSTOMER = 9,         /* rft_customer */
+  RFT_REC_CARRIER_SERVICE = 10, /* rft_carrier_service */
+  RFT_REC_RESERVATION = 11,     /* rft_reservation */
+  RFT_REC_HISTORY_LINE = 12     /* rft_history_line */
 } rft_record_kind;
 
 /* Optional inputs an adapter can provide for a wave. A check whose input is
@@ -105,10 +105,10 @@ typedef enum rft_capability {
  * text travels in `status_text`. */
 typedef struct rft_order {
   uint32_t struct_size;
-  rft_str ref;          /* required; unique within a wave (e.g. WH/OUT/00042) */
-  rft_str stable_id;    /* the WMS's own primary key, as text; tie-breaker */
-  rft_str site;         /* warehouse / site code */
-  rft_str provider;     /* who picks it: own team or 3PL */
+  rft_str ref;       /* required; unique within a wave (e.g. WH/OUT/00042) */
+  rft_str stable_id; /* the WMS's own primary key, as text; tie-breaker */
+  rft_str site;      /* warehouse / site code */
+  rft_str provider;  /* who picks it: own team or 3PL */
   rft_str customer_ref;
   rft_str customer_order_ref; /* the customer's order this transfer serves;
                                  an order counts once in the RFT rate */
@@ -116,15 +116,15 @@ typedef struct rft_order {
   rft_str street;
   rft_str city;
   rft_str postcode;
-  rft_str country;      /* ISO 3166-1 alpha-2 preferred; names accepted */
+  rft_str country; /* ISO 3166-1 alpha-2 preferred; names accepted */
   rft_str carrier;
   rft_str carrier_service; /* matches rft_carrier_service.code */
-  rft_time ship_date;   /* requested ship date */
+  rft_time ship_date;      /* requested ship date */
   rft_time created_at;
-  rft_time release_at;  /* when released for picking; absent = now */
-  int32_t priority;     /* larger = more urgent */
-  int32_t reserved;     /* zero */
-  rft_str status_text;  /* the WMS's own status, for messages */
+  rft_time release_at; /* when released for picking; absent = now */
+  int32_t priority;    /* larger = more urgent */
+  int32_t reserved;    /* zero */
+  rft_str status_text; /* the WMS's own status, for messages */
 } rft_order;
 
 /* One line of an order. `line_no` is the 1-based position in the order as
@@ -135,29 +135,29 @@ typedef struct rft_order_line {
   rft_str order_ref;
   rft_str line_ref;
   rft_str sku;
-  rft_decimal qty;      /* in `uom` */
-  rft_str uom;          /* unit code; absent = the item's base unit */
-  rft_str location;     /* assigned pick location, optional */
-  rft_str lot;          /* assigned lot or serial, optional */
+  rft_decimal qty;  /* in `uom` */
+  rft_str uom;      /* unit code; absent = the item's base unit */
+  rft_str location; /* assigned pick location, optional */
+  rft_str lot;      /* assigned lot or serial, optional */
 } rft_order_line;
 
 typedef enum rft_removal_strategy {
-  RFT_REMOVAL_DEFAULT = 0, /* the WMS did not say: FEFO for lot-tracked
-                              items with expiry, FIFO otherwise */
-  RFT_REMOVAL_FEFO = 1,    /* first expiring (lot removal date, then expiry) */
-  RFT_REMOVAL_FIFO = 2,    /* first received (stock in_date) */
+  RFT_REMOVAL_DEFAULT = 0,  /* the WMS did not say: FEFO for lot-tracked
+                               items with expiry, FIFO otherwise */
+  RFT_REMOVAL_FEFO = 1,     /* first expiring (lot removal date, then expiry) */
+  RFT_REMOVAL_FIFO = 2,     /* first received (stock in_date) */
   RFT_REMOVAL_AS_LISTED = 3 /* the order in which stock rows were put */
 } rft_removal_strategy;
 
 typedef struct rft_item {
   uint32_t struct_size;
   rft_str sku;
-  int32_t active;         /* rft_flag */
-  int32_t lot_tracked;    /* rft_flag */
-  int32_t serial_tracked; /* rft_flag */
-  int32_t removal_strategy; /* rft_removal_strategy */
-  rft_str base_uom;       /* unit code */
-  rft_str hazmat_class;   /* absent or empty = not dangerous goods */
+  int32_t active;              /* rft_flag */
+  int32_t lot_tracked;         /* rft_flag */
+  int32_t serial_tracked;      /* rft_flag */
+  int32_t removal_strategy;    /* rft_removal_strategy */
+  rft_str base_uom;            /* unit code */
+  rft_str hazmat_class;        /* absent or empty = not dangerous goods */
   rft_decimal unit_weight_kg;  /* per base unit; null = unknown */
   rft_decimal unit_volume_m3;  /* per base unit; null = unknown */
   int32_t min_shelf_life_days; /* remaining at ship date; -1 = none */
@@ -179,19 +179,19 @@ typedef enum rft_factor_kind {
  * never convert. */
 typedef struct rft_unit {
   uint32_t struct_size;
-  int32_t factor_kind;   /* rft_factor_kind */
+  int32_t factor_kind; /* rft_factor_kind */
   rft_str code;
   rft_str category;
   rft_decimal factor;
-  rft_decimal rounding;  /* the unit's precision, e.g. 1 for units, 0.001 for
-                            kg; null = exact */
+  rft_decimal rounding; /* the unit's precision, e.g. 1 for units, 0.001 for
+                           kg; null = exact */
 } rft_unit;
 
 /* A unit that holds a fixed number of one item's base unit (a case of 12 of
  * this SKU, a pallet of 40 cases). Takes precedence over `rft_unit`. */
 typedef struct rft_item_unit {
   uint32_t struct_size;
-  int32_t factor_kind;  /* rft_factor_kind, against the item's base unit */
+  int32_t factor_kind; /* rft_factor_kind, against the item's base unit */
   rft_str sku;
   rft_str uom;
   rft_decimal factor;
@@ -202,13 +202,13 @@ typedef struct rft_item_unit {
  * hold it, never summed again at a parent location. */
 typedef struct rft_stock {
   uint32_t struct_size;
-  int32_t reserved0;     /* zero */
+  int32_t reserved0; /* zero */
   rft_str sku;
   rft_str location;
-  rft_str lot;           /* absent for untracked items */
-  rft_decimal on_hand;   /* base unit; may be negative in bad data */
+  rft_str lot;              /* absent for untracked items */
+  rft_decimal on_hand;      /* base unit; may be negative in bad data */
   rft_decimal reserved_qty; /* reserved by all orders, this wave's included */
-  rft_time in_date;      /* receipt date, for FIFO */
+  rft_time in_date;         /* receipt date, for FIFO */
 } rft_stock;
 
 typedef enum rft_lot_status {
@@ -220,7 +220,7 @@ typedef enum rft_lot_status {
 
 typedef struct rft_lot {
   uint32_t struct_size;
-  int32_t status;        /* rft_lot_status */
+  int32_t status; /* rft_lot_status */
   rft_str sku;
   rft_str lot;
   rft_time expiry;       /* expiry / best-before date */
@@ -229,29 +229,29 @@ typedef struct rft_lot {
 
 typedef struct rft_location {
   uint32_t struct_size;
-  int32_t pickable;     /* rft_flag */
-  int32_t blocked;      /* rft_flag */
-  int32_t reserved;     /* zero */
+  int32_t pickable; /* rft_flag */
+  int32_t blocked;  /* rft_flag */
+  int32_t reserved; /* zero */
   rft_str code;
   rft_str zone;
-  rft_str parent;       /* parent location code, optional */
+  rft_str parent; /* parent location code, optional */
 } rft_location;
 
 typedef struct rft_customer {
   uint32_t struct_size;
-  int32_t blocked;              /* rft_flag */
-  int32_t credit_hold;          /* rft_flag */
-  int32_t min_shelf_life_days;  /* remaining at ship date; -1 = none */
+  int32_t blocked;             /* rft_flag */
+  int32_t credit_hold;         /* rft_flag */
+  int32_t min_shelf_life_days; /* remaining at ship date; -1 = none */
   rft_str ref;
   rft_str name;
-  rft_str hold_reason;          /* the WMS's own text, optional */
+  rft_str hold_reason; /* the WMS's own text, optional */
 } rft_customer;
 
 typedef struct rft_carrier_service {
   uint32_t struct_size;
-  int32_t hazmat_allowed;       /* rft_flag */
-  int32_t cutoff_minute;        /* minutes after local midnight; -1 = none */
-  int32_t reserved;             /* zero */
+  int32_t hazmat_allowed; /* rft_flag */
+  int32_t cutoff_minute;  /* minutes after local midnight; -1 = none */
+  int32_t reserved;       /* zero */
   rft_str carrier;
   rft_str code;
   rft_decimal max_parcel_weight_kg; /* null = no limit */
@@ -261,22 +261,22 @@ typedef struct rft_carrier_service {
  * The same quantity is included in rft_stock.reserved_qty. */
 typedef struct rft_reservation {
   uint32_t struct_size;
-  int32_t line_no;      /* the line it serves (rft_order_line.line_no) */
+  int32_t line_no; /* the line it serves (rft_order_line.line_no) */
   rft_str order_ref;
   rft_str location;
   rft_str lot;
-  rft_decimal qty;      /* base unit */
+  rft_decimal qty; /* base unit */
 } rft_reservation;
 
 /* A line of a past order of a customer (outside the wave), for qty.outlier
  * and order.duplicate. */
 typedef struct rft_history_line {
   uint32_t struct_size;
-  int32_t reserved;     /* zero */
+  int32_t reserved; /* zero */
   rft_str order_ref;
   rft_str customer_ref;
   rft_str sku;
-  rft_decimal qty;      /* base unit */
+  rft_decimal qty; /* base unit */
   rft_time created_at;
 } rft_history_line;
 
@@ -292,8 +292,7 @@ typedef struct rft_history_line {
 typedef struct rft_wave_sink {
   uint32_t struct_size;
   void* ctx;
-  rft_status (*put)(void* ctx, int32_t kind, const void* records,
-                    size_t count);
+  rft_status (*put)(void* ctx, int32_t kind, const void* records, size_t count);
   void (*set_capabilities)(void* ctx, uint64_t capabilities);
 } rft_wave_sink;
 
@@ -313,8 +312,8 @@ typedef enum rft_selection_mode {
  * OWNERSHIP: borrowed for the duration of the call. */
 typedef struct rft_selection {
   uint32_t struct_size;
-  int32_t mode;          /* rft_selection_mode */
-  const rft_str* refs;   /* `ref_count` refs (a plain array of rft_str) */
+  int32_t mode;        /* rft_selection_mode */
+  const rft_str* refs; /* `ref_count` refs (a plain array of rft_str) */
   size_t ref_count;
   rft_time from;
   rft_time to;
@@ -349,38 +348,38 @@ typedef struct rft_writeback_run {
   int32_t apply_holds;
   rft_str run_id;
   rft_str ruleset;
-  rft_time started_at;   /* RFT_TIME_UTC */
-  rft_time finished_at;  /* RFT_TIME_UTC */
+  rft_time started_at;  /* RFT_TIME_UTC */
+  rft_time finished_at; /* RFT_TIME_UTC */
 } rft_writeback_run;
 
 /* One check-run row per order checked, passes included. */
 typedef struct rft_check_run_row {
   uint32_t struct_size;
-  int32_t verdict;       /* rft_verdict */
-  int32_t decided_by;    /* rft_decided_by */
+  int32_t verdict;    /* rft_verdict */
+  int32_t decided_by; /* rft_decided_by */
   int32_t blocking_findings;
   int32_t warning_findings;
-  int32_t reserved;      /* zero */
+  int32_t reserved; /* zero */
   int64_t duration_us;
   rft_str order_ref;
   rft_str site;
   rft_str provider;
   rft_str customer_ref;
   rft_str customer_order_ref;
-  rft_str reason;        /* why the failure policy decided; absent otherwise */
+  rft_str reason; /* why the failure policy decided; absent otherwise */
 } rft_check_run_row;
 
 /* One finding. `line_no` 0 = the order as a whole. */
 typedef struct rft_finding_row {
   uint32_t struct_size;
   int32_t line_no;
-  int32_t severity;      /* rft_severity: WARN or BLOCK */
-  int32_t reserved;      /* zero */
+  int32_t severity; /* rft_severity: WARN or BLOCK */
+  int32_t reserved; /* zero */
   rft_str order_ref;
   rft_str line_ref;
   rft_str check_id;
   rft_str message;
-  rft_str details_json;  /* a JSON object, stored as is */
+  rft_str details_json; /* a JSON object, stored as is */
 } rft_finding_row;
 
 /* ----------------------------------------------------------------- opening */
@@ -421,8 +420,8 @@ typedef struct rft_adapter_api {
   uint32_t abi_major;
   uint32_t abi_minor;
   uint32_t reserved;
-  const char* name;     /* NUL-terminated, e.g. "sql" */
-  const char* version;  /* the adapter's own version, NUL-terminated */
+  const char* name;      /* NUL-terminated, e.g. "sql" */
+  const char* version;   /* the adapter's own version, NUL-terminated */
   uint64_t capabilities; /* every rft_capability it may provide */
 
   /* Opens a connection to the WMS. Stores a new handle in *out and returns

@@ -70,20 +70,20 @@ typedef struct rft_decimal {
 
 /* Kinds of `rft_time`. */
 typedef enum rft_time_kind {
-  RFT_TIME_NONE = 0,  /* absent */
-  RFT_TIME_DATE = 1,  /* a calendar date: value = days since 1970-01-01 */
-  RFT_TIME_UTC = 2,   /* an instant: value = microseconds since the Unix
-                         epoch, UTC (timestamptz, Unix times) */
-  RFT_TIME_LOCAL = 3  /* a wall-clock time at the site, without zone:
-                         value = microseconds since 1970-01-01T00:00 in the
-                         site's local time (timestamp without time zone) */
+  RFT_TIME_NONE = 0, /* absent */
+  RFT_TIME_DATE = 1, /* a calendar date: value = days since 1970-01-01 */
+  RFT_TIME_UTC = 2,  /* an instant: value = microseconds since the Unix
+                        epoch, UTC (timestamptz, Unix times) */
+  RFT_TIME_LOCAL = 3 /* a wall-clock time at the site, without zone:
+                        value = microseconds since 1970-01-01T00:00 in the
+                        site's local time (timestamp without time zone) */
 } rft_time_kind;
 
 /* A date or time as the WMS stores it. The plugin turns it into a calendar
  * date in the site's configured time zone; adapters never convert zones. */
 typedef struct rft_time {
   int64_t value;
-  int32_t kind; /* rft_time_kind */
+  int32_t kind;     /* rft_time_kind */
   int32_t reserved; /* zero */
 } rft_time;
 

@@ -96,43 +96,43 @@ typedef struct rft_check_request {
 
 typedef struct rft_result_summary {
   uint32_t struct_size;
-  int32_t dry_run;          /* 1 = nothing was written */
-  int32_t written;          /* 1 = records were written back */
+  int32_t dry_run; /* 1 = nothing was written */
+  int32_t written; /* 1 = records were written back */
   int32_t reserved;
   uint64_t orders;
   uint64_t passed;
   uint64_t warned;
   uint64_t held;
-  uint64_t by_policy;       /* verdicts decided by the failure policy */
+  uint64_t by_policy; /* verdicts decided by the failure policy */
   uint64_t findings;
-  uint64_t notes;           /* entries readable with `result_note` */
+  uint64_t notes; /* entries readable with `result_note` */
   rft_str run_id;
-  rft_str ruleset;          /* hash of the effective config */
-  rft_str written_to;       /* where the records went, for people */
+  rft_str ruleset;    /* hash of the effective config */
+  rft_str written_to; /* where the records went, for people */
   int64_t duration_us;
 } rft_result_summary;
 
 typedef struct rft_order_verdict {
   uint32_t struct_size;
-  int32_t verdict;          /* rft_verdict */
-  int32_t decided_by;       /* rft_decided_by */
+  int32_t verdict;    /* rft_verdict */
+  int32_t decided_by; /* rft_decided_by */
   int32_t reserved;
   uint64_t finding_count;
   rft_str ref;
   rft_str site;
   rft_str customer;
   rft_str provider;
-  rft_str reason;           /* absent unless decided by the failure policy */
+  rft_str reason; /* absent unless decided by the failure policy */
 } rft_order_verdict;
 
 typedef struct rft_finding_view {
   uint32_t struct_size;
-  int32_t line_no;          /* 1-based position; 0 = the whole order */
-  int32_t severity;         /* rft_severity */
-  rft_str line_ref;         /* the WMS's own line id; may be absent */
+  int32_t line_no;  /* 1-based position; 0 = the whole order */
+  int32_t severity; /* rft_severity */
+  rft_str line_ref; /* the WMS's own line id; may be absent */
   rft_str check_id;
   rft_str message;
-  rft_str details_json;     /* a JSON object */
+  rft_str details_json; /* a JSON object */
 } rft_finding_view;
 
 /* A note about the run as a whole: a check that did not apply and why
@@ -140,7 +140,7 @@ typedef struct rft_finding_view {
 typedef struct rft_note {
   uint32_t struct_size;
   int32_t reserved;
-  rft_str check_id;         /* absent = the run as a whole */
+  rft_str check_id; /* absent = the run as a whole */
   rft_str message;
 } rft_note;
 
@@ -151,8 +151,8 @@ typedef struct rft_check_info {
   int32_t severity;         /* effective severity in this gate's config
                                (= default when no gate was given) */
   rft_str id;
-  rft_str summary;          /* one line: what it catches */
-  rft_str parameters;       /* "name=default, ..." or empty */
+  rft_str summary;    /* one line: what it catches */
+  rft_str parameters; /* "name=default, ..." or empty */
 } rft_check_info;
 
 /* An adapter library found in the gate's adapter directories. */
@@ -160,11 +160,11 @@ typedef struct rft_adapter_info {
   uint32_t struct_size;
   uint32_t abi_major;
   uint32_t abi_minor;
-  int32_t loadable;         /* 1 = its entry accepted this plugin */
+  int32_t loadable; /* 1 = its entry accepted this plugin */
   rft_str name;
   rft_str path;
   rft_str version;
-  rft_str problem;          /* why not loadable; absent otherwise */
+  rft_str problem; /* why not loadable; absent otherwise */
 } rft_adapter_info;
 
 /* Called once per adapter found by `list_adapters`; borrowed strings. */
@@ -178,14 +178,14 @@ typedef struct rft_plugin_api {
   uint32_t abi_major;
   uint32_t abi_minor;
   uint32_t reserved;
-  const char* version;      /* the plugin's version, NUL-terminated */
+  const char* version; /* the plugin's version, NUL-terminated */
 
   /* Reads and validates the config, loads and opens the adapter. Stores a
    * new gate in *out and returns RFT_OK, or stores NULL and returns
    * RFT_ERR_CONFIG (message: file:line:column and what is wrong),
    * RFT_ERR_ADAPTER or RFT_ERR_DATABASE. */
-  rft_status (*open)(const rft_open_params* params, rft_gate** out,
-                     char* error, size_t error_cap);
+  rft_status (*open)(const rft_open_params* params, rft_gate** out, char* error,
+                     size_t error_cap);
 
   /* Closes the adapter and frees the gate. NULL is ignored. Results stay
    * valid. */
@@ -257,8 +257,8 @@ typedef rft_status (*rft_plugin_entry_fn)(uint32_t host_abi_major,
 
 RFT_EXPORT rft_status rft_plugin_entry(uint32_t host_abi_major,
                                        uint32_t host_abi_minor,
-                                       const rft_plugin_api** out,
-                                       char* error, size_t error_cap);
+                                       const rft_plugin_api** out, char* error,
+                                       size_t error_cap);
 
 #ifdef __cplusplus
 } /* extern "C" */
