@@ -244,8 +244,19 @@ struct Thunks {
       if (adapter == nullptr || selection == nullptr || sink == nullptr) {
         throw Error(RFT_ERR_INVALID_ARGUMENT, "load: missing parameters");
       }
+      if (selection->struct_size < sizeof(uint32_t) + sizeof(int32_t) ||
+          selection->mode < RFT_SELECT_READY ||
+          selection->mode > RFT_SELECT_RANGE) {
+        throw Error(
+            RFT_ERR_INVALID_ARGUMENT,
+            "load: unknown selection mode " + std::to_string(selection->mode));
+      }
+      if (selection->ref_count > 0 && selection->refs == nullptr) {
+        throw Error(RFT_ERR_INVALID_ARGUMENT, "load: refs missing");
+      }
       Sink s(sink);
       Call c(call);
+      c.ThrowIfStopped();  // cancelled or out of time before it starts
       reinterpret_cast<Impl*>(adapter)->Load(*selection, s, c);
     });
   }
@@ -262,6 +273,7 @@ struct Thunks {
       }
       WriteBackBatch batch{run, rows, row_count, findings, finding_count};
       Call c(call);
+      c.ThrowIfStopped();
       reinterpret_cast<Impl*>(adapter)->WriteBack(batch, c);
     });
   }

@@ -94,6 +94,10 @@ class FixtureAdapter {
     dir_ = std::string(p.config_dir);
     rftgate::adapter::Logger log(p.log, p.log_ctx);
     log.Info("fixture adapter opening " + connection_);
+    if (connection_.rfind("fixture://", 0) != 0) {
+      throw Error(RFT_ERR_CONFIG,
+                  "connection: the fixture adapter takes fixture://<name>");
+    }
     Fail("open", Call(nullptr));
     if (options_.contains("fixture")) {
       std::ifstream in(Resolve(options_["fixture"].get<std::string>()));
