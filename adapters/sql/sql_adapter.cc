@@ -201,9 +201,27 @@ class SqlAdapter::Loader {
       case Dialect::kPostgres:
         return "SELECT jsonb_array_elements_text(CAST(" + b.Bind(Text(json)) +
                " AS jsonb))";
-      case Dialect::kMysql:
-        return "SELECT rj.v FROM JSON_TABLE(" + b.Bind(Text(json)) +
-               ", '$[*]' COLUMNS (v VARCHAR(512) PATH '$')) AS rj";
+      case Dialect::kMysql: {
+        // MariaDB refuses to compare strings of two different implicit
+        // collations (a WMS's utf8mb4_unicode_ci column against a JSON_TABLE
+        // column in the connection's collation). Bound values are literals
+        // that take the column's collation (and keep its index usable);
+        // beyond a few hundred refs the JSON_TABLE column gets an explicit
+        // binary collation, which wins over any column's: refs then match
+        // byte for byte.
+        if (refs_.size() <= kMysqlBoundRefs) {
+          std::string list;
+          for (const auto& r : refs_) {
+            if (!list.empty()) list += ", ";
+            list += b.Bind(Text(r));
+          }
+          return list.empty() ? "SELECT NULL FROM DUAL WHERE 1 = 0" : list;
+        }
+        return "SELECT rj.v COLLATE utf8mb4_bin FROM JSON_TABLE(" +
+               b.Bind(Text(json)) +
+               ", '$[*]' COLUMNS (v VARCHAR(512) CHARACTER SET utf8mb4 PATH "
+               "'$')) AS rj";
+      }
     }
     return "";
   }
@@ -283,6 +301,9 @@ class SqlAdapter::Loader {
   adapter::Sink& sink_;
   adapter::Call& call_;
   std::string refs_json_;
+  std::vector<std::string> refs_;
+  // Up to this many refs are bound one by one on MySQL/MariaDB.
+  static constexpr size_t kMysqlBoundRefs = 500;
   std::string range_from_;
   std::string range_to_excl_;
   std::string history_since_;
@@ -728,6 +749,7 @@ void SqlAdapter::Loader::Run() {
       nlohmann::json refs = nlohmann::json::array();
       for (size_t i = 0; i < sel_.ref_count; ++i) {
         refs.push_back(std::string(adapter::View(sel_.refs[i])));
+        refs_.emplace_back(adapter::View(sel_.refs[i]));
       }
       refs_json_ =
           refs.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -259,6 +259,35 @@ TEST_P(SqlAdapterTest, LoadsOrdersByRefsAndByDateRange) {
   EXPECT_EQ(limited.lines.size(), 6u);
 }
 
+// A WMS whose columns have a collation of their own (not the server's or
+// the connection's): refs still select their orders, few or many.
+TEST_P(SqlAdapterTest, RefsMatchColumnsOfAnyCollation) {
+  if (wms_->dialect() != Dialect::kMysql) {
+    GTEST_SKIP() << "collations per column are MariaDB's";
+  }
+  wms_->Exec(
+      "ALTER TABLE wms_order MODIFY ref VARCHAR(40) CHARACTER SET utf8mb4 "
+      "COLLATE utf8mb4_swedish_ci");
+  wms_->AddOrders(1, 700, "released");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  for (size_t n : {size_t{3}, size_t{650}}) {
+    std::vector<std::string> wanted;
+    for (size_t i = 1; i <= n; ++i) wanted.push_back("O" + std::to_string(i));
+    wanted.push_back("nope");
+    std::vector<rft_str> refs;
+    for (const auto& w : wanted) refs.push_back(Borrow(w));
+    rft_selection sel{};
+    sel.struct_size = sizeof sel;
+    sel.mode = RFT_SELECT_REFS;
+    sel.refs = refs.data();
+    sel.ref_count = refs.size();
+    RecordingSink sink;
+    ASSERT_EQ(Load(*h, sel, sink), RFT_OK) << n << " refs";
+    EXPECT_EQ(sink.orders.size(), n);
+  }
+}
+
 TEST_P(SqlAdapterTest, BatchesRecordsIntoTheSink) {
   wms_->AddOrders(1, 1500, "released");
   auto h = Open();
