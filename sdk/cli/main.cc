@@ -268,8 +268,6 @@ struct CheckArgs {
 };
 
 int RunCheck(const Common& common, const CheckArgs& args, bool dry_run) {
-  auto plugin = LoadPlugin(common);
-  auto gate = plugin->OpenFile(ConfigPath(common));
   std::vector<rft_str> refs;
   for (const std::string& r : args.orders)
     refs.push_back(rftgate::host::Str(r));
@@ -287,6 +285,11 @@ int RunCheck(const Common& common, const CheckArgs& args, bool dry_run) {
       std::cerr << "rftgate: --from and --to take dates as YYYY-MM-DD\n";
       return kExitUsage;
     }
+    if (from->value > to->value) {
+      std::cerr << "rftgate: --from " << args.from << " is after --to "
+                << args.to << "\n";
+      return kExitUsage;
+    }
     req.selection.mode = RFT_SELECT_RANGE;
     req.selection.from = *from;
     req.selection.to = *to;
@@ -299,6 +302,8 @@ int RunCheck(const Common& common, const CheckArgs& args, bool dry_run) {
   }
   req.run_id = args.run_id.empty() ? rft_str{nullptr, 0}
                                    : rftgate::host::Str(args.run_id);
+  auto plugin = LoadPlugin(common);
+  auto gate = plugin->OpenFile(ConfigPath(common));
   Progress progress;
   progress.enabled = !args.quiet && !args.json_out && isatty(STDOUT_FILENO);
   req.progress = &Progress::Callback;

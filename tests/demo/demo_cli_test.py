@@ -69,6 +69,14 @@ writeback:
         expect("\r" not in out and "####" not in out,
                "no progress bar without a terminal")
 
+        # A range that ends before it starts is a usage error.
+        p = subprocess.run([rftgate, "dry-run", "--config", "rftgate.yaml",
+                            "--from", to, "--to", frm], cwd=tmp,
+                           capture_output=True, text=True)
+        expect(p.returncode == 2 and f"--from {to} is after --to {frm}"
+               in p.stderr, f"reversed range refused: {p.returncode} "
+               f"{p.stderr!r}")
+
         # Past orders, --json: the same, for machines.
         result = json.loads(run([rftgate, "dry-run", "--config", "rftgate.yaml",
                                  "--from", frm, "--to", to, "--json"], tmp))
