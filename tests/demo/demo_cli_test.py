@@ -8,6 +8,8 @@ usage: demo_cli_test.py RFTGATE GENERATOR ADAPTER_DIR MAPPING
 - `rftgate dry-run --from/--to` checks past orders, writes nothing, and says
   which checks it skipped and why, in text and in --json.
 - Without a terminal, no progress bar is drawn.
+- The complete example of docs/adapters/sql.md is demo/mapping.yaml and is
+  valid against the demo database.
 """
 import datetime
 import json
@@ -96,6 +98,31 @@ writeback:
                              "LIKE 'rftgate%'").fetchone()[0]
         expect(tables == 0, "a dry run creates no table")
         con.close()
+
+        # The complete example of docs/adapters/sql.md is the demo mapping,
+        # and valid against the demo database.
+        source_dir = os.path.dirname(os.path.dirname(mapping))
+        with open(os.path.join(source_dir, "docs", "adapters", "sql.md")) as f:
+            doc = f.read()
+        example = doc.split("## A complete example", 1)[1]
+        example = example.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+        def meaningful(text):
+            return [l for l in text.splitlines()
+                    if l.strip() and not l.lstrip().startswith("#")]
+        with open(mapping) as f:
+            expect(meaningful(example) == meaningful(f.read()),
+                   "the documented example is demo/mapping.yaml")
+        with open(os.path.join(tmp, "doc-mapping.yaml"), "w") as f:
+            f.write(example)
+        with open(os.path.join(tmp, "rftgate.yaml")) as f:
+            config = f.read()
+        with open(os.path.join(tmp, "doc.yaml"), "w") as f:
+            f.write(config.replace(mapping, "doc-mapping.yaml"))
+        out = run([rftgate, "config", "validate", "--config", "doc.yaml",
+                   "--connect"], tmp)
+        expect("orders ready for release     300" in out,
+               f"the documented example loads the demo: {out!r}")
 
         # The main job: check and write back; the summary says where.
         out = run([rftgate, "check", "--config", "rftgate.yaml"], tmp)
