@@ -7,13 +7,15 @@ usage: demo_cli_test.py RFTGATE GENERATOR ADAPTER_DIR MAPPING
   tables and the database file.
 - `rftgate dry-run --from/--to` checks past orders, writes nothing, and says
   which checks it skipped and why, in text and in --json.
-- Without a terminal, no progress bar is drawn.
+- On a terminal a progress bar is drawn, unless --quiet or --json; without
+  a terminal, none.
 - The complete example of docs/adapters/sql.md is demo/mapping.yaml and is
   valid against the demo database.
 """
 import datetime
 import json
 import os
+import pty
 import sqlite3
 import subprocess
 import sys
@@ -37,6 +39,27 @@ def run(args, cwd):
         print(p.stdout, p.stderr)
         sys.exit(f"{' '.join(args)} exited {p.returncode}")
     return p.stdout
+
+
+def run_on_terminal(args, cwd):
+    """Runs `args` with stdout on a pseudo-terminal; returns what it wrote."""
+    primary, secondary = pty.openpty()
+    p = subprocess.Popen(args, cwd=cwd, stdout=secondary,
+                         stderr=subprocess.DEVNULL)
+    os.close(secondary)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(primary)
+    if p.wait() != 0:
+        sys.exit(f"{' '.join(args)} exited {p.returncode}")
+    return out.decode("utf-8", "replace")
 
 
 def main():
@@ -70,6 +93,20 @@ writeback:
                "dry-run text says nothing was written")
         expect("\r" not in out and "####" not in out,
                "no progress bar without a terminal")
+
+        # On a terminal, a progress bar; --quiet and --json draw none.
+        out = run_on_terminal([rftgate, "dry-run", "--config", "rftgate.yaml",
+                               "--limit", "0"], tmp)
+        expect("] 300/300 orders" in out and "\r[" in out,
+               f"a progress bar on a terminal: {out[:200]!r}")
+        for quiet in (["--quiet"], ["--json"]):
+            out = run_on_terminal([rftgate, "dry-run", "--config",
+                                   "rftgate.yaml", "--limit", "0"] + quiet,
+                                  tmp)
+            expect("300/300" not in out and "\r[" not in out,
+                   f"no progress bar with {quiet[0]}")
+            expect("300 orders checked" in out or '"orders": 300' in out,
+                   f"the run itself is shown with {quiet[0]}")
 
         # A range that ends before it starts is a usage error.
         p = subprocess.run([rftgate, "dry-run", "--config", "rftgate.yaml",
