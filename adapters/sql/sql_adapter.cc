@@ -959,6 +959,10 @@ void SqlAdapter::Describe(const adapter::DescribeFn& emit,
                           adapter::Call& call) {
   emit("backend", adapters::DialectName(db_->dialect()));
   emit("database", db_->Describe());
+  const adapters::RecordTables& t = mapping_.tables;
+  emit("records", "tables " + t.error_records + " (findings) and " +
+                      t.check_runs + " (one row per order checked) in " +
+                      db_->Describe());
   std::string found;
   for (const Source* s : mapping_.Sources()) {
     if (!s->present) continue;

@@ -831,7 +831,11 @@ void Generator::Plant(Order& o, const std::string& check,
             !bought.count(static_cast<int>(i))) {
           int qty = 45000 / it.weight_g + 1;
           add({it.sku, std::to_string(qty), "EA", {}, {}});
-          variant_name = "order over 31.5 kg on a parcel service";
+          // The weight limit is judged on the whole order (line 0); the
+          // variant names the line that makes it too heavy.
+          variant_name = "order over 31.5 kg on a parcel service (line " +
+                         std::to_string(line_no) + ")";
+          line_no = 0;
           break;
         }
       }

@@ -4,8 +4,8 @@
 //
 // Schema (plain SQL, as a small WMS would have it): sites, customers, uoms,
 // items, item_packs, locations, lots, stock, carrier_services, orders,
-// order_lines; plus demo_ground_truth (order_no, check_id, line_no, scope,
-// variant) and demo_info (key, value).
+// order_lines; plus demo_ground_truth (order_no, check_id, line_no (0 = the
+// order as a whole), scope, variant) and demo_info (key, value).
 //
 // Orders: `past_orders` shipped orders over the 90 days before `today`
 // (the history), a few being picked today, and `ready_orders` with status

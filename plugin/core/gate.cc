@@ -424,6 +424,13 @@ Status Gate::Check(const Request& request, std::unique_ptr<RunResult>* out) {
       WaveResult wr = engine_.Run(wave, ctx);
       result->orders = std::move(wr.orders);
       result->notes = std::move(wr.notes);
+      if (ctx.past_orders) {
+        result->notes.push_back(CheckNote{
+            "",
+            "past orders are judged against the item master, customers "
+            "and carrier services as they are today, not as they were "
+            "at release"});
+      }
     } catch (const std::exception& e) {
       std::string reason =
           fmt::format("internal error in the checks: {}", e.what());

@@ -165,7 +165,25 @@ json ResultJson(const rftgate::host::Result& result) {
             {"duration_ms", static_cast<double>(s.duration_us) / 1000.0}}}};
 }
 
-void PrintReadable(const rftgate::host::Result& result, size_t limit) {
+// Where the adapter writes its records, in its own words (the "records"
+// entry of describe), or empty when it does not say.
+std::string RecordsWhere(const rftgate::host::Plugin& plugin,
+                         const rftgate::host::Gate& gate) {
+  std::string where;
+  char message[2048] = {0};
+  plugin.api().describe(
+      gate.get(),
+      [](void* ctx, rft_str k, rft_str v) {
+        if (View(k) == "records") *static_cast<std::string*>(ctx) = S(v);
+      },
+      &where, message, sizeof message);
+  return where;
+}
+
+// `records_where`: where the records went, when known better than the
+// result's written_to.
+void PrintReadable(const rftgate::host::Result& result, size_t limit,
+                   const std::string& records_where) {
   rft_result_summary s = result.Summary();
   std::map<std::string, uint64_t> by_check;
   size_t shown = 0, not_shown = 0;
@@ -234,9 +252,10 @@ void PrintReadable(const rftgate::host::Result& result, size_t limit) {
       std::cout << fmt::format("  {:<20} {}\n", top[i].first, top[i].second);
     }
   }
-  std::cout << fmt::format("records: {}\nrun {} · ruleset {} · {:.1f} ms\n",
-                           S(s.written_to), S(s.run_id), S(s.ruleset),
-                           static_cast<double>(s.duration_us) / 1000.0);
+  std::cout << fmt::format(
+      "records: {}\nrun {} · ruleset {} · {:.1f} ms\n",
+      records_where.empty() ? S(s.written_to) : "written to " + records_where,
+      S(s.run_id), S(s.ruleset), static_cast<double>(s.duration_us) / 1000.0);
 }
 
 struct CheckArgs {
@@ -249,8 +268,6 @@ struct CheckArgs {
 };
 
 int RunCheck(const Common& common, const CheckArgs& args, bool dry_run) {
-  auto plugin = LoadPlugin(common);
-  auto gate = plugin->OpenFile(ConfigPath(common));
   std::vector<rft_str> refs;
   for (const std::string& r : args.orders)
     refs.push_back(rftgate::host::Str(r));
@@ -268,6 +285,11 @@ int RunCheck(const Common& common, const CheckArgs& args, bool dry_run) {
       std::cerr << "rftgate: --from and --to take dates as YYYY-MM-DD\n";
       return kExitUsage;
     }
+    if (from->value > to->value) {
+      std::cerr << "rftgate: --from " << args.from << " is after --to "
+                << args.to << "\n";
+      return kExitUsage;
+    }
     req.selection.mode = RFT_SELECT_RANGE;
     req.selection.from = *from;
     req.selection.to = *to;
@@ -280,6 +302,8 @@ int RunCheck(const Common& common, const CheckArgs& args, bool dry_run) {
   }
   req.run_id = args.run_id.empty() ? rft_str{nullptr, 0}
                                    : rftgate::host::Str(args.run_id);
+  auto plugin = LoadPlugin(common);
+  auto gate = plugin->OpenFile(ConfigPath(common));
   Progress progress;
   progress.enabled = !args.quiet && !args.json_out && isatty(STDOUT_FILENO);
   req.progress = &Progress::Callback;
@@ -288,7 +312,9 @@ int RunCheck(const Common& common, const CheckArgs& args, bool dry_run) {
   if (args.json_out) {
     std::cout << ResultJson(result).dump(2) << "\n";
   } else {
-    PrintReadable(result, args.limit);
+    std::string where;
+    if (result.Summary().written != 0) where = RecordsWhere(*plugin, gate);
+    PrintReadable(result, args.limit, where);
   }
   return kExitOk;
 }

@@ -431,6 +431,8 @@ TEST_P(SqlAdapterTest, DescribeReportsBackendOrdersAndSchemaVersion) {
   EXPECT_EQ(kv["orders ready for release"], "9");
   EXPECT_NE(kv["rftgate schema version"].find("none"), std::string::npos);
   EXPECT_NE(kv["sources"].find("orders=wms_order"), std::string::npos);
+  EXPECT_NE(kv["records"].find("rft_errors"), std::string::npos);
+  EXPECT_NE(kv["records"].find("rftgate_check_run"), std::string::npos);
   std::string msg;
   ASSERT_EQ(FirstRun().Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
   kv = describe();
