@@ -63,3 +63,13 @@ function(rftgate_add_test name)
     PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
                ENVIRONMENT "RFTGATE_BUILD_DIR=${CMAKE_BINARY_DIR}")
 endfunction()
+
+# For a test executable that loads and unloads librftgate.so: links
+# libspdlog so that it stays resident. LeakSanitizer (GCC 12) crashes at exit
+# on the thread-local storage of a library that was unloaded (spdlog caches
+# the thread id), and a host that logs with spdlog itself keeps it loaded
+# anyway; the plugin is still loaded and unloaded through its entry symbol.
+function(rftgate_keep_spdlog_resident target)
+  target_link_libraries(${target} PRIVATE
+    "-Wl,--no-as-needed" spdlog::spdlog "-Wl,--as-needed")
+endfunction()
