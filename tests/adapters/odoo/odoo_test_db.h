@@ -1,0 +1,153 @@
+// Test support for the Odoo adapter: a fresh PostgreSQL database shaped as
+// Odoo 16 or 17 creates it (tests/adapters/odoo/data), seeded with the
+// test warehouse. The server comes from RFTGATE_TEST_PG
+// (tests/support/with-databases.sh sets it).
+#ifndef RFTGATE_TESTS_ADAPTERS_ODOO_ODOO_TEST_DB_H_
+#define RFTGATE_TESTS_ADAPTERS_ODOO_ODOO_TEST_DB_H_
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "adapters/common/database.h"
+
+namespace rftgate::testing {
+
+// Replaces (or adds) `key=value` in a space-separated parameter string.
+inline std::string WithPgParam(const std::string& params,
+                               const std::string& key,
+                               const std::string& value) {
+  std::istringstream in(params);
+  std::string token, out;
+  while (in >> token) {
+    if (token.rfind(key + "=", 0) == 0) continue;
+    out += token + " ";
+  }
+  return out + key + "=" + value;
+}
+
+// The statements of an SQL file: each ends with ";" at the end of a line;
+// "--" comment lines are dropped.
+inline std::vector<std::string> SqlStatements(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::vector<std::string> out;
+  std::string line, current;
+  while (std::getline(in, line)) {
+    size_t first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line.compare(first, 2, "--") == 0) {
+      continue;
+    }
+    current += line + "\n";
+    size_t last = line.find_last_not_of(" \t\r");
+    if (line[last] == ';') {
+      out.push_back(current);
+      current.clear();
+    }
+  }
+  if (current.find_first_not_of(" \t\r\n") != std::string::npos) {
+    out.push_back(current);
+  }
+  return out;
+}
+
+class OdooTestDb {
+ public:
+  // A database for Odoo `version` (16 or 17), seeded. Returns nullptr and
+  // a reason when no server is configured. `extra_params` are appended to
+  // the adapter's connection string.
+  static std::unique_ptr<OdooTestDb> Create(int version,
+                                            std::string* skip_reason,
+                                            const std::string& extra_params,
+                                            bool seed = true) {
+    const char* env = std::getenv("RFTGATE_TEST_PG");
+    if (env == nullptr || *env == '\0') {
+      *skip_reason =
+          "RFTGATE_TEST_PG is not set (run through "
+          "tests/support/with-databases.sh)";
+      return nullptr;
+    }
+    auto db = std::unique_ptr<OdooTestDb>(new OdooTestDb());
+    static std::atomic<int> counter{0};
+    db->name_ = "rft_odoo" + std::to_string(version) + "_" +
+                std::to_string(getpid()) + "_" + std::to_string(counter++);
+    adapter::Logger none;
+    db->admin_ = std::make_unique<adapters::Database>(
+        adapters::ParseConnection(std::string("postgresql://") + env, ""),
+        none);
+    db->admin_->Exec("CREATE DATABASE " + db->name_);
+    db->params_ = WithPgParam(env, "dbname", db->name_);
+    db->connection_ = "postgresql://" + db->params_ + extra_params;
+    db->session_ = std::make_unique<adapters::Database>(
+        adapters::ParseConnection("postgresql://" + db->params_, ""), none);
+    const std::string dir = RFTGATE_ODOO_TEST_DATA;
+    std::vector<std::string> files = {
+        "odoo_schema.sql", "odoo" + std::to_string(version) + ".sql"};
+    if (seed) {
+      files.push_back("odoo_seed.sql");
+      files.push_back("odoo" + std::to_string(version) + "_seed.sql");
+    }
+    for (const auto& f : files) {
+      for (const auto& sql : SqlStatements(dir + "/" + f)) {
+        if (sql.rfind("SELECT", 0) == 0) {
+          db->session_->QueryValue(sql);
+        } else {
+          db->session_->Exec(sql);
+        }
+      }
+    }
+    return db;
+  }
+
+  ~OdooTestDb() {
+    session_.reset();
+    try {
+      admin_->Exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+    } catch (...) {
+    }
+  }
+
+  // The adapter's connection string.
+  const std::string& connection() const { return connection_; }
+  // libpq parameters of the database (no scheme).
+  const std::string& params() const { return params_; }
+
+  void Exec(const std::string& sql) { session_->Exec(sql); }
+
+  std::string Value(const std::string& sql) {
+    return session_->QueryValue(sql).value_or("NULL");
+  }
+
+  // Every row of a query as "a|b|NULL".
+  std::vector<std::string> Rows(const std::string& sql, size_t columns) {
+    std::vector<std::string> out;
+    session_->Query(sql, {}, columns, 256, [&](const adapters::TextBatch& b) {
+      for (size_t r = 0; r < b.rows(); ++r) {
+        std::string row;
+        for (size_t c = 0; c < columns; ++c) {
+          if (c > 0) row += "|";
+          row += b.IsNull(r, c) ? "NULL" : std::string(b.At(r, c));
+        }
+        out.push_back(std::move(row));
+      }
+    });
+    return out;
+  }
+
+ private:
+  OdooTestDb() = default;
+  std::string name_, params_, connection_;
+  std::unique_ptr<adapters::Database> admin_;
+  std::unique_ptr<adapters::Database> session_;
+};
+
+}  // namespace rftgate::testing
+
+#endif  // RFTGATE_TESTS_ADAPTERS_ODOO_ODOO_TEST_DB_H_
