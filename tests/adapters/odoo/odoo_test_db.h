@@ -10,6 +10,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <iterator>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -62,11 +64,13 @@ class OdooTestDb {
  public:
   // A database for Odoo `version` (16 or 17), seeded. Returns nullptr and
   // a reason when no server is configured. `extra_params` are appended to
-  // the adapter's connection string.
+  // the adapter's connection string. The schema and seed are loaded once
+  // per server into a template database (named after a hash of the data
+  // files, created under an advisory lock so that parallel tests share
+  // it); each test gets a copy.
   static std::unique_ptr<OdooTestDb> Create(int version,
                                             std::string* skip_reason,
-                                            const std::string& extra_params,
-                                            bool seed = true) {
+                                            const std::string& extra_params) {
     const char* env = std::getenv("RFTGATE_TEST_PG");
     if (env == nullptr || *env == '\0') {
       *skip_reason =
@@ -82,27 +86,56 @@ class OdooTestDb {
     db->admin_ = std::make_unique<adapters::Database>(
         adapters::ParseConnection(std::string("postgresql://") + env, ""),
         none);
-    db->admin_->Exec("CREATE DATABASE " + db->name_);
+    const std::string dir = RFTGATE_ODOO_TEST_DATA;
+    const std::string v = std::to_string(version);
+    const std::vector<std::string> files = {
+        dir + "/odoo_schema.sql", dir + "/odoo" + v + ".sql",
+        dir + "/odoo_seed.sql", dir + "/odoo" + v + "_seed.sql"};
+    std::string all;
+    for (const auto& f : files) {
+      std::ifstream in(f);
+      all += std::string(std::istreambuf_iterator<char>(in), {});
+    }
+    const std::string tpl =
+        "rft_odoo" + v + "_tpl_" +
+        std::to_string(std::hash<std::string>()(all) % 1000000007ULL);
+    db->admin_->QueryValue(
+        "SELECT '1' FROM (SELECT pg_advisory_lock(4207311)) AS l");
+    bool creating = false;
+    try {
+      if (!db->admin_->QueryValue(
+              "SELECT datname FROM pg_database WHERE datname = :p0",
+              {adapters::Text(tpl)})) {
+        db->admin_->Exec("CREATE DATABASE " + tpl);
+        creating = true;
+        adapters::Database seed(
+            adapters::ParseConnection(
+                "postgresql://" + WithPgParam(env, "dbname", tpl), ""),
+            none);
+        for (const auto& f : files) {
+          for (const auto& sql : SqlStatements(f)) {
+            if (sql.rfind("SELECT", 0) == 0) {
+              seed.QueryValue(sql);
+            } else {
+              seed.Exec(sql);
+            }
+          }
+        }
+      }
+      db->admin_->Exec("CREATE DATABASE " + db->name_ + " TEMPLATE " + tpl);
+    } catch (...) {
+      if (creating) {
+        db->admin_->Exec("DROP DATABASE IF EXISTS " + tpl + " WITH (FORCE)");
+      }
+      db->admin_->QueryValue(
+          "SELECT CAST(pg_advisory_unlock(4207311) AS text)");
+      throw;
+    }
+    db->admin_->QueryValue("SELECT CAST(pg_advisory_unlock(4207311) AS text)");
     db->params_ = WithPgParam(env, "dbname", db->name_);
     db->connection_ = "postgresql://" + db->params_ + extra_params;
     db->session_ = std::make_unique<adapters::Database>(
         adapters::ParseConnection("postgresql://" + db->params_, ""), none);
-    const std::string dir = RFTGATE_ODOO_TEST_DATA;
-    std::vector<std::string> files = {
-        "odoo_schema.sql", "odoo" + std::to_string(version) + ".sql"};
-    if (seed) {
-      files.push_back("odoo_seed.sql");
-      files.push_back("odoo" + std::to_string(version) + "_seed.sql");
-    }
-    for (const auto& f : files) {
-      for (const auto& sql : SqlStatements(dir + "/" + f)) {
-        if (sql.rfind("SELECT", 0) == 0) {
-          db->session_->QueryValue(sql);
-        } else {
-          db->session_->Exec(sql);
-        }
-      }
-    }
     return db;
   }
 
