@@ -115,11 +115,13 @@ class OdooTest : public ::testing::TestWithParam<int> {
   }
 
   // A gate on the test database through librftgate.so.
-  rftgate::host::Gate OpenGate(const std::string& options = kOptions) {
+  rftgate::host::Gate OpenGate(const std::string& options = kOptions,
+                               std::string connection = "") {
+    if (connection.empty()) connection = db_->connection();
     std::string path = (dir_ / "rftgate.yaml").string();
     std::ofstream(path) << "adapter:\n"
                         << "  name: odoo\n"
-                        << "  connection: \"" << db_->connection() << "\"\n"
+                        << "  connection: \"" << connection << "\"\n"
                         << "  options: " << options << "\n"
                         << "checks:\n"
                         << "  lot.shelf_life:\n"
@@ -507,6 +509,65 @@ TEST_P(OdooTest, ChatterCanBeLeftToTheOdooModule) {
                        "'WH/PICK/00019' AND status = 'open' AND severity = "
                        "'block'"),
             "customer.hold");
+}
+
+// The grants of docs/adapters/odoo.md are enough, out of process: a role
+// with only those checks, writes its records and the chatter, updates and
+// closes activities.
+TEST_P(OdooTest, TheDocumentedGrantsAreEnough) {
+  const std::string role = "rft_least_" + std::to_string(getpid()) + "_v" +
+                           std::to_string(GetParam());
+  const std::vector<std::string> grants = {
+      "CREATE ROLE " + role + " LOGIN",
+      "CREATE SCHEMA rftgate AUTHORIZATION " + role,
+      "GRANT USAGE ON SCHEMA public TO " + role,
+      "GRANT SELECT ON stock_picking, stock_move, stock_move_line, "
+      "stock_quant, stock_lot, stock_location, stock_picking_type, "
+      "stock_warehouse, product_product, product_template, product_category, "
+      "product_removal, uom_uom, uom_category, res_partner, res_country, "
+      "delivery_carrier TO " +
+          role,
+      "GRANT SELECT ON ir_model, ir_model_data, res_users, "
+      "mail_activity_type, mail_message, mail_activity TO " +
+          role,
+      "GRANT INSERT ON mail_message, mail_activity TO " + role,
+      "GRANT UPDATE (body, write_date, write_uid) ON mail_message TO " + role,
+      "GRANT UPDATE (summary, note, write_date, write_uid) ON mail_activity "
+      "TO " +
+          role,
+      "GRANT DELETE ON mail_activity TO " + role,
+      "GRANT USAGE ON SEQUENCE mail_message_id_seq, mail_activity_id_seq TO " +
+          role,
+  };
+  for (const auto& g : grants) db_->Exec(g);
+  if (GetParam() == 17) {
+    db_->Exec("GRANT UPDATE (active, date_done) ON mail_activity TO " + role);
+  }
+  {
+    auto gate = OpenGate(
+        kOptions, "postgresql://" + WithPgParam(db_->params(), "user", role));
+    auto results = Run(gate, /*dry_run=*/false);
+    EXPECT_EQ(results[PickName(19)].verdict, "hold");
+    EXPECT_EQ(Activities(PickName(19)).size(), 1u);
+    Run(gate, /*dry_run=*/false, {PickName(19)});  // updates in place
+    db_->Exec(
+        "UPDATE res_partner SET picking_warn = 'no-message' WHERE id = 15");
+    EXPECT_EQ(
+        Run(gate, /*dry_run=*/false, {PickName(19)})[PickName(19)].verdict,
+        "pass");
+    EXPECT_TRUE(Activities(PickName(19)).empty());
+    EXPECT_EQ(Notes(PickName(20)).size(), 1u);
+  }
+  // Nothing of Odoo's was granted beyond the list: e.g. no right to alter.
+  EXPECT_EQ(db_->Value("SELECT CAST(has_table_privilege('" + role +
+                       "', 'stock_picking', 'UPDATE') AS text)"),
+            "false");
+  db_.reset();
+  const char* env = std::getenv("RFTGATE_TEST_PG");
+  adapters::Database admin(
+      adapters::ParseConnection(std::string("postgresql://") + env, ""),
+      adapter::Logger());
+  admin.Exec("DROP ROLE IF EXISTS " + role);
 }
 
 TEST_P(OdooTest, RefusesWhatIsNotAnOdooDatabaseOrAGoodOption) {
