@@ -244,6 +244,23 @@ TEST_P(OdooTest, LoadsTheFirstOutgoingStepOfEachWarehouseWithExactValues) {
       << call.message();
   EXPECT_GE(log.CountPrefix("odoo: connected to"), 1u);
 
+  // The version told from the schema, and what the database holds.
+  std::map<std::string, std::string> described;
+  TestCall describe_call;
+  ASSERT_EQ(Library().api().describe(
+                h->get(),
+                [](void* ctx, rft_str key, rft_str value) {
+                  (*static_cast<std::map<std::string, std::string>*>(
+                      ctx))[*Own(key)] = Own(value).value_or("");
+                },
+                &described, describe_call.get()),
+            RFT_OK)
+      << describe_call.message();
+  EXPECT_EQ(described["odoo version"], std::to_string(GetParam()));
+  EXPECT_EQ(described["product_expiry"], "installed");
+  EXPECT_EQ(described["delivery"], "installed");
+  EXPECT_EQ(described["transfers ready"], "24");
+
   // The picks of WH (two steps) and the deliveries of WH2 (one step),
   // confirmed or assigned; not receipts, drafts, done, cancelled, or WH's
   // deliveries (its second step).
@@ -509,6 +526,38 @@ TEST_P(OdooTest, ChatterCanBeLeftToTheOdooModule) {
                        "'WH/PICK/00019' AND status = 'open' AND severity = "
                        "'block'"),
             "customer.hold");
+}
+
+// Odoo without the delivery and product_expiry modules: no carriers, no lot
+// dates. The checks that need them are not applicable, the others run.
+TEST_P(OdooTest, WorksWithoutTheDeliveryAndExpiryModules) {
+  db_->Exec("ALTER TABLE stock_picking DROP COLUMN carrier_id");
+  db_->Exec("ALTER TABLE stock_picking DROP COLUMN weight");
+  db_->Exec("DROP TABLE delivery_carrier");
+  for (const char* c :
+       {"expiration_date", "use_date", "removal_date", "alert_date"}) {
+    db_->Exec(std::string("ALTER TABLE stock_lot DROP COLUMN ") + c);
+  }
+  auto gate = OpenGate();
+  rft_check_request req{};
+  req.struct_size = sizeof req;
+  req.selection.struct_size = sizeof req.selection;
+  req.selection.mode = RFT_SELECT_READY;
+  rftgate::host::Result result = gate.Run(req, /*dry_run=*/true);
+  std::set<std::string> not_applicable;
+  for (uint64_t i = 0; i < result.Summary().notes; ++i) {
+    not_applicable.insert(
+        std::string(rftgate::host::View(result.Note(i).check_id)));
+  }
+  EXPECT_TRUE(not_applicable.count("carrier.constraint"))
+      << ::testing::PrintToString(not_applicable);
+  auto results = Run(gate, /*dry_run=*/true);
+  EXPECT_EQ(results[PickName(18)].verdict, "pass");
+  EXPECT_FALSE(results[PickName(11)].checks.count("lot.expired"));
+  EXPECT_EQ(results[PickName(19)].checks,
+            (std::set<std::string>{"customer.hold"}));
+  EXPECT_EQ(results[PickName(8)].checks,
+            (std::set<std::string>{"stock.short"}));
 }
 
 // The grants of docs/adapters/odoo.md are enough, out of process: a role
