@@ -1,6 +1,7 @@
 """rftgate at transfer release, inside Odoo.
 
-When transfers are confirmed or reserved, the transfers that are a
+When moves are confirmed or reserved (a confirmed sale order, "Mark as To
+Do", "Check Availability", the scheduler), the transfers that are a
 warehouse's first outgoing step (the pick in two- and three-step delivery,
 the delivery in one step) are checked by rftgate once the transaction has
 committed: the plugin reads through its own database connection and so sees
@@ -31,7 +32,6 @@ from . import gate_client
 
 _logger = logging.getLogger(__name__)
 
-NOTE_MARK = "<b>rftgate</b>: transfer"
 PASS_BODY = "<p><b>rftgate</b>: transfer passes; its findings are resolved</p>"
 
 
@@ -62,28 +62,30 @@ class StockPicking(models.Model):
         return self.filtered(lambda p: p.state in ("confirmed", "assigned") and first_step(p))
 
     def _rftgate_after_commit(self):
-        ids = self._rftgate_released().ids
-        if not ids or not _client(self.env):
+        """Checks these transfers once the current transaction has
+        committed (the plugin reads through its own connection and sees
+        only committed data). One callback per transaction, whatever the
+        number of calls."""
+        if not self or not _client(self.env):
             return
-        dbname = self.env.cr.dbname
+        cr = self.env.cr
+        pending = cr.postcommit.data.setdefault("rftgate_gate.picking_ids", set())
+        first = not pending
+        pending.update(self.ids)
+        if not first:
+            return
         registry = self.env.registry
 
-        @self.env.cr.postcommit.add
         def check():
-            with registry.cursor() as cr:
-                env = api.Environment(cr, SUPERUSER_ID, {})
-                env["stock.picking"].browse(ids).exists()._rftgate_check()
-            _logger.debug("rftgate: checked %d transfers of %s", len(ids), dbname)
+            try:
+                with registry.cursor() as new_cr:
+                    env = api.Environment(new_cr, SUPERUSER_ID, {})
+                    pickings = env["stock.picking"].browse(sorted(pending)).exists()
+                    pickings._rftgate_released()._rftgate_check()
+            except Exception:  # after the commit: log, never fail the user's action
+                _logger.exception("rftgate: checking transfers %s failed", sorted(pending))
 
-    def action_confirm(self):
-        res = super().action_confirm()
-        self._rftgate_after_commit()
-        return res
-
-    def action_assign(self):
-        res = super().action_assign()
-        self._rftgate_after_commit()
-        return res
+        cr.postcommit.add(check)
 
     # -------------------------------------------------------------- check
     def _rftgate_check(self):
@@ -175,3 +177,20 @@ class StockPicking(models.Model):
                               "findings are fixed and the transfer is checked again "
                               "(Check Availability):\n%s") % lines)
         return super().button_validate()
+
+
+class StockMove(models.Model):
+    _inherit = "stock.move"
+
+    # Release happens at move level: a confirmed sale order confirms its
+    # moves (the transfers follow), the scheduler and "Check Availability"
+    # reserve them.
+    def _action_confirm(self, *args, **kwargs):
+        moves = super()._action_confirm(*args, **kwargs)
+        (moves | self).exists().picking_id._rftgate_after_commit()
+        return moves
+
+    def _action_assign(self, *args, **kwargs):
+        res = super()._action_assign(*args, **kwargs)
+        self.exists().picking_id._rftgate_after_commit()
+        return res
