@@ -891,7 +891,9 @@ uint64_t LoadWave(Database& db, const OdooSchema& schema,
       // As Odoo's transfer form looks it up: the contact's own picking
       // warning; a contact without one ('no-message') takes its parent's;
       // a contact with a mere warning is still blocked by a blocking parent.
-      const std::string own = p.warn.value_or("");
+      // An unset warning (NULL, as rows written outside the ORM may have)
+      // is Odoo's default, 'no-message'.
+      const std::string own = p.warn.value_or("no-message");
       const std::string parent = p.parent_warn.value_or("");
       const bool has_parent = Truthy(p.has_parent);
       bool blocked = false;

@@ -396,6 +396,24 @@ TEST_P(OdooTest, EachTransferGetsTheVerdictOfItsDefect) {
             "NULL");
 }
 
+// Odoo's lookup of the picking warning: a blocked company blocks its
+// contacts whose own warning is none or a mere warning; a contact's own
+// "block" blocks it; an unset warning is Odoo's default (no message).
+TEST_P(OdooTest, PickingWarningsAreLookedUpAsOdooDoes) {
+  auto gate = OpenGate();
+  db_->Exec("UPDATE res_partner SET picking_warn = 'warning' WHERE id = 17");
+  EXPECT_EQ(Run(gate, true, {PickName(20)})[PickName(20)].verdict, "hold");
+  db_->Exec("UPDATE res_partner SET picking_warn = NULL WHERE id = 17");
+  EXPECT_EQ(Run(gate, true, {PickName(20)})[PickName(20)].verdict, "hold");
+  db_->Exec("UPDATE res_partner SET picking_warn = 'warning' WHERE id = 16");
+  EXPECT_EQ(Run(gate, true, {PickName(20)})[PickName(20)].verdict, "pass");
+  // Blocked by its own warning, whatever its company says.
+  db_->Exec("UPDATE res_partner SET picking_warn = 'block' WHERE id = 17");
+  auto r = Run(gate, true, {PickName(20)});
+  EXPECT_EQ(r[PickName(20)].verdict, "hold");
+  EXPECT_EQ(r[PickName(20)].checks, (std::set<std::string>{"customer.hold"}));
+}
+
 TEST_P(OdooTest, ChatterIsWrittenOnceEscapedAndResolvedOnAPassingRecheck) {
   auto gate = OpenGate();
   Run(gate, /*dry_run=*/false);
