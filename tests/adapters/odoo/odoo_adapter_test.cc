@@ -94,9 +94,12 @@ class OdooTest : public ::testing::TestWithParam<int> {
       if (ServersRequired()) FAIL() << reason;
       GTEST_SKIP() << reason;
     }
+    // Parameterised tests are named "Test/v16": keep it one folder.
+    std::string name =
+        ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '_');
     dir_ = fs::temp_directory_path() /
-           ("rftgate-odoo-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           ("rftgate-odoo-" + std::to_string(getpid()) + "-" + name);
     fs::create_directories(dir_);
   }
   void TearDown() override {
