@@ -534,6 +534,28 @@ TEST_P(OdooTest, ActivityTypesThatKeepDoneActivitiesArchiveThem) {
             (std::vector<std::string>{"false|true"}));
 }
 
+TEST_P(OdooTest, NotesAndActivitiesGoToTheConfiguredUsers) {
+  auto gate = OpenGate(
+      R"({"author_login": "admin", "activity_user_login": "demo",
+          "activity_delay_days": 2})");
+  Run(gate, /*dry_run=*/false, {PickName(19)});
+  // No responsible on the transfer: the configured user (demo, 6).
+  EXPECT_EQ(
+      Activities(PickName(19)),
+      (std::vector<std::string>{"9|6|rftgate: held, 1 blocking finding(s)"}));
+  EXPECT_EQ(db_->Value("SELECT CAST(date_deadline - CAST(now() AT TIME ZONE "
+                       "'UTC' AS date) AS text) FROM mail_activity WHERE "
+                       "activity_type_id = 9"),
+            "2");
+  // Authored by the admin's partner (3), created by the admin (2).
+  EXPECT_EQ(
+      db_->Rows("SELECT CAST(author_id AS text), CAST(create_uid AS "
+                "text), email_from FROM mail_message WHERE res_id = " +
+                    PickingId(PickName(19)) + " AND id > 1",
+                3),
+      (std::vector<std::string>{"3|2|\"Mitchell Admin\" <admin@example.com>"}));
+}
+
 TEST_P(OdooTest, ChatterCanBeLeftToTheOdooModule) {
   auto gate = OpenGate(R"({"chatter": false})");
   auto results = Run(gate, /*dry_run=*/false);
