@@ -118,8 +118,10 @@ class OdooTest : public ::testing::TestWithParam<int> {
   }
 
   // A gate on the test database through librftgate.so.
+  // `checks`: YAML lines added under `checks:`.
   rftgate::host::Gate OpenGate(const std::string& options = kOptions,
-                               std::string connection = "") {
+                               std::string connection = "",
+                               const std::string& checks = "") {
     if (connection.empty()) connection = db_->connection();
     std::string path = (dir_ / "rftgate.yaml").string();
     std::ofstream(path) << "adapter:\n"
@@ -129,7 +131,7 @@ class OdooTest : public ::testing::TestWithParam<int> {
                         << "checks:\n"
                         << "  lot.shelf_life:\n"
                         << "    default_min_days: 30\n"
-                        << "logging:\n"
+                        << checks << "logging:\n"
                         << "  level: warn\n";
     if (!plugin_) plugin_ = rftgate::host::Plugin::Load(RFTGATE_TEST_PLUGIN);
     return plugin_->OpenFile(path);
@@ -515,6 +517,28 @@ TEST_P(OdooTest, ChatterIsWrittenOnceEscapedAndResolvedOnAPassingRecheck) {
   Run(gate, /*dry_run=*/false, {PickName(19)});
   EXPECT_EQ(Notes(PickName(19)).size(), 2u);
   EXPECT_EQ(Activities(PickName(19)).size(), 1u);
+}
+
+// A held transfer whose findings become warnings (here: the check is
+// made a warning) keeps its note, updated, and its activity is done.
+TEST_P(OdooTest, AHoldThatBecomesAWarningClosesTheActivity) {
+  {
+    auto gate = OpenGate();
+    Run(gate, /*dry_run=*/false, {PickName(19)});
+  }
+  ASSERT_EQ(Activities(PickName(19)).size(), 1u);
+  auto gate = OpenGate(kOptions, "", "  customer.hold: warn\n");
+  EXPECT_EQ(Run(gate, /*dry_run=*/false, {PickName(19)})[PickName(19)].verdict,
+            "warn");
+  EXPECT_TRUE(Activities(PickName(19)).empty());
+  auto notes = Notes(PickName(19));
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_THAT(notes[0], HasSubstr("released with warnings"));
+  EXPECT_THAT(notes[0], HasSubstr("<b>[warn]</b>"));
+  EXPECT_EQ(db_->Value("SELECT CAST(count(*) AS text) FROM mail_message "
+                       "WHERE subtype_id = 3 AND res_id = " +
+                       PickingId(PickName(19))),
+            "1");
 }
 
 TEST_P(OdooTest, ActivityTypesThatKeepDoneActivitiesArchiveThem) {
