@@ -69,18 +69,28 @@ OdooOptions ParseOptions(std::string_view options_json) {
   if (!j.is_object()) {
     throw adapter::Error(RFT_ERR_CONFIG, "adapter.options: expected a mapping");
   }
-  static const std::set<std::string> kKnown = {
-      "schema",        "picking_type_ids",     "states",
-      "company_ids",   "ship_date",            "lang",
-      "provider",      "quarantine_locations", "history_days",
-      "carriers",      "chatter",              "author_login",
-      "activity_user_login", "activity_time_zone", "activity_delay_days"};
+  static const std::set<std::string> kKnown = {"schema",
+                                               "picking_type_ids",
+                                               "states",
+                                               "company_ids",
+                                               "ship_date",
+                                               "lang",
+                                               "provider",
+                                               "quarantine_locations",
+                                               "history_days",
+                                               "carriers",
+                                               "chatter",
+                                               "author_login",
+                                               "activity_user_login",
+                                               "activity_time_zone",
+                                               "activity_delay_days"};
   for (const auto& [key, value] : j.items()) {
     if (!kKnown.count(key)) {
-      Bad(key, "unknown option; known: schema, picking_type_ids, states, "
-               "company_ids, ship_date, lang, provider, quarantine_locations, "
-               "history_days, carriers, chatter, author_login, "
-               "activity_user_login, activity_time_zone, activity_delay_days");
+      Bad(key,
+          "unknown option; known: schema, picking_type_ids, states, "
+          "company_ids, ship_date, lang, provider, quarantine_locations, "
+          "history_days, carriers, chatter, author_login, "
+          "activity_user_login, activity_time_zone, activity_delay_days");
     }
   }
   if (j.contains("schema")) {
@@ -138,14 +148,16 @@ OdooOptions ParseOptions(std::string_view options_json) {
       CarrierLimits l;
       for (const auto& [key, value] : limits.items()) {
         if (key == "max_parcel_weight_kg") {
-          std::string text = value.is_string() ? value.get<std::string>()
-                                               : value.dump();
+          std::string text =
+              value.is_string() ? value.get<std::string>() : value.dump();
           auto d = adapters::ParseDecimal(text);
           if (!value.is_number() && !value.is_string()) d.reset();
-          if (!d || d->mantissa <= 0) Bad(what + "." + key, "expected a positive number");
+          if (!d || d->mantissa <= 0)
+            Bad(what + "." + key, "expected a positive number");
           l.max_parcel_weight_kg = text;
         } else if (key == "hazmat_allowed") {
-          if (!value.is_boolean()) Bad(what + "." + key, "expected true or false");
+          if (!value.is_boolean())
+            Bad(what + "." + key, "expected true or false");
           l.hazmat_allowed = value.get<bool>() ? RFT_FLAG_YES : RFT_FLAG_NO;
         } else if (key == "cutoff") {
           auto m = value.is_string()
@@ -212,8 +224,8 @@ OdooAdapter::OdooAdapter(const adapter::OpenParams& params)
   tables.error_records = options_.schema + ".error_record";
   store_ = std::make_unique<adapters::RecordStore>(adapters::Dialect::kPostgres,
                                                    tables);
-  log_.Info(fmt::format("odoo: connected to {}: Odoo {}{}{}",
-                        db_->Describe(), schema_.version,
+  log_.Info(fmt::format("odoo: connected to {}: Odoo {}{}{}", db_->Describe(),
+                        schema_.version,
                         schema_.has_expiry ? ", product_expiry" : "",
                         schema_.has_carrier ? ", delivery" : ""));
 }
@@ -289,9 +301,9 @@ void OdooAdapter::WriteBack(const adapter::WriteBackBatch& batch,
       auto table = db_->QueryValue("SELECT CAST(to_regclass(:p0) AS text)",
                                    {adapters::Text(runs)});
       if (table) {
-        auto seen = db_->QueryValue(
-            "SELECT '1' FROM " + runs + " WHERE run_id = :p0",
-            {adapters::Text(run_id)});
+        auto seen =
+            db_->QueryValue("SELECT '1' FROM " + runs + " WHERE run_id = :p0",
+                            {adapters::Text(run_id)});
         skip = seen.has_value();
       }
       if (skip) {

@@ -53,8 +53,7 @@ std::string FindingItem(const rft_finding_row& f, bool with_severity) {
   std::string item = "<li>";
   if (with_severity) {
     item += fmt::format(
-        "<b>{}</b> ",
-        f.severity == RFT_SEVERITY_BLOCK ? "[block]" : "[warn]");
+        "<b>{}</b> ", f.severity == RFT_SEVERITY_BLOCK ? "[block]" : "[warn]");
   }
   item += "<code>" + EscapeHtml(View(f.check_id)) + "</code> ";
   item += EscapeHtml(View(f.message));
@@ -120,7 +119,7 @@ std::string HtmlToText(std::string_view html) {
     }
     if (c == '&') {
       static const std::pair<std::string_view, char> kEntities[] = {
-          {"&amp;", '&'}, {"&lt;", '<'},   {"&gt;", '>'},
+          {"&amp;", '&'},  {"&lt;", '<'},   {"&gt;", '>'},
           {"&quot;", '"'}, {"&#39;", '\''}, {"&nbsp;", ' '}};
       bool decoded = false;
       for (const auto& [entity, ch] : kEntities) {
@@ -141,9 +140,8 @@ std::string HtmlToText(std::string_view html) {
 }
 
 void EnsureChatterTable(Database& db, const std::string& schema) {
-  const std::string table =
-      adapters::QuoteIdentifier(adapters::Dialect::kPostgres,
-                                schema + ".odoo_chatter", "options.schema");
+  const std::string table = adapters::QuoteIdentifier(
+      adapters::Dialect::kPostgres, schema + ".odoo_chatter", "options.schema");
   db.Exec("CREATE TABLE IF NOT EXISTS " + table +
           " (picking_id integer PRIMARY KEY, order_ref text NOT NULL, "
           "message_id integer, activity_id integer, state varchar(16) NOT "
@@ -157,10 +155,9 @@ ChatterSummary WriteChatter(Database& db, const OdooSchema& schema,
                             const std::map<std::string, int64_t>& picking_ids) {
   ChatterSummary summary;
   const std::string run_id(View(batch.run->run_id));
-  const std::string chatter =
-      adapters::QuoteIdentifier(adapters::Dialect::kPostgres,
-                                options.schema + ".odoo_chatter",
-                                "options.schema");
+  const std::string chatter = adapters::QuoteIdentifier(
+      adapters::Dialect::kPostgres, options.schema + ".odoo_chatter",
+      "options.schema");
 
   // Orders the checks judged, with their findings.
   struct OrderWork {
@@ -215,8 +212,8 @@ ChatterSummary WriteChatter(Database& db, const OdooSchema& schema,
   }
 
   // Odoo's own records the rows refer to.
-  Cell note_subtype, activities_subtype, warning_type, picking_model,
-      root_user, admin_user, author_user, activity_user;
+  Cell note_subtype, activities_subtype, warning_type, picking_model, root_user,
+      admin_user, author_user, activity_user;
   {
     SqlBuilder b;
     b << "SELECT " << XmlIdSql("mail", "mt_note") << ", "
@@ -254,8 +251,7 @@ ChatterSummary WriteChatter(Database& db, const OdooSchema& schema,
     missing.push_back("res.users login '" + *options.author_login + "'");
   }
   if (options.activity_user_login && !activity_user) {
-    missing.push_back("res.users login '" + *options.activity_user_login +
-                      "'");
+    missing.push_back("res.users login '" + *options.activity_user_login + "'");
   }
   if (!author_user) author_user = root_user;
   if (!author_user) missing.push_back("base.user_root");
@@ -284,8 +280,8 @@ ChatterSummary WriteChatter(Database& db, const OdooSchema& schema,
   Cell type_name, type_icon, type_keep_done;
   {
     SqlBuilder b;
-    const std::string lang = b.Bind(Text(options.lang));
-    b << "SELECT " << schema.Name("mail_activity_type", "t", "name", lang)
+    b << "SELECT "
+      << schema.Name("mail_activity_type", "t", "name", b, options.lang)
       << ", t.icon, "
       << (schema.activity_type_keep_done
               ? "CAST(COALESCE(t.keep_done, FALSE) AS text)"
@@ -410,8 +406,7 @@ ChatterSummary WriteChatter(Database& db, const OdooSchema& schema,
         "finding(s) (run {}{})</p><ul>",
         hold ? "<b>held</b>" : "released with warnings", blocking, warnings,
         EscapeHtml(run_id),
-        ruleset.empty() ? std::string()
-                        : ", ruleset " + EscapeHtml(ruleset));
+        ruleset.empty() ? std::string() : ", ruleset " + EscapeHtml(ruleset));
     for (const auto* x : w.findings) body += FindingItem(*x, true);
     body += "</ul>";
     if (s.open && s.message_exists) {
@@ -428,7 +423,8 @@ ChatterSummary WriteChatter(Database& db, const OdooSchema& schema,
           fmt::format("rftgate: held, {} blocking finding(s)", blocking);
       std::string act_note = "<p>Fix before picking:</p><ul>";
       for (const auto* x : w.findings) {
-        if (x->severity == RFT_SEVERITY_BLOCK) act_note += FindingItem(*x, false);
+        if (x->severity == RFT_SEVERITY_BLOCK)
+          act_note += FindingItem(*x, false);
       }
       act_note += "</ul>";
       if (open_activity) {
@@ -484,11 +480,11 @@ ChatterSummary WriteChatter(Database& db, const OdooSchema& schema,
       << (record_name ? "x.ref, " : "") << (is_internal ? "FALSE, " : "");
     if (with_type) b << "CAST(" << b.Bind(Text(*warning_type)) << " AS int), ";
     b << b.Bind(Text(type)) << ", CAST(" << b.Bind(Text(subtype))
-      << " AS int), CAST(" << b.Bind(author_partner ? Text(*author_partner)
-                                                    : adapters::Null())
-      << " AS int), " << b.Bind(email_from ? Text(*email_from) : adapters::Null())
-      << ", x.body, " << kNowUtc << ", '<rftgate.' || "
-      << b.Bind(Text(run_id))
+      << " AS int), CAST("
+      << b.Bind(author_partner ? Text(*author_partner) : adapters::Null())
+      << " AS int), "
+      << b.Bind(email_from ? Text(*email_from) : adapters::Null())
+      << ", x.body, " << kNowUtc << ", '<rftgate.' || " << b.Bind(Text(run_id))
       << " || '.' || x.res_id || '-stock.picking@rftgate>', CAST("
       << b.Bind(Text(uid)) << " AS int), " << kNowUtc << ", CAST("
       << b.Bind(Text(uid)) << " AS int), " << kNowUtc
@@ -499,8 +495,8 @@ ChatterSummary WriteChatter(Database& db, const OdooSchema& schema,
   };
   // 2. New notes (Odoo's "Log note": a comment with subtype mail.mt_note).
   if (!note_inserts.empty()) {
-    for (auto& r : insert_messages(note_inserts, "comment", *note_subtype,
-                                   false)) {
+    for (auto& r :
+         insert_messages(note_inserts, "comment", *note_subtype, false)) {
       finals[Id(r[1])].message_id = Id(r[0]);
     }
   }
@@ -573,19 +569,18 @@ ChatterSummary WriteChatter(Database& db, const OdooSchema& schema,
   }
   if (!rows.empty()) {
     SqlBuilder b;
-    const std::string run = b.Bind(Text(run_id));
     b << "INSERT INTO " << chatter
       << " (picking_id, order_ref, message_id, activity_id, state, first_run, "
          "last_run, updated_at) SELECT x.picking_id, x.ref, x.message_id, "
          "x.activity_id, x.state, "
-      << run << ", " << run
+      << b.Bind(Text(run_id)) << ", " << b.Bind(Text(run_id))
       << ", now() FROM jsonb_to_recordset(CAST(" << b.Bind(Text(rows.dump()))
       << " AS jsonb)) AS x(picking_id int, ref text, state text, message_id "
          "int, activity_id int) ON CONFLICT (picking_id) DO UPDATE SET "
          "order_ref = excluded.order_ref, message_id = excluded.message_id, "
          "activity_id = excluded.activity_id, first_run = CASE WHEN "
+      << chatter << ".state = 'open' AND excluded.state = 'open' THEN "
       << chatter
-      << ".state = 'open' AND excluded.state = 'open' THEN " << chatter
       << ".first_run ELSE excluded.first_run END, state = excluded.state, "
          "last_run = excluded.last_run, updated_at = excluded.updated_at";
     db.Exec(std::move(b));

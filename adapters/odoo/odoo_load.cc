@@ -43,9 +43,7 @@ int64_t Id(const Cell& c) {
   return adapters::ParseInteger(*c).value_or(0);
 }
 
-rft_str S(const Cell& c) {
-  return c ? adapter::Str(*c) : adapter::NullStr();
-}
+rft_str S(const Cell& c) { return c ? adapter::Str(*c) : adapter::NullStr(); }
 
 rft_str S(const std::string& s) { return adapter::Str(s); }
 
@@ -158,20 +156,21 @@ uint64_t LoadWave(Database& db, const OdooSchema& schema,
   // ------------------------------------------------------------ transfers
   std::vector<OrderData> orders;
   {
+    // A bound value is used once in the statement: SOCI numbers every
+    // placeholder it meets.
     SqlBuilder b;
-    const std::string lang = b.Bind(Text(options.lang));
     const bool carrier = schema.has_carrier;
-    const std::string ship =
-        options.ship_date_deadline
-            ? "COALESCE(p.date_deadline, p.scheduled_date)"
-            : "p.scheduled_date";
+    const std::string ship = options.ship_date_deadline
+                                 ? "COALESCE(p.date_deadline, p.scheduled_date)"
+                                 : "p.scheduled_date";
     b << "SELECT CAST(p.id AS text), p.name, w.code, CAST(rp.id AS text), "
          "p.origin, CASE WHEN rpp.id IS NOT NULL AND rp.name IS NOT NULL "
          "THEN rpp.name || ', ' || rp.name ELSE COALESCE(rp.name, rpp.name) "
          "END, NULLIF(concat_ws(', ', NULLIF(rp.street, ''), "
          "NULLIF(rp.street2, '')), ''), rp.city, rp.zip, c.code, "
-      << (carrier ? schema.Name("delivery_carrier", "dc", "name", lang)
-                  : std::string("CAST(NULL AS text)"))
+      << (carrier
+              ? schema.Name("delivery_carrier", "dc", "name", b, options.lang)
+              : std::string("CAST(NULL AS text)"))
       << ", CAST(" << ship
       << " AS text), CAST(p.date AS text), p.priority, p.state, "
          "CAST(p.location_id AS text) FROM stock_picking p JOIN "
@@ -355,8 +354,8 @@ uint64_t LoadWave(Database& db, const OdooSchema& schema,
   };
   std::vector<ReservationData> reservations;
   {
-    const char* qty = schema.version == 17 ? "ml.quantity_product_uom"
-                                           : "ml.reserved_qty";
+    const char* qty =
+        schema.version == 17 ? "ml.quantity_product_uom" : "ml.reserved_qty";
     SqlBuilder b;
     b << "SELECT CAST(ml.move_id AS text), CAST(ml.location_id AS text), "
          "CAST(ml.lot_id AS text), CAST("
@@ -410,9 +409,9 @@ uint64_t LoadWave(Database& db, const OdooSchema& schema,
   std::vector<UnitData> units;
   {
     SqlBuilder b;
-    const std::string lang = b.Bind(Text(options.lang));
-    b << "SELECT CAST(u.id AS text), " << schema.Name("uom_uom", "u", "name", lang)
-      << ", " << schema.Name("uom_category", "c", "name", lang)
+    b << "SELECT CAST(u.id AS text), "
+      << schema.Name("uom_uom", "u", "name", b, options.lang) << ", "
+      << schema.Name("uom_category", "c", "name", b, options.lang)
       << ", CAST(u.factor AS text), CAST(u.rounding AS text), "
          "CAST(u.category_id AS text) FROM uom_uom u LEFT JOIN uom_category c "
          "ON c.id = u.category_id ORDER BY u.id";
@@ -442,7 +441,6 @@ uint64_t LoadWave(Database& db, const OdooSchema& schema,
   std::vector<ItemData> items;
   {
     SqlBuilder b;
-    const std::string lang = b.Bind(Text(options.lang));
     std::string weight = "CAST(NULL AS numeric)";
     if (schema.Has("product_product", "weight") &&
         schema.Has("product_template", "weight")) {
@@ -451,7 +449,7 @@ uint64_t LoadWave(Database& db, const OdooSchema& schema,
       weight = "NULLIF(pt.weight, 0)";
     }
     b << "SELECT CAST(pp.id AS text), NULLIF(pp.default_code, ''), "
-      << schema.Name("product_template", "pt", "name", lang)
+      << schema.Name("product_template", "pt", "name", b, options.lang)
       << ", CAST(COALESCE(pp.active, TRUE) AND COALESCE(pt.active, TRUE) AS "
          "text), pt.tracking, CAST(pt.uom_id AS text), CAST("
       << weight
@@ -496,8 +494,8 @@ uint64_t LoadWave(Database& db, const OdooSchema& schema,
       << b.Bind(Text(IntArray(roots)))
       << " AS int[])) AND r.parent_path IS NOT NULL)) OR q.location_id = "
          "ANY(CAST("
-      << b.Bind(Text(IntArray(std::vector<int64_t>(
-             reserved_locations.begin(), reserved_locations.end()))))
+      << b.Bind(Text(IntArray(std::vector<int64_t>(reserved_locations.begin(),
+                                                   reserved_locations.end()))))
       << " AS int[])))";
     for (auto& r : Fetch(db, std::move(b), 7)) {
       StockData s;
@@ -519,8 +517,8 @@ uint64_t LoadWave(Database& db, const OdooSchema& schema,
   std::vector<LocationData> locations;
   {
     SqlBuilder b;
-    const std::string ids = b.Bind(Text(IntArray(
-        std::vector<int64_t>(location_set.begin(), location_set.end()))));
+    const std::string ids_text = IntArray(
+        std::vector<int64_t>(location_set.begin(), location_set.end()));
     const bool has_wh = schema.Has("stock_location", "warehouse_id");
     const bool has_scrap = schema.Has("stock_location", "scrap_location");
     b << "SELECT CAST(l.id AS text), CAST(l.location_id AS text), "
@@ -532,11 +530,11 @@ uint64_t LoadWave(Database& db, const OdooSchema& schema,
       << " FROM stock_location l LEFT JOIN product_removal pr ON pr.id = "
          "l.removal_strategy_id "
       << (has_wh ? "LEFT JOIN stock_warehouse w ON w.id = l.warehouse_id " : "")
-      << "WHERE l.id = ANY(CAST(" << ids
+      << "WHERE l.id = ANY(CAST(" << b.Bind(Text(ids_text))
       << " AS int[])) OR l.id IN (SELECT CAST(x AS int) FROM stock_location s "
          "CROSS JOIN LATERAL unnest(string_to_array(trim(trailing '/' FROM "
          "s.parent_path), '/')) AS x WHERE s.id = ANY(CAST("
-      << ids << " AS int[])) AND x <> '') ORDER BY l.id";
+      << b.Bind(Text(ids_text)) << " AS int[])) AND x <> '') ORDER BY l.id";
     for (auto& r : Fetch(db, std::move(b), 8)) {
       LocationData l;
       l.id = Id(r[0]);
@@ -587,8 +585,8 @@ uint64_t LoadWave(Database& db, const OdooSchema& schema,
   };
   std::unordered_map<int64_t, int64_t> source_of_product;
   for (const auto& l : lines) {
-    source_of_product.emplace(l.product_id,
-                              orders[order_by_id[l.picking_id]].source_location);
+    source_of_product.emplace(
+        l.product_id, orders[order_by_id[l.picking_id]].source_location);
   }
   std::unordered_map<int64_t, std::string> method_of_product;
   for (auto& it : items) {
@@ -613,8 +611,8 @@ uint64_t LoadWave(Database& db, const OdooSchema& schema,
                               "CAST(removal_date AS text)"
                             : "CAST(NULL AS text), CAST(NULL AS text)")
       << " FROM stock_lot WHERE id = ANY(CAST("
-      << b.Bind(Text(IntArray(
-             std::vector<int64_t>(lot_set.begin(), lot_set.end()))))
+      << b.Bind(Text(
+             IntArray(std::vector<int64_t>(lot_set.begin(), lot_set.end()))))
       << " AS int[])) ORDER BY id";
     for (auto& r : Fetch(db, std::move(b), 5)) {
       LotData l;
@@ -701,8 +699,9 @@ uint64_t LoadWave(Database& db, const OdooSchema& schema,
          "'done' AND d.usage = 'customer' AND p.partner_id = ANY(CAST("
       << b.Bind(Text(IntArray(
              std::vector<int64_t>(partner_set.begin(), partner_set.end()))))
-      << " AS int[])) AND m.product_id = ANY(CAST(" << b.Bind(Text(product_array))
-      << " AS int[])) AND p.id <> ALL(CAST(" << b.Bind(Text(order_array))
+      << " AS int[])) AND m.product_id = ANY(CAST("
+      << b.Bind(Text(product_array)) << " AS int[])) AND p.id <> ALL(CAST("
+      << b.Bind(Text(order_array))
       << " AS int[])) AND m.date >= (now() AT TIME ZONE 'UTC') - CAST("
       << b.Bind(Text(std::to_string(options.history_days) + " days"))
       << " AS interval) ORDER BY p.id, m.id";
@@ -758,9 +757,9 @@ uint64_t LoadWave(Database& db, const OdooSchema& schema,
       r.sku = S(keep.emplace_back(sku_of(l.product_id)));
       r.qty = Dec(l.qty);
       auto u = unit_code.find(l.uom_id);
-      r.uom = u == unit_code.end() ? S(keep.emplace_back(
-                                         fmt::format("#{}", l.uom_id)))
-                                   : S(u->second);
+      r.uom = u == unit_code.end()
+                  ? S(keep.emplace_back(fmt::format("#{}", l.uom_id)))
+                  : S(u->second);
       r.location = S(keep.emplace_back(location_code(l.location_id)));
       Cell lot = lot_code(l.lot_id);
       r.lot = lot ? S(keep.emplace_back(*lot)) : adapter::NullStr();
@@ -852,7 +851,7 @@ uint64_t LoadWave(Database& db, const OdooSchema& schema,
     for (const auto& l : lots) {
       rft_lot r{};
       r.struct_size = sizeof(rft_lot);
-      r.status = l.quarantine ? RFT_LOT_QUARANTINE
+      r.status = l.quarantine                           ? RFT_LOT_QUARANTINE
                  : options.quarantine_locations.empty() ? RFT_LOT_UNKNOWN
                                                         : RFT_LOT_RELEASED;
       r.sku = S(keep.emplace_back(sku_of(l.product_id)));
@@ -870,8 +869,8 @@ uint64_t LoadWave(Database& db, const OdooSchema& schema,
       rft_location r{};
       r.struct_size = sizeof(rft_location);
       const std::string usage = l.usage.value_or("");
-      r.pickable = usage == "internal" && !Truthy(l.scrap) ? RFT_FLAG_YES
-                                                           : RFT_FLAG_NO;
+      r.pickable =
+          usage == "internal" && !Truthy(l.scrap) ? RFT_FLAG_YES : RFT_FLAG_NO;
       r.blocked = (l.active && adapters::ParseFlag(*l.active) == RFT_FLAG_NO) ||
                           l.quarantine
                       ? RFT_FLAG_YES
@@ -892,7 +891,9 @@ uint64_t LoadWave(Database& db, const OdooSchema& schema,
       // As Odoo's transfer form looks it up: the contact's own picking
       // warning; a contact without one ('no-message') takes its parent's;
       // a contact with a mere warning is still blocked by a blocking parent.
-      const std::string own = p.warn.value_or("");
+      // An unset warning (NULL, as rows written outside the ORM may have)
+      // is Odoo's default, 'no-message'.
+      const std::string own = p.warn.value_or("no-message");
       const std::string parent = p.parent_warn.value_or("");
       const bool has_parent = Truthy(p.has_parent);
       bool blocked = false;
@@ -922,10 +923,9 @@ uint64_t LoadWave(Database& db, const OdooSchema& schema,
     }
     PutAll(sink, RFT_REC_CUSTOMER, recs, call);
   }
-  uint64_t caps = RFT_CAP_ITEMS | RFT_CAP_UNITS | RFT_CAP_STOCK |
-                  RFT_CAP_LOTS | RFT_CAP_LOCATIONS | RFT_CAP_CUSTOMERS |
-                  RFT_CAP_RESERVATIONS | RFT_CAP_HISTORY | RFT_CAP_WEIGHTS |
-                  RFT_CAP_ADDRESSES;
+  uint64_t caps = RFT_CAP_ITEMS | RFT_CAP_UNITS | RFT_CAP_STOCK | RFT_CAP_LOTS |
+                  RFT_CAP_LOCATIONS | RFT_CAP_CUSTOMERS | RFT_CAP_RESERVATIONS |
+                  RFT_CAP_HISTORY | RFT_CAP_WEIGHTS | RFT_CAP_ADDRESSES;
   if (!options.carriers.empty() && schema.has_carrier) {
     std::vector<rft_carrier_service> recs;
     for (const auto& [name, limits] : options.carriers) {

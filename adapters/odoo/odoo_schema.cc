@@ -8,14 +8,18 @@ namespace rftgate::odoo {
 namespace {
 
 constexpr const char* kTables[] = {
-    "stock_picking",   "stock_move",        "stock_move_line",
-    "stock_quant",     "stock_lot",         "product_product",
-    "product_template", "product_category", "product_removal",
-    "uom_uom",         "uom_category",      "stock_location",
-    "stock_picking_type", "stock_warehouse", "res_partner",
-    "res_country",     "delivery_carrier",  "mail_message",
-    "mail_activity",   "mail_activity_type", "ir_model",
-    "ir_model_data",   "res_users",         "stock_production_lot"};
+    "stock_picking",      "stock_move",
+    "stock_move_line",    "stock_quant",
+    "stock_lot",          "product_product",
+    "product_template",   "product_category",
+    "product_removal",    "uom_uom",
+    "uom_category",       "stock_location",
+    "stock_picking_type", "stock_warehouse",
+    "res_partner",        "res_country",
+    "delivery_carrier",   "mail_message",
+    "mail_activity",      "mail_activity_type",
+    "ir_model",           "ir_model_data",
+    "res_users",          "stock_production_lot"};
 
 }  // namespace
 
@@ -24,14 +28,14 @@ bool OdooSchema::Has(std::string_view table, std::string_view column) const {
 }
 
 std::string OdooSchema::Name(std::string_view table, std::string_view alias,
-                             std::string_view column,
-                             std::string_view lang_placeholder) const {
+                             std::string_view column, adapters::SqlBuilder& b,
+                             const std::string& lang) const {
   std::string ref = fmt::format("{}.{}", alias, column);
   if (jsonb_columns.count(std::string(table) + "." + std::string(column))) {
     return fmt::format(
         "COALESCE({0} ->> CAST({1} AS text), {0} ->> 'en_US', (SELECT e.value "
         "FROM jsonb_each_text({0}) e ORDER BY e.key LIMIT 1))",
-        ref, lang_placeholder);
+        ref, b.Bind(adapters::Text(lang)));
   }
   return fmt::format("CAST({} AS text)", ref);
 }
@@ -59,11 +63,10 @@ OdooSchema DetectSchema(adapters::Database& db) {
         }
       });
   std::vector<std::string> missing;
-  for (const char* t :
-       {"stock_picking", "stock_move", "stock_move_line", "stock_quant",
-        "product_product", "product_template", "uom_uom", "stock_location",
-        "stock_picking_type", "stock_warehouse", "res_partner",
-        "res_country"}) {
+  for (const char* t : {"stock_picking", "stock_move", "stock_move_line",
+                        "stock_quant", "product_product", "product_template",
+                        "uom_uom", "stock_location", "stock_picking_type",
+                        "stock_warehouse", "res_partner", "res_country"}) {
     if (!tables.count(t)) missing.push_back(t);
   }
   if (!missing.empty()) {

@@ -25,16 +25,18 @@ struct OdooSchema {
   bool Has(std::string_view table, std::string_view column) const;
 
   // An SQL expression for a translated name column (`alias`.`column`):
-  // jsonb in 16/17 (the `lang` text, else en_US, else any translation);
-  // plain text otherwise. `lang_placeholder` is a bound parameter.
+  // jsonb in 16/17 (the `lang` translation, else en_US, else any); plain
+  // text otherwise. Binds `lang` into `b` only where the expression uses it
+  // (SOCI numbers every placeholder it meets: each bound value is used
+  // once).
   std::string Name(std::string_view table, std::string_view alias,
-                   std::string_view column,
-                   std::string_view lang_placeholder) const;
+                   std::string_view column, adapters::SqlBuilder& b,
+                   const std::string& lang) const;
 
-  bool has_expiry = false;        // product_expiry: stock_lot dates
-  bool has_carrier = false;       // delivery: stock_picking.carrier_id
-  bool has_mail = false;          // mail_message, mail_activity
-  bool activity_has_active = false;  // 17: mail_activity.active
+  bool has_expiry = false;               // product_expiry: stock_lot dates
+  bool has_carrier = false;              // delivery: stock_picking.carrier_id
+  bool has_mail = false;                 // mail_message, mail_activity
+  bool activity_has_active = false;      // 17: mail_activity.active
   bool activity_type_keep_done = false;  // 17: mail_activity_type.keep_done
 };
 
