@@ -454,11 +454,17 @@ WriteSummary RecordStore::Write(Database& db,
           summary.holds_applied = static_cast<size_t>(db.Exec(std::move(b)));
           if (hold->release_value) {
             SqlBuilder r;
+            // Orders already released are left alone: rewriting the row
+            // of every passing order costs a new row version each.
             r << "UPDATE " << table << " SET " << column << " = "
               << r.Bind(Text(*hold->release_value)) << " WHERE " << key
               << " IN (SELECT order_ref FROM " << cr
               << " WHERE run_id = " << r.Bind(Text(run_id))
-              << " AND verdict <> 'hold' AND decided_by = 'checks')";
+              << " AND verdict <> 'hold' AND decided_by = 'checks') AND ";
+            const std::string again = r.Bind(Text(*hold->release_value));
+            r << (pg   ? column + " IS DISTINCT FROM " + again
+                  : my ? "NOT (" + column + " <=> " + again + ")"
+                       : column + " IS NOT " + again);
             db.Exec(std::move(r));
           }
         }

@@ -4,7 +4,7 @@
 //   rftgate_bench_e2e generate --scale N [--sqlite PATH]
 //   rftgate_bench_e2e run --what rftgate-pg|rftgate-sqlite|sql|orm|floor
 //                     --scale N [--reps R] [--singles K] [--sqlite PATH]
-//                     [--findings FILE] [--records N]
+//                     [--findings FILE] [--records N] [--warmup 0|1]
 //   rftgate_bench_e2e compare FILE_A FILE_B
 //
 // PostgreSQL: libpq parameters in $RFTGATE_TEST_PG; each scale gets its own
@@ -382,11 +382,12 @@ int RunRftgate(const Args& a, bool pg) {
 int RunBaseline(const Args& a, const std::string& what) {
   const int64_t scale = std::stoll(a.Get("scale"));
   const int reps = std::stoi(a.Get("reps", "3"));
+  const int warmup = std::stoi(a.Get("warmup", "1"));
   Pg pg(PgFor(scale));
   rftgate::bench::PrepareSqlBaseline(pg);
   std::vector<double> wall, cpu;
   FindingSet findings;
-  for (int r = -1; r < reps; ++r) {
+  for (int r = -warmup; r < reps; ++r) {
     rftgate::bench::ResetSqlBaseline(pg);
     double c0 = CpuMs();
     auto t0 = Clock::now();
