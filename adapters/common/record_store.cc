@@ -468,10 +468,13 @@ WriteSummary RecordStore::Write(Database& db,
             db.Exec(std::move(r));
           }
         }
-        auto fresh =
-            db.QueryValue("SELECT " + AsText(dialect_, "COUNT(*)") + " FROM " +
-                              er + " WHERE first_seen_run = :p0",
-                          {Text(run_id)});
+        auto fresh = db.QueryValue(
+            "SELECT " + AsText(dialect_, "COUNT(*)") + " FROM " + er +
+                // New records were last seen in this run too:
+                // the index on last_seen_run finds them.
+                " WHERE last_seen_run = :p0 AND first_seen_run "
+                "= :p1",
+            {Text(run_id), Text(run_id)});
         summary.findings_new =
             fresh ? static_cast<size_t>(ParseInteger(*fresh).value_or(0)) : 0;
         summary.findings_seen_again =

@@ -247,7 +247,12 @@ class SqlAdapter::Loader {
   void RunQuery(const std::string& what, SqlBuilder b, size_t columns,
                 const std::function<void(const TextBatch&)>& on_batch) {
     call_.ThrowIfStopped();
-    a_.db_->Query(b.sql, std::move(b.params), columns, kBatchRows,
+    // A few orders read a few rows: buffers sized for a wave (columns x
+    // kBatchRows strings, allocated per query) would cost more than the
+    // query.
+    const size_t batch =
+        sel_.mode == RFT_SELECT_REFS && sel_.ref_count <= 8 ? 64 : kBatchRows;
+    a_.db_->Query(b.sql, std::move(b.params), columns, batch,
                   [&](const TextBatch& batch) {
                     on_batch(batch);
                     call_.ThrowIfStopped();
