@@ -67,6 +67,10 @@ FindingSet RunPerLine(Pg& pg);
 // `findings` records with COPY. Returns the bytes read.
 int64_t RunFloor(Pg& pg, int64_t check_runs, int64_t findings);
 
+// (c) for one order: reads its rows (order, lines, items, stock, lots) in
+// one round trip each and writes one check-run row, in one transaction.
+void RunFloorSingle(Pg& pg, const std::string& order_ref);
+
 }  // namespace rftgate::bench
 
 #endif  // RFTGATE_BENCH_E2E_BASELINES_H_

@@ -325,7 +325,8 @@ int RunRftgate(const Args& a, bool pg) {
     if (r >= 0) {
       wall.push_back(Ms(t1 - t0));
       cpu.push_back(c1 - c0);
-      write.push_back(Ms(t1 - t0) - dry_wall.back());
+      // After the load of this call, less the check stage of the dry run.
+      write.push_back(Ms(t1 - log.loaded) - check.back());
     }
     if (r == reps - 1) {
       findings = Findings(res);
@@ -412,11 +413,29 @@ int RunBaseline(const Args& a, const std::string& what) {
   }
   std::string fpath = a.Get("findings");
   if (!fpath.empty() && what != "floor") WriteFindings(fpath, findings);
+  // The floor of a single-order call, on the same orders as rftgate's.
+  std::vector<double> lat;
+  const int singles = std::stoi(a.Get("singles", "0"));
+  if (what == "floor") {
+    for (int i = -5; i < singles; ++i) {
+      const int k = (i + singles) % std::max(singles, 1);
+      char ref[32];
+      std::snprintf(ref, sizeof ref, "SO-%07lld",
+                    static_cast<long long>((k * 7919LL) % scale + 1));
+      auto t0 = Clock::now();
+      rftgate::bench::RunFloorSingle(pg, ref);
+      if (i >= 0) lat.push_back(Ms(Clock::now() - t0));
+    }
+  }
   std::printf(
       "{\"what\":\"%s\",\"scale\":%lld,\"findings\":%zu,\"wall_ms\":%s,"
-      "\"cpu_ms\":%s,\"maxrss_kb\":%ld}\n",
+      "\"cpu_ms\":%s,\"single_n\":%zu,\"single_p50_ms\":%.3f,"
+      "\"single_p99_ms\":%.3f,\"single_max_ms\":%.3f,\"maxrss_kb\":%ld}\n",
       what.c_str(), static_cast<long long>(scale), findings.size(),
-      JsonList(wall).c_str(), JsonList(cpu).c_str(), MaxRssKb());
+      JsonList(wall).c_str(), JsonList(cpu).c_str(), lat.size(),
+      Percentile(lat, 0.5), Percentile(lat, 0.99),
+      lat.empty() ? 0.0 : *std::max_element(lat.begin(), lat.end()),
+      MaxRssKb());
   return 0;
 }
 

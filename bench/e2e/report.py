@@ -106,13 +106,14 @@ def main():
     md.append("### Single-order release call through the C ABI (written "
               "back; ms)")
     md.append("")
-    md.append("| wave in the database | backend | calls | p50 | p99 | max |")
+    md.append("| orders in the database | who | calls | p50 | p99 | max |")
     md.append("|---|---|---|---|---|---|")
     for s in scales:
-        for what, name in (("rftgate-pg", "PostgreSQL"),
-                           ("rftgate-sqlite", "SQLite")):
+        for what, name in (("rftgate-pg", "rftgate, PostgreSQL"),
+                           ("floor", "(c) floor, PostgreSQL"),
+                           ("rftgate-sqlite", "rftgate, SQLite")):
             r = by.get((what, s))
-            if not r or not r["single_n"]:
+            if not r or not r.get("single_n"):
                 continue
             md.append("| %s | %s | %d | %.1f | %.1f | %.1f |" % (
                 f"{s:,}", name, r["single_n"], r["single_p50_ms"],

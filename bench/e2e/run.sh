@@ -34,7 +34,7 @@ for s in $scales; do
     "$bin" compare "$out/rftgate_pg_$s.tsv" "$out/orm_$s.tsv" >&2
   fi
   step "(c) the floor: COPY out, COPY in"
-  "$bin" run --what floor --scale "$s" --reps "$r" \
+  "$bin" run --what floor --scale "$s" --reps "$r" --singles "$singles" \
     --records "$(wc -l < "$out/rftgate_pg_$s.tsv")" >> "$results.tmp" 2>>"$log"
   step "rftgate over SQLite"
   "$bin" run --what rftgate-sqlite --scale "$s" --reps "$r" \
