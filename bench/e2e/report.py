@@ -61,11 +61,18 @@ def main():
     w = lambda what, s: median(by.get((what, s), {}).get("wall_ms", []))
     c = lambda what, s: median(by.get((what, s), {}).get("cpu_ms", []))
     md = []
-    md.append("Machine: %s. PostgreSQL: %s; fsync=%s, synchronous_commit=%s, "
+    def load(name):
+        try:
+            return open(os.path.join(out, name)).read().strip()
+        except OSError:
+            return "?"
+    md.append("Machine: %s; load average (1, 5, 15 min) %s before the run, "
+              "%s after. PostgreSQL: %s; fsync=%s, synchronous_commit=%s, "
               "shared_buffers=%s (default durability). Client and server "
               "share the machine; CPU is the benchmark process's own "
               "(user + system), the server's is not included." % (
-                  machine(), server[1].split(" on ")[0], server[2], server[3],
+                  machine(), load("load_before.txt"), load("load_after.txt"),
+                  server[1].split(" on ")[0], server[2], server[3],
                   server[4]))
     md.append("")
     md.append("### End to end over PostgreSQL (load, check, write back; "

@@ -7,6 +7,7 @@
 set -euo pipefail
 bin=$1 out=$2 scales=$3 reps=$4 singles=$5 orm_max=$6
 mkdir -p "$out"
+cut -d' ' -f1-3 /proc/loadavg > "$out/load_before.txt"
 results=$out/results.jsonl
 : > "$results.tmp"
 log=$out/stderr.log
@@ -47,4 +48,5 @@ done
 psql "$RFTGATE_TEST_PG" -Atc "SELECT 'postgres', version(), \
   current_setting('fsync'), current_setting('synchronous_commit'), \
   current_setting('shared_buffers')" | tr '|' '\t' > "$out/server.txt"
+cut -d' ' -f1-3 /proc/loadavg > "$out/load_after.txt"
 mv "$results.tmp" "$results"
