@@ -201,6 +201,13 @@ struct StageLog {
   static void Callback(void* ctx, int32_t level, const char* msg, size_t len) {
     auto* self = static_cast<StageLog*>(ctx);
     std::string_view m(msg, len);
+    // RFTGATE_BENCH_TRACE=1: every log line, with milliseconds since start.
+    static const bool trace = std::getenv("RFTGATE_BENCH_TRACE") != nullptr;
+    static const Clock::time_point start = Clock::now();
+    if (trace) {
+      std::fprintf(stderr, "%10.1f ms  %.*s\n", Ms(Clock::now() - start),
+                   static_cast<int>(len), msg);
+    }
     if (m.find("sql adapter: loaded") != std::string_view::npos) {
       self->loaded = Clock::now();
     } else if (m.find("write-back: run") != std::string_view::npos) {
@@ -216,7 +223,10 @@ std::string ConfigYaml(const std::string& connection) {
          "\"\n  options:\n    mapping: " RFTGATE_BENCH_MAPPING
          "\ntimezone:\n  default: Europe/Paris\nfailure_policy: hold\n"
          "timeouts:\n  open: 60s\n  load: 600s\n  write: 600s\n"
-         "writeback:\n  apply_holds: true\n"
+         "writeback:\n  apply_holds: true\n" +
+         std::string(std::getenv("RFTGATE_BENCH_TRACE") != nullptr
+                         ? "logging:\n  level: debug\n"
+                         : "") +
          "checks:\n  order.duplicate: off\n  qty.outlier: off\n"
          "  lot.fefo: off\n  lot.shelf_life: off\n";
 }
