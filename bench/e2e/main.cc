@@ -91,7 +91,7 @@ std::string JsonList(const std::vector<double>& v) {
 // ------------------------------------------------------------------ data
 
 std::string CopyText(const std::string& v) {
-  if (v == rftgate::bench::kNull()) return "\\N";
+  if (v == rftgate::bench::NullText()) return "\\N";
   std::string out;
   for (char c : v) {
     if (c == '\\' || c == '\t' || c == '\n') out += '\\';
@@ -149,7 +149,7 @@ int Generate(const Args& a) {
       sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
       for (const auto& row : t.rows) {
         for (size_t i = 0; i < row.size(); ++i) {
-          if (row[i] == rftgate::bench::kNull()) {
+          if (row[i] == rftgate::bench::NullText()) {
             sqlite3_bind_null(st, static_cast<int>(i + 1));
           } else {
             sqlite3_bind_text(st, static_cast<int>(i + 1), row[i].c_str(),

@@ -162,7 +162,7 @@ Warehouse GenerateWarehouse(int64_t n_orders, uint64_t seed, int64_t today) {
     w.tables.push_back({name, std::move(cols), {}});
     return w.tables.back();
   };
-  const std::string& N = kNull();
+  const std::string& N = NullText();
 
   Table& sites = table("sites", {"code", "name", "timezone"});
   sites.rows.push_back({"PAR1", "Paris Nord", "Europe/Paris"});

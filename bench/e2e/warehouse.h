@@ -29,7 +29,7 @@ struct Table {
 };
 
 // The text that stands for SQL NULL in Table rows.
-inline const std::string& kNull() {
+inline const std::string& NullText() {
   static const std::string* const s = new std::string("\x01NULL");
   return *s;
 }
