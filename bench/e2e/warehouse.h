@@ -20,8 +20,8 @@
 
 namespace rftgate::bench {
 
-// One table: column names and rows of text values (nullopt-free: an empty
-// optional is written as `kNull`).
+// One table: column names and rows of text values; SQL NULL is the value
+// NullText().
 struct Table {
   std::string name;
   std::vector<std::string> columns;
