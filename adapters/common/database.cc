@@ -202,6 +202,40 @@ void BindAll(soci::statement& st, std::vector<Param>& params,
   }
 }
 
+// SQLite looks each named parameter (":p12") up in a list of the names
+// seen so far, which makes a statement with thousands of them (a multi-row
+// INSERT) quadratic to prepare. SqlBuilder's placeholders come in binding
+// order, so plain "?" (numbered by position) is the same statement. Quoted
+// text and identifiers are left alone.
+std::string PositionalPlaceholders(const std::string& sql) {
+  std::string out;
+  out.reserve(sql.size());
+  char quote = 0;
+  for (size_t i = 0; i < sql.size(); ++i) {
+    char c = sql[i];
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+      out += c;
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      quote = c;
+      out += c;
+      continue;
+    }
+    if (c == ':' && i + 2 < sql.size() && sql[i + 1] == 'p' &&
+        sql[i + 2] >= '0' && sql[i + 2] <= '9') {
+      size_t j = i + 2;
+      while (j < sql.size() && sql[j] >= '0' && sql[j] <= '9') ++j;
+      out += '?';
+      i = j - 1;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
 int64_t Database::Exec(const std::string& sql, std::vector<Param> params) {
@@ -209,7 +243,9 @@ int64_t Database::Exec(const std::string& sql, std::vector<Param> params) {
   soci::statement st(*session_);
   BindAll(st, params, indicators);
   st.alloc();
-  st.prepare(sql, soci::details::st_one_time_query);
+  st.prepare(
+      spec_.dialect == Dialect::kSqlite ? PositionalPlaceholders(sql) : sql,
+      soci::details::st_one_time_query);
   st.define_and_bind();
   st.execute(true);
   return st.get_affected_rows();
@@ -232,7 +268,9 @@ void Database::Query(const std::string& sql, std::vector<Param> params,
   }
   BindAll(st, params, param_inds);
   st.alloc();
-  st.prepare(sql, soci::details::st_one_time_query);
+  st.prepare(
+      spec_.dialect == Dialect::kSqlite ? PositionalPlaceholders(sql) : sql,
+      soci::details::st_one_time_query);
   st.define_and_bind();
   bool more = st.execute(true);
   while (more) {

@@ -51,6 +51,42 @@ bool HasDetails(const rft_finding_row& f) {
          offsetof(rft_finding_row, details_json) + sizeof(rft_str);
 }
 
+// Columns of PostgreSQL array literals ("{"a","b",NULL}"), one element per
+// row: a chunk of rows is then bound as one parameter per column and
+// expanded with unnest(), instead of one parameter per value.
+class PgColumns {
+ public:
+  explicit PgColumns(size_t columns) : text_(columns, "{") {}
+  void Add(size_t column, const Param& p) {
+    std::string& t = text_[column];
+    if (t.size() > 1) t += ',';
+    if (p.is_null) {
+      t += "NULL";
+      return;
+    }
+    t += '"';
+    for (char c : p.value) {
+      if (c == '"' || c == '\\') t += '\\';
+      t += c;
+    }
+    t += '"';
+  }
+  // "unnest(CAST(:p AS text[]), ...) AS alias(c0, c1, ...)".
+  std::string Unnest(SqlBuilder& b, const char* alias) {
+    std::string args, names;
+    for (size_t c = 0; c < text_.size(); ++c) {
+      text_[c] += '}';
+      args += (c ? ", CAST(" : "CAST(") + b.Bind(Text(std::move(text_[c]))) +
+              " AS text[])";
+      names += (c ? ", c" : "c") + std::to_string(c);
+    }
+    return "unnest(" + args + ") AS " + alias + "(" + names + ")";
+  }
+
+ private:
+  std::vector<std::string> text_;
+};
+
 }  // namespace
 
 RecordStore::RecordStore(Dialect dialect, RecordTables tables)
@@ -348,34 +384,61 @@ WriteSummary RecordStore::Write(Database& db,
             << b.Bind(Text(std::to_string(findings.size()))) << ")";
           db.Exec(std::move(b));
         }
-        // Check-run rows.
-        for (size_t start = 0; start < rows.size(); start += kChunkRows) {
+        // Check-run rows. PostgreSQL: one array per column and chunk.
+        const size_t chunk_rows = pg ? kPgChunkRows : kChunkRows;
+        for (size_t start = 0; start < rows.size(); start += chunk_rows) {
           call.ThrowIfStopped();
-          size_t end = std::min(rows.size(), start + kChunkRows);
+          size_t end = std::min(rows.size(), start + chunk_rows);
           SqlBuilder b;
           b << "INSERT INTO " << cr
             << " (run_id, order_ref, verdict, decided_by, reason, "
                "blocking_findings, warning_findings, duration_us, ruleset, "
-               "site, provider, customer_ref, customer_order_ref, checked_at) "
-               "VALUES ";
-          for (size_t i = start; i < end; ++i) {
-            const auto& r = *rows[i];
-            if (i > start) b << ", ";
-            b << "(" << b.Bind(Text(run_id)) << ", "
-              << b.Bind(OptText(r.order_ref)) << ", "
-              << b.Bind(Text(std::string(VerdictName(r.verdict)))) << ", "
-              << b.Bind(Text(r.decided_by == RFT_DECIDED_BY_FAILURE_POLICY
-                                 ? "failure_policy"
-                                 : "checks"))
-              << ", " << b.Bind(OptText(r.reason)) << ", "
-              << b.Bind(Text(std::to_string(r.blocking_findings))) << ", "
-              << b.Bind(Text(std::to_string(r.warning_findings))) << ", "
-              << b.Bind(Text(std::to_string(r.duration_us))) << ", "
-              << b.Bind(ruleset) << ", " << b.Bind(OptText(r.site)) << ", "
-              << b.Bind(OptText(r.provider)) << ", "
-              << b.Bind(OptText(r.customer_ref)) << ", "
-              << b.Bind(OptText(r.customer_order_ref)) << ", "
-              << b.Bind(Text(checked_at)) << ")";
+               "site, provider, customer_ref, customer_order_ref, checked_at) ";
+          if (pg) {
+            PgColumns cols(11);
+            for (size_t i = start; i < end; ++i) {
+              const auto& r = *rows[i];
+              cols.Add(0, OptText(r.order_ref));
+              cols.Add(1, Text(std::string(VerdictName(r.verdict))));
+              cols.Add(2, Text(r.decided_by == RFT_DECIDED_BY_FAILURE_POLICY
+                                   ? "failure_policy"
+                                   : "checks"));
+              cols.Add(3, OptText(r.reason));
+              cols.Add(4, Text(std::to_string(r.blocking_findings)));
+              cols.Add(5, Text(std::to_string(r.warning_findings)));
+              cols.Add(6, Text(std::to_string(r.duration_us)));
+              cols.Add(7, OptText(r.site));
+              cols.Add(8, OptText(r.provider));
+              cols.Add(9, OptText(r.customer_ref));
+              cols.Add(10, OptText(r.customer_order_ref));
+            }
+            b << "SELECT CAST(" << b.Bind(Text(run_id))
+              << " AS text), u.c0, u.c1, u.c2, u.c3, CAST(u.c4 AS integer), "
+                 "CAST(u.c5 AS integer), CAST(u.c6 AS bigint), CAST("
+              << b.Bind(ruleset) << " AS text), u.c7, u.c8, u.c9, u.c10, CAST("
+              << b.Bind(Text(checked_at)) << " AS timestamptz) FROM ";
+            b << cols.Unnest(b, "u");
+          } else {
+            b << "VALUES ";
+            for (size_t i = start; i < end; ++i) {
+              const auto& r = *rows[i];
+              if (i > start) b << ", ";
+              b << "(" << b.Bind(Text(run_id)) << ", "
+                << b.Bind(OptText(r.order_ref)) << ", "
+                << b.Bind(Text(std::string(VerdictName(r.verdict)))) << ", "
+                << b.Bind(Text(r.decided_by == RFT_DECIDED_BY_FAILURE_POLICY
+                                   ? "failure_policy"
+                                   : "checks"))
+                << ", " << b.Bind(OptText(r.reason)) << ", "
+                << b.Bind(Text(std::to_string(r.blocking_findings))) << ", "
+                << b.Bind(Text(std::to_string(r.warning_findings))) << ", "
+                << b.Bind(Text(std::to_string(r.duration_us))) << ", "
+                << b.Bind(ruleset) << ", " << b.Bind(OptText(r.site)) << ", "
+                << b.Bind(OptText(r.provider)) << ", "
+                << b.Bind(OptText(r.customer_ref)) << ", "
+                << b.Bind(OptText(r.customer_order_ref)) << ", "
+                << b.Bind(Text(checked_at)) << ")";
+            }
           }
           db.Exec(std::move(b));
           summary.check_runs += end - start;
@@ -383,27 +446,50 @@ WriteSummary RecordStore::Write(Database& db,
                     std::to_string(rows.size()) + " check-run rows written");
         }
         // Findings: upsert on the active record of (order, line, check).
-        for (size_t start = 0; start < findings.size(); start += kChunkRows) {
+        for (size_t start = 0; start < findings.size(); start += chunk_rows) {
           call.ThrowIfStopped();
-          size_t end = std::min(findings.size(), start + kChunkRows);
+          size_t end = std::min(findings.size(), start + chunk_rows);
           SqlBuilder b;
           b << "INSERT INTO " << er
             << " (order_ref, line_no, line_ref, check_id, severity, message, "
                "details, status, open_key, first_seen_run, last_seen_run, "
-               "first_seen_at, last_seen_at, times_seen, ruleset) VALUES ";
-          for (size_t i = start; i < end; ++i) {
-            const auto& f = *findings[i];
-            if (i > start) b << ", ";
-            b << "(" << b.Bind(OptText(f.order_ref)) << ", "
-              << b.Bind(Text(std::to_string(f.line_no))) << ", "
-              << b.Bind(OptText(f.line_ref)) << ", "
-              << b.Bind(OptText(f.check_id)) << ", "
-              << b.Bind(Text(std::string(SeverityName(f.severity)))) << ", "
-              << b.Bind(OptText(f.message)) << ", "
-              << b.Bind(HasDetails(f) ? OptText(f.details_json) : Null())
-              << ", 'open', 1, " << b.Bind(Text(run_id)) << ", "
-              << b.Bind(Text(run_id)) << ", " << b.Bind(Text(now)) << ", "
-              << b.Bind(Text(now)) << ", 1, " << b.Bind(ruleset) << ")";
+               "first_seen_at, last_seen_at, times_seen, ruleset) ";
+          if (pg) {
+            PgColumns cols(7);
+            for (size_t i = start; i < end; ++i) {
+              const auto& f = *findings[i];
+              cols.Add(0, OptText(f.order_ref));
+              cols.Add(1, Text(std::to_string(f.line_no)));
+              cols.Add(2, OptText(f.line_ref));
+              cols.Add(3, OptText(f.check_id));
+              cols.Add(4, Text(std::string(SeverityName(f.severity))));
+              cols.Add(5, OptText(f.message));
+              cols.Add(6, HasDetails(f) ? OptText(f.details_json) : Null());
+            }
+            b << "SELECT u.c0, CAST(u.c1 AS integer), u.c2, u.c3, u.c4, u.c5, "
+                 "u.c6, 'open', 1, CAST("
+              << b.Bind(Text(run_id)) << " AS text), CAST("
+              << b.Bind(Text(run_id)) << " AS text), CAST(" << b.Bind(Text(now))
+              << " AS timestamptz), CAST(" << b.Bind(Text(now))
+              << " AS timestamptz), 1, CAST(" << b.Bind(ruleset)
+              << " AS text) FROM ";
+            b << cols.Unnest(b, "u");
+          } else {
+            b << "VALUES ";
+            for (size_t i = start; i < end; ++i) {
+              const auto& f = *findings[i];
+              if (i > start) b << ", ";
+              b << "(" << b.Bind(OptText(f.order_ref)) << ", "
+                << b.Bind(Text(std::to_string(f.line_no))) << ", "
+                << b.Bind(OptText(f.line_ref)) << ", "
+                << b.Bind(OptText(f.check_id)) << ", "
+                << b.Bind(Text(std::string(SeverityName(f.severity)))) << ", "
+                << b.Bind(OptText(f.message)) << ", "
+                << b.Bind(HasDetails(f) ? OptText(f.details_json) : Null())
+                << ", 'open', 1, " << b.Bind(Text(run_id)) << ", "
+                << b.Bind(Text(run_id)) << ", " << b.Bind(Text(now)) << ", "
+                << b.Bind(Text(now)) << ", 1, " << b.Bind(ruleset) << ")";
+            }
           }
           if (my) {
             b << " ON DUPLICATE KEY UPDATE last_seen_run = "
@@ -454,18 +540,27 @@ WriteSummary RecordStore::Write(Database& db,
           summary.holds_applied = static_cast<size_t>(db.Exec(std::move(b)));
           if (hold->release_value) {
             SqlBuilder r;
+            // Orders already released are left alone: rewriting the row
+            // of every passing order costs a new row version each.
             r << "UPDATE " << table << " SET " << column << " = "
               << r.Bind(Text(*hold->release_value)) << " WHERE " << key
               << " IN (SELECT order_ref FROM " << cr
               << " WHERE run_id = " << r.Bind(Text(run_id))
-              << " AND verdict <> 'hold' AND decided_by = 'checks')";
+              << " AND verdict <> 'hold' AND decided_by = 'checks') AND ";
+            const std::string again = r.Bind(Text(*hold->release_value));
+            r << (pg   ? column + " IS DISTINCT FROM " + again
+                  : my ? "NOT (" + column + " <=> " + again + ")"
+                       : column + " IS NOT " + again);
             db.Exec(std::move(r));
           }
         }
-        auto fresh =
-            db.QueryValue("SELECT " + AsText(dialect_, "COUNT(*)") + " FROM " +
-                              er + " WHERE first_seen_run = :p0",
-                          {Text(run_id)});
+        auto fresh = db.QueryValue(
+            "SELECT " + AsText(dialect_, "COUNT(*)") + " FROM " + er +
+                // New records were last seen in this run too:
+                // the index on last_seen_run finds them.
+                " WHERE last_seen_run = :p0 AND first_seen_run "
+                "= :p1",
+            {Text(run_id), Text(run_id)});
         summary.findings_new =
             fresh ? static_cast<size_t>(ParseInteger(*fresh).value_or(0)) : 0;
         summary.findings_seen_again =

@@ -83,6 +83,9 @@ class RecordStore {
 
   // Rows per multi-row INSERT.
   static constexpr size_t kChunkRows = 500;
+  // Rows per INSERT on PostgreSQL, where a chunk is bound as one array per
+  // column.
+  static constexpr size_t kPgChunkRows = 5000;
 
  private:
   void Migrate(Database& db);

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace rftgate::sql_adapter {
@@ -262,10 +264,44 @@ class SqlAdapter::Loader {
            AndWhere(b, l.where, "sl");
   }
 
+  // `column` IN the wave's SKUs. On PostgreSQL, once the lines are loaded,
+  // the SKUs they name are bound as one array: every later query then
+  // reads only its own table instead of the wave's lines again (which cost
+  // each of them a scan of the orders and lines). The array is untyped, so
+  // PostgreSQL reads it as an array of the column's type. Elsewhere, the
+  // subquery.
+  std::string SkuFilter(SqlBuilder& b, const std::string& column) const {
+    if (d_ == Dialect::kPostgres && lines_loaded_) {
+      return AnyOf(b, column, wave_skus_);
+    }
+    return column + " IN (" + SkuSet(b) + ")";
+  }
+  static std::string AnyOf(SqlBuilder& b, const std::string& column,
+                           const std::unordered_set<std::string>& values) {
+    if (values.empty()) return "1 = 0";
+    std::string array = "{";
+    for (const auto& v : values) {
+      if (array.size() > 1) array += ',';
+      array += '"';
+      for (char c : v) {
+        if (c == '"' || c == '\\') array += '\\';
+        array += c;
+      }
+      array += '"';
+    }
+    array += '}';
+    return column + " = ANY(" + b.Bind(Text(std::move(array))) + ")";
+  }
+
   void RunQuery(const std::string& what, SqlBuilder b, size_t columns,
                 const std::function<void(const TextBatch&)>& on_batch) {
     call_.ThrowIfStopped();
-    a_.db_->Query(b.sql, std::move(b.params), columns, kBatchRows,
+    // A few orders read a few rows: buffers sized for a wave (columns x
+    // kBatchRows strings, allocated per query) would cost more than the
+    // query.
+    const size_t batch =
+        sel_.mode == RFT_SELECT_REFS && sel_.ref_count <= 8 ? 64 : kBatchRows;
+    a_.db_->Query(b.sql, std::move(b.params), columns, batch,
                   [&](const TextBatch& batch) {
                     on_batch(batch);
                     call_.ThrowIfStopped();
@@ -304,6 +340,10 @@ class SqlAdapter::Loader {
   std::vector<std::string> refs_;
   // Up to this many refs are bound one by one on MySQL/MariaDB.
   static constexpr size_t kMysqlBoundRefs = 500;
+  // What the loaded lines name (PostgreSQL only; see SkuFilter).
+  bool lines_loaded_ = false;
+  std::unordered_set<std::string> wave_skus_;
+  std::unordered_set<std::string> wave_locations_;
   std::string range_from_;
   std::string range_to_excl_;
   std::string history_since_;
@@ -377,6 +417,7 @@ void SqlAdapter::Loader::LoadLines() {
     << Col(o, "key", "o") << " IN (" << OrderKeys(b) << ")"
     << AndWhere(b, l.where, "l");
   std::vector<rft_order_line> recs;
+  const bool collect = d_ == Dialect::kPostgres;
   RunQuery("lines", std::move(b), kFields.size() + 1,
            [&](const TextBatch& batch) {
              for (size_t i = 0; i < batch.rows(); ++i) {
@@ -391,10 +432,19 @@ void SqlAdapter::Loader::LoadLines() {
                x.uom = r.Str(5);
                x.location = r.Str(6);
                x.lot = r.Str(7);
+               if (collect) {
+                 if (x.sku.data != nullptr) {
+                   wave_skus_.emplace(x.sku.data, x.sku.len);
+                 }
+                 if (x.location.data != nullptr) {
+                   wave_locations_.emplace(x.location.data, x.location.len);
+                 }
+               }
                recs.push_back(x);
              }
              PutAll(RFT_REC_LINE, recs);
            });
+  lines_loaded_ = collect;
 }
 
 void SqlAdapter::Loader::LoadItems() {
@@ -413,7 +463,7 @@ void SqlAdapter::Loader::LoadItems() {
                                                    "description"};
   SqlBuilder b;
   b << "SELECT " << OutList(s, kFields, "i") << " FROM " << From(s)
-    << " i WHERE " << Col(s, "sku", "i") << " IN (" << SkuSet(b) << ")"
+    << " i WHERE " << SkuFilter(b, Col(s, "sku", "i"))
     << AndWhere(b, s.where, "i");
   std::vector<rft_item> recs;
   RunQuery("items", std::move(b), kFields.size(), [&](const TextBatch& batch) {
@@ -470,7 +520,7 @@ void SqlAdapter::Loader::LoadItemUnits() {
                                                    "factor_kind"};
   SqlBuilder b;
   b << "SELECT " << OutList(s, kFields, "iu") << " FROM " << From(s)
-    << " iu WHERE " << Col(s, "sku", "iu") << " IN (" << SkuSet(b) << ")"
+    << " iu WHERE " << SkuFilter(b, Col(s, "sku", "iu"))
     << AndWhere(b, s.where, "iu");
   std::vector<rft_item_unit> recs;
   RunQuery("item units", std::move(b), kFields.size(),
@@ -496,7 +546,7 @@ void SqlAdapter::Loader::LoadStock() {
       "sku", "location", "lot", "on_hand", "reserved_qty", "in_date"};
   SqlBuilder b;
   b << "SELECT " << OutList(s, kFields, "s") << " FROM " << From(s)
-    << " s WHERE " << Col(s, "sku", "s") << " IN (" << SkuSet(b) << ")"
+    << " s WHERE " << SkuFilter(b, Col(s, "sku", "s"))
     << AndWhere(b, s.where, "s");
   std::vector<rft_stock> recs;
   RunQuery("stock", std::move(b), kFields.size(), [&](const TextBatch& batch) {
@@ -527,7 +577,7 @@ void SqlAdapter::Loader::LoadLots() {
                                                    "removal_date", "status"};
   SqlBuilder b;
   b << "SELECT " << OutList(s, kFields, "lt") << " FROM " << From(s)
-    << " lt WHERE " << Col(s, "sku", "lt") << " IN (" << SkuSet(b) << ")"
+    << " lt WHERE " << SkuFilter(b, Col(s, "sku", "lt"))
     << AndWhere(b, s.where, "lt");
   std::vector<rft_lot> recs;
   RunQuery("lots", std::move(b), kFields.size(), [&](const TextBatch& batch) {
@@ -559,10 +609,12 @@ void SqlAdapter::Loader::LoadLocations() {
   if (m_.stock.present) {
     const Source& st = m_.stock;
     parts.push_back(code + " IN (SELECT " + Col(st, "location", "ls") +
-                    " FROM " + From(st) + " ls WHERE " + Col(st, "sku", "ls") +
-                    " IN (" + SkuSet(b) + "))");
+                    " FROM " + From(st) + " ls WHERE " +
+                    SkuFilter(b, Col(st, "sku", "ls")) + ")");
   }
-  if (m_.lines.Has("location")) {
+  if (m_.lines.Has("location") && lines_loaded_) {
+    parts.push_back(AnyOf(b, code, wave_locations_));
+  } else if (m_.lines.Has("location")) {
     const Source& l = m_.lines;
     parts.push_back(code + " IN (SELECT " + Col(l, "location", "ll") +
                     " FROM " + From(l) + " ll WHERE " +
