@@ -292,6 +292,8 @@ class Runner {
   std::unordered_map<uint64_t, bool> postcode_cache_;
   std::vector<std::pair<uint32_t, uint32_t>> lot_uses_;  // (lot str, idx)
   std::vector<uint32_t> repeat_buf_;
+  // The order's customer in the order history, or nullptr.
+  const HistoryCustomer* history_ = nullptr;
   WaveResult result_;
 };
 
@@ -1071,11 +1073,11 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   if (allocate_ && item != nullptr && (known || !have_items)) {
     Allocate(o, t, l, *item, base, r);
   }
-  if (Active(kQtyOutlier) && o.customer != kNone) {
-    auto it = w_.history_stats.find(PairKey(o.customer, l.sku));
-    if (it != w_.history_stats.end() &&
-        it->second.count >= static_cast<uint64_t>(e_.outlier_min_history)) {
-      const HistoryStat& h = it->second;
+  if (Active(kQtyOutlier) && history_ != nullptr) {
+    const HistoryStat* stat = w_.FindHistoryStat(*history_, l.sku);
+    if (stat != nullptr &&
+        stat->count >= static_cast<uint64_t>(e_.outlier_min_history)) {
+      const HistoryStat& h = *stat;
       long double threshold =
           static_cast<long double>(h.median) * e_.outlier_factor;
       if (static_cast<long double>(base) > threshold && base > h.max) {
@@ -1302,6 +1304,9 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
           {"window_hours", e_.dup_window_us / 3'600'000'000LL}});
   }
 
+  history_ = Active(kQtyOutlier) && o.customer != kNone
+                 ? w_.FindHistoryCustomer(o.customer)
+                 : nullptr;
   const size_t undo_mark = undo_.size();
   Nano weight = 0;
   uint32_t unknown_weights = 0;

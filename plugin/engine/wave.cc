@@ -565,6 +565,24 @@ void ResolveLocations(WaveData& w) {
 
 }  // namespace
 
+const HistoryCustomer* WaveData::FindHistoryCustomer(uint32_t customer) const {
+  auto it = std::lower_bound(
+      history_customers.begin(), history_customers.end(), customer,
+      [](const HistoryCustomer& c, uint32_t id) { return c.customer < id; });
+  return it == history_customers.end() || it->customer != customer ? nullptr
+                                                                   : &*it;
+}
+
+const HistoryStat* WaveData::FindHistoryStat(const HistoryCustomer& c,
+                                             uint32_t sku) const {
+  const uint32_t* first = history_skus.data() + c.begin;
+  const uint32_t* last = history_skus.data() + c.end;
+  const uint32_t* it = std::lower_bound(first, last, sku);
+  return it == last || *it != sku
+             ? nullptr
+             : &history_stats[static_cast<size_t>(it - history_skus.data())];
+}
+
 Wave WaveBuilder::Finish() {
   WaveData& w = *data_;
   StringPool& sp = w.strings;
@@ -791,8 +809,16 @@ Wave WaveBuilder::Finish() {
         cnt % 2 == 1
             ? w.history[i + cnt / 2].qty
             : (w.history[i + cnt / 2 - 1].qty + w.history[i + cnt / 2].qty) / 2;
-    w.history_stats.emplace(PairKey(w.history[i].customer, w.history[i].sku),
-                            stat);
+    const uint32_t customer = w.history[i].customer;
+    if (w.history_customers.empty() ||
+        w.history_customers.back().customer != customer) {
+      const auto at = static_cast<uint32_t>(w.history_skus.size());
+      w.history_customers.push_back({customer, at, at});
+    }
+    w.history_skus.push_back(w.history[i].sku);
+    w.history_stats.push_back(stat);
+    w.history_customers.back().end =
+        static_cast<uint32_t>(w.history_skus.size());
     i = j;
   }
   std::vector<const HistoryLine*> by_order;

@@ -162,6 +162,12 @@ struct HistoryStat {
   uint32_t count = 0;
 };
 
+// A customer's run of entries in WaveData::history_skus / history_stats.
+struct HistoryCustomer {
+  uint32_t customer;  // string id
+  uint32_t begin, end;
+};
+
 struct WaveData {
   StringPool strings;
   uint64_t capabilities = 0;
@@ -183,8 +189,13 @@ struct WaveData {
   // Indexes by string id (size = strings.size() after Finish).
   std::vector<uint32_t> item_by_sku, unit_by_code, location_by_code,
       customer_by_ref, carrier_by_code, order_by_ref;
-  std::unordered_map<uint64_t, uint32_t> lot_by_key;        // (sku << 32) | lot
-  std::unordered_map<uint64_t, HistoryStat> history_stats;  // (cust, sku)
+  std::unordered_map<uint64_t, uint32_t> lot_by_key;  // (sku << 32) | lot
+  // Per (customer, SKU) statistics: history_customers ascending by
+  // customer string id, each naming its run of history_skus (ascending SKU
+  // string ids) and the parallel history_stats.
+  std::vector<HistoryCustomer> history_customers;
+  std::vector<uint32_t> history_skus;
+  std::vector<HistoryStat> history_stats;
   // (customer, signature) hash -> indexes into history_orders.
   std::unordered_multimap<uint64_t, uint32_t> history_by_signature;
 
@@ -197,6 +208,11 @@ struct WaveData {
   uint32_t Index(const std::vector<uint32_t>& by, uint32_t id) const {
     return id < by.size() ? by[id] : kNone;
   }
+  // The customer's run in history_customers, or nullptr when it has none.
+  const HistoryCustomer* FindHistoryCustomer(uint32_t customer) const;
+  // The customer's statistics for the SKU, or nullptr when there are none.
+  const HistoryStat* FindHistoryStat(const HistoryCustomer& c,
+                                     uint32_t sku) const;
 };
 
 inline uint64_t PairKey(uint32_t a, uint32_t b) {
