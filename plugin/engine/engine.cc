@@ -232,6 +232,7 @@ class Runner {
   void Emit(OrderResult& r, int check, const LineRec* line, std::string message,
             json details);
   void ResolveZones();
+  std::vector<uint32_t> ServingSequence() const;
   void PrepareStock();
   void FindWaveDuplicates();
   void CheckOrder(uint32_t oi, OrderResult& r);
@@ -290,6 +291,9 @@ class Runner {
   std::vector<UndoEntry> undo_;
   std::vector<uint32_t> duplicate_of_;  // per order: earlier equal order
   std::unordered_map<uint64_t, bool> postcode_cache_;
+  // FindCountry of the last country string id seen.
+  uint32_t last_country_id_ = kNone;
+  int last_country_ = -1;
   std::vector<std::pair<uint32_t, uint32_t>> lot_uses_;  // (lot str, idx)
   std::vector<uint32_t> repeat_buf_;
   // The order's customer in the order history, or nullptr.
@@ -377,24 +381,61 @@ WaveResult Runner::Run() {
   if (Active(kOrderDuplicate)) FindWaveDuplicates();
 
   // The serving sequence.
-  std::vector<uint32_t> seq(w_.orders.size());
-  for (uint32_t i = 0; i < seq.size(); ++i) seq[i] = i;
-  std::sort(seq.begin(), seq.end(), [&](uint32_t a, uint32_t b) {
-    const OrderRec& oa = w_.orders[a];
-    const OrderRec& ob = w_.orders[b];
-    if (oa.priority != ob.priority) return oa.priority > ob.priority;
-    int64_t da = times_[a].ship_day == kNoDay ? INT64_MAX : times_[a].ship_day;
-    int64_t db = times_[b].ship_day == kNoDay ? INT64_MAX : times_[b].ship_day;
-    if (da != db) return da < db;
-    if (oa.ref != ob.ref) return S(oa.ref) < S(ob.ref);
-    return S(oa.stable_id) < S(ob.stable_id);
-  });
+  std::vector<uint32_t> seq = ServingSequence();
 
   result_.orders.resize(seq.size());
   for (size_t k = 0; k < seq.size(); ++k) {
     CheckOrder(seq[k], result_.orders[k]);
   }
   return std::move(result_);
+}
+
+// Big-endian first 8 bytes of s from `at`, zero-padded: comparing two such
+// words orders the strings as a bytewise comparison of those bytes does.
+uint64_t PrefixWord(std::string_view s, size_t at) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    v <<= 8;
+    if (at + i < s.size()) v |= static_cast<unsigned char>(s[at + i]);
+  }
+  return v;
+}
+
+std::vector<uint32_t> Runner::ServingSequence() const {
+  // Priority descending, ship day ascending with missing days last, ref
+  // bytewise, stable id bytewise: the integer words decide all but ties in
+  // the first 16 bytes of the ref.
+  struct Key {
+    uint64_t rank;  // ~priority, then ship day
+    uint64_t ref0, ref1;
+    uint32_t order;
+  };
+  std::vector<Key> keys(w_.orders.size());
+  for (uint32_t i = 0; i < keys.size(); ++i) {
+    const OrderRec& o = w_.orders[i];
+    const uint32_t prio = ~(static_cast<uint32_t>(o.priority) ^ 0x80000000u);
+    const int32_t day = times_[i].ship_day;
+    const uint32_t day_key =
+        day == kNoDay ? UINT32_MAX : static_cast<uint32_t>(day) ^ 0x80000000u;
+    const std::string_view ref = S(o.ref);
+    keys[i] = {(static_cast<uint64_t>(prio) << 32) | day_key,
+               PrefixWord(ref, 0), PrefixWord(ref, 8), i};
+  }
+  std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
+    if (a.rank != b.rank) return a.rank < b.rank;
+    if (a.ref0 != b.ref0) return a.ref0 < b.ref0;
+    if (a.ref1 != b.ref1) return a.ref1 < b.ref1;
+    const OrderRec& oa = w_.orders[a.order];
+    const OrderRec& ob = w_.orders[b.order];
+    if (oa.ref != ob.ref) {
+      std::string_view ra = S(oa.ref), rb = S(ob.ref);
+      if (ra != rb) return ra < rb;
+    }
+    return S(oa.stable_id) < S(ob.stable_id);
+  });
+  std::vector<uint32_t> seq(keys.size());
+  for (size_t k = 0; k < keys.size(); ++k) seq[k] = keys[k].order;
+  return seq;
 }
 
 void Runner::ResolveZones() {
@@ -880,9 +921,9 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   const ItemRec* item = l.item == kNone ? nullptr : &w_.items[l.item];
   const bool have_items = (w_.capabilities & RFT_CAP_ITEMS) != 0;
   const bool known = item != nullptr && item->in_master;
-  std::string_view sku = S(l.sku);
+  auto sku = [&] { return S(l.sku); };
   if (Active(kItemUnknown) && !known) {
-    if (l.sku == kNone || Blank(sku)) {
+    if (l.sku == kNone || Blank(sku())) {
       Emit(r, kItemUnknown, &l,
            fmt::format("line {}: no SKU given; enter the item", l.line_no),
            {{"observed", nullptr}, {"expected", "a SKU of the item master"}});
@@ -890,19 +931,19 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       Emit(r, kItemUnknown, &l,
            fmt::format("line {}: SKU {} is not in the item master; check the "
                        "SKU or create the item",
-                       l.line_no, sku),
-           {{"observed", sku}, {"expected", "a SKU of the item master"}});
+                       l.line_no, sku()),
+           {{"observed", sku()}, {"expected", "a SKU of the item master"}});
     }
   }
   if (Active(kItemInactive) && known && item->active == RFT_FLAG_NO) {
     Emit(r, kItemInactive, &l,
          fmt::format("line {}: SKU {} is archived or not sellable; replace "
                      "it with its successor or remove the line",
-                     l.line_no, sku),
-         {{"observed", "inactive"}, {"sku", sku}, {"expected", "active"}});
+                     l.line_no, sku()),
+         {{"observed", "inactive"}, {"sku", sku()}, {"expected", "active"}});
   }
   // Quantity.
-  const std::string_view unit = UnitOf(l, item);
+  auto unit = [&] { return UnitOf(l, item); };
   std::string problem;
   switch (l.qty_state) {
     case DecimalState::kNull:
@@ -920,7 +961,7 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       if (l.qty == 0) {
         problem = "quantity is 0";
       } else if (l.qty < 0) {
-        problem = fmt::format("quantity {} {} is negative", Q(l.qty), unit);
+        problem = fmt::format("quantity {} {} is negative", Q(l.qty), unit());
       }
       break;
   }
@@ -928,8 +969,8 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
     if (Active(kQtyInvalid)) {
       Emit(r, kQtyInvalid, &l,
            fmt::format("line {}: SKU {} {}; enter a positive quantity",
-                       l.line_no, sku, problem),
-           {{"sku", sku},
+                       l.line_no, sku(), problem),
+           {{"sku", sku()},
             {"observed", l.qty_state == DecimalState::kNull
                              ? json(nullptr)
                              : json(FormatDecimal(l.qty_raw))},
@@ -952,11 +993,11 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       Emit(r, kQtyInvalid, &l,
            fmt::format("line {}: SKU {} {} {}: {} comes in steps of {}; "
                        "round the quantity",
-                       l.line_no, sku, Q(l.qty), unit, unit,
+                       l.line_no, sku(), Q(l.qty), unit(), unit(),
                        Q(line_unit->rounding)),
-           {{"sku", sku},
+           {{"sku", sku()},
             {"observed", Q(l.qty)},
-            {"unit", unit},
+            {"unit", unit()},
             {"expected",
              fmt::format("a multiple of {}", Q(line_unit->rounding))}});
     }
@@ -974,20 +1015,20 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       std::string why;
       switch (conv) {
         case Convert::kUnknownUnit:
-          why = fmt::format("unit {} is not known for SKU {}", unit, sku);
+          why = fmt::format("unit {} is not known for SKU {}", unit(), sku());
           break;
         case Convert::kNoBaseUnit:
           why = fmt::format("the base unit {} of SKU {} is not known",
-                            base_name, sku);
+                            base_name, sku());
           break;
         case Convert::kCategory:
-          why = fmt::format("{} ({}) does not convert to {} ({})", unit,
+          why = fmt::format("{} ({}) does not convert to {} ({})", unit(),
                             S(line_unit->category), base_name,
                             S(base_unit->category));
           break;
         default:
-          why = fmt::format("{} {} is not a whole number of {}", Q(l.qty), unit,
-                            base_name);
+          why = fmt::format("{} {} is not a whole number of {}", Q(l.qty),
+                            unit(), base_name);
           break;
       }
       Emit(
@@ -995,8 +1036,8 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
           fmt::format("line {}: {}; order in {} or a unit that converts "
                       "exactly",
                       l.line_no, why, base_name),
-          {{"sku", sku},
-           {"observed", unit},
+          {{"sku", sku()},
+           {"observed", unit()},
            {"qty", Q(l.qty)},
            {"expected", base_name},
            {"problem", conv == Convert::kRounds ? "rounds" : "no conversion"}});
@@ -1007,11 +1048,12 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   if (known && item->serial_tracked == RFT_FLAG_YES &&
       base % kNanoPerUnit != 0) {
     if (Active(kQtyInvalid)) {
-      Emit(r, kQtyInvalid, &l,
-           fmt::format("line {}: SKU {} is serial-tracked; {} {} is not a "
-                       "whole number of pieces",
-                       l.line_no, sku, Q(base), BaseUnit(*item)),
-           {{"sku", sku}, {"observed", Q(base)}, {"expected", "whole units"}});
+      Emit(
+          r, kQtyInvalid, &l,
+          fmt::format("line {}: SKU {} is serial-tracked; {} {} is not a "
+                      "whole number of pieces",
+                      l.line_no, sku(), Q(base), BaseUnit(*item)),
+          {{"sku", sku()}, {"observed", Q(base)}, {"expected", "whole units"}});
     }
     return;
   }
@@ -1020,8 +1062,8 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       Emit(r, kQtyInvalid, &l,
            fmt::format("line {}: SKU {} {} {} is more than the largest "
                        "plausible line ({}); check for a typing slip",
-                       l.line_no, sku, Q(l.qty), unit, Q(e_.max_qty)),
-           {{"sku", sku},
+                       l.line_no, sku(), Q(l.qty), unit(), Q(e_.max_qty)),
+           {{"sku", sku()},
             {"observed", Q(base)},
             {"threshold", Q(e_.max_qty)},
             {"expected", "<= max_qty"}});
@@ -1061,10 +1103,10 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
         Emit(r, kLocationMismatch, &l,
              fmt::format("line {}: location {} holds no SKU {}; assign a "
                          "location that stocks it",
-                         l.line_no, loc, sku),
+                         l.line_no, loc, sku()),
              {{"observed", 0},
               {"location", loc},
-              {"sku", sku},
+              {"sku", sku()},
               {"expected", "stock of the SKU at the location"}});
       }
     }
@@ -1081,14 +1123,14 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       long double threshold =
           static_cast<long double>(h.median) * e_.outlier_factor;
       if (static_cast<long double>(base) > threshold && base > h.max) {
-        std::string_view bu = item != nullptr ? BaseUnit(*item) : unit;
+        std::string_view bu = item != nullptr ? BaseUnit(*item) : unit();
         Emit(r, kQtyOutlier, &l,
              fmt::format("line {}: {} {} of SKU {} is far above what customer "
                          "{} usually orders ({} {} median, {} at most in {} "
                          "past lines); confirm the quantity",
-                         l.line_no, Q(base), bu, sku, S(o.customer),
+                         l.line_no, Q(base), bu, sku(), S(o.customer),
                          Q(h.median), bu, Q(h.max), h.count),
-             {{"sku", sku},
+             {{"sku", sku()},
               {"observed", Q(base)},
               {"median", Q(h.median)},
               {"max", Q(h.max)},
@@ -1105,8 +1147,8 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
            fmt::format("line {}: SKU {} is dangerous goods (class {}) and "
                        "carrier service {} does not accept them; choose a "
                        "service that does",
-                       l.line_no, sku, S(item->hazmat), S(c.code)),
-           {{"sku", sku},
+                       l.line_no, sku(), S(item->hazmat), S(c.code)),
+           {{"sku", sku()},
             {"observed", S(item->hazmat)},
             {"service", S(c.code)},
             {"expected", "hazmat allowed"}});
@@ -1126,7 +1168,13 @@ void Runner::CheckAddress(const OrderRec& o, OrderResult& r) {
   int country = -1;
   std::string_view country_text = S(o.country);
   bool country_blank = o.country == kNone || Blank(country_text);
-  if (!country_blank) country = FindCountry(country_text);
+  if (!country_blank) {
+    if (o.country != last_country_id_) {
+      last_country_id_ = o.country;
+      last_country_ = FindCountry(country_text);
+    }
+    country = last_country_;
+  }
   auto blank = [&](uint32_t id) { return id == kNone || Blank(S(id)); };
   if (e_.addr_street && blank(o.street)) missing.push_back("street");
   if (e_.addr_city && blank(o.city)) missing.push_back("city");
