@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <initializer_list>
+#include <iterator>
 #include <stdexcept>
+#include <type_traits>
 #include <unordered_map>
 
 #include "fmt/format.h"
@@ -43,7 +46,112 @@ constexpr std::array<std::string_view, kNumChecks> kCheckIds = {
     "address.incomplete", "carrier.constraint", "customer.hold",
     "qty.outlier"};
 
-using json = nlohmann::json;
+// A value of a finding's details. Views what it is given: it must not
+// outlive the full expression that makes it.
+class JsonValue {
+ public:
+  JsonValue(std::nullptr_t) {}  // NOLINT: implicit by design
+  JsonValue(std::string_view s) : kind_(kString), text_(s) {}          // NOLINT
+  JsonValue(const char* s) : JsonValue(std::string_view(s)) {}         // NOLINT
+  JsonValue(const std::string& s) : JsonValue(std::string_view(s)) {}  // NOLINT
+  JsonValue(bool b) : kind_(kBool), int_(b ? 1 : 0) {}                 // NOLINT
+  template <typename T,
+            std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>,
+                             int> = 0>
+  JsonValue(T v)  // NOLINT
+      : kind_(std::is_signed_v<T> ? kInt : kUint),
+        int_(static_cast<int64_t>(v)) {}
+  JsonValue(const std::vector<std::string_view>& list)  // NOLINT
+      : kind_(kList), list_(&list) {}
+
+  // Appends the value as nlohmann::json::dump(-1, ' ', false, replace)
+  // writes it.
+  void AppendTo(std::string* out) const;
+
+ private:
+  enum Kind : uint8_t { kNull, kString, kBool, kInt, kUint, kList };
+  static void AppendString(std::string_view s, std::string* out);
+  Kind kind_ = kNull;
+  std::string_view text_;
+  int64_t int_ = 0;
+  const std::vector<std::string_view>* list_ = nullptr;
+};
+
+void JsonValue::AppendString(std::string_view s, std::string* out) {
+  bool plain = true;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    plain &= c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+  }
+  if (plain) {
+    out->push_back('"');
+    out->append(s);
+    out->push_back('"');
+    return;
+  }
+  // Escapes and UTF-8 repair exactly as nlohmann::json does.
+  *out += nlohmann::json(s).dump(-1, ' ', false,
+                                 nlohmann::json::error_handler_t::replace);
+}
+
+void JsonValue::AppendTo(std::string* out) const {
+  switch (kind_) {
+    case kNull:
+      out->append("null");
+      break;
+    case kString:
+      AppendString(text_, out);
+      break;
+    case kBool:
+      out->append(int_ != 0 ? "true" : "false");
+      break;
+    case kInt:
+      fmt::format_to(std::back_inserter(*out), "{}", int_);
+      break;
+    case kUint:
+      fmt::format_to(std::back_inserter(*out), "{}",
+                     static_cast<uint64_t>(int_));
+      break;
+    case kList:
+      out->push_back('[');
+      for (size_t i = 0; i < list_->size(); ++i) {
+        if (i > 0) out->push_back(',');
+        AppendString((*list_)[i], out);
+      }
+      out->push_back(']');
+      break;
+  }
+}
+
+using JsonField = std::pair<std::string_view, JsonValue>;
+
+// A JSON object of the fields, keys in bytewise order, the first of equal
+// keys kept: what nlohmann::json (std::map objects) dumps.
+std::string JsonObject(std::initializer_list<JsonField> fields) {
+  std::array<const JsonField*, 16> sorted{};
+  size_t n = 0;
+  for (const JsonField& f : fields) {
+    if (n == sorted.size()) throw std::logic_error("too many detail fields");
+    size_t k = n++;
+    while (k > 0 && f.first < sorted[k - 1]->first) {
+      sorted[k] = sorted[k - 1];
+      --k;
+    }
+    sorted[k] = &f;
+  }
+  std::string out;
+  out.reserve(192);
+  out.push_back('{');
+  for (size_t i = 0; i < n; ++i) {
+    if (i > 0 && sorted[i]->first == sorted[i - 1]->first) continue;
+    if (out.size() > 1) out.push_back(',');
+    JsonValue(sorted[i]->first).AppendTo(&out);
+    out.push_back(':');
+    sorted[i]->second.AppendTo(&out);
+  }
+  out.push_back('}');
+  return out;
+}
 
 std::string Q(Nano n) { return FormatNano(n); }
 
@@ -230,7 +338,7 @@ class Runner {
  private:
   bool Active(int c) const { return active_[c]; }
   void Emit(OrderResult& r, int check, const LineRec* line, std::string message,
-            json details);
+            std::initializer_list<JsonField> details);
   void ResolveZones();
   std::vector<uint32_t> ServingSequence() const;
   void PrepareStock();
@@ -302,7 +410,8 @@ class Runner {
 };
 
 void Runner::Emit(OrderResult& r, int check, const LineRec* line,
-                  std::string message, json details) {
+                  std::string message,
+                  std::initializer_list<JsonField> details) {
   Finding f;
   f.line_no = line == nullptr ? 0 : line->line_no;
   if (line != nullptr && line->line_ref != kNone) {
@@ -311,7 +420,7 @@ void Runner::Emit(OrderResult& r, int check, const LineRec* line,
   f.check_id = std::string(kCheckIds[check]);
   f.severity = e_.severity[check];
   f.message = std::move(message);
-  f.details_json = details.dump(-1, ' ', false, json::error_handler_t::replace);
+  f.details_json = JsonObject(details);
   r.findings.push_back(std::move(f));
 }
 
@@ -972,8 +1081,8 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
                        l.line_no, sku(), problem),
            {{"sku", sku()},
             {"observed", l.qty_state == DecimalState::kNull
-                             ? json(nullptr)
-                             : json(FormatDecimal(l.qty_raw))},
+                             ? JsonValue(nullptr)
+                             : JsonValue(FormatDecimal(l.qty_raw))},
             {"expected", "> 0"}});
     }
     *base_sig_ok = false;
@@ -1317,8 +1426,8 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
                  : fmt::format("customer {} of order {} is not in the "
                                "customer master; its hold status is unknown",
                                S(o.customer), S(o.ref)),
-             {{"observed",
-               o.customer == kNone ? json(nullptr) : json(S(o.customer))},
+             {{"observed", o.customer == kNone ? JsonValue(nullptr)
+                                               : JsonValue(S(o.customer))},
               {"expected", "a known customer"}});
       }
     } else {
