@@ -339,6 +339,9 @@ class Runner {
   bool Active(int c) const { return active_[c]; }
   void Emit(OrderResult& r, int check, const LineRec* line, std::string message,
             std::initializer_list<JsonField> details);
+  void PrefetchOrder(uint32_t oi) const;
+  void PrefetchItems(uint32_t oi) const;
+  void PrefetchStock(uint32_t oi) const;
   void ResolveZones();
   std::vector<uint32_t> ServingSequence() const;
   void PrepareStock();
@@ -492,9 +495,15 @@ WaveResult Runner::Run() {
   // The serving sequence.
   std::vector<uint32_t> seq = ServingSequence();
 
-  result_.orders.resize(seq.size());
+  result_.orders.reserve(seq.size());
   for (size_t k = 0; k < seq.size(); ++k) {
-    CheckOrder(seq[k], result_.orders[k]);
+    // Orders are served in a sequence unrelated to where their records
+    // lie: fetch ahead what the next orders will read, one dependency level
+    // per order of distance.
+    if (k + 3 < seq.size()) PrefetchOrder(seq[k + 3]);
+    if (k + 2 < seq.size()) PrefetchItems(seq[k + 2]);
+    if (k + 1 < seq.size()) PrefetchStock(seq[k + 1]);
+    CheckOrder(seq[k], result_.orders.emplace_back());
   }
   return std::move(result_);
 }
@@ -545,6 +554,44 @@ std::vector<uint32_t> Runner::ServingSequence() const {
   std::vector<uint32_t> seq(keys.size());
   for (size_t k = 0; k < keys.size(); ++k) seq[k] = keys[k].order;
   return seq;
+}
+
+void Runner::PrefetchOrder(uint32_t oi) const {
+  const OrderRec& o = w_.orders[oi];
+  __builtin_prefetch(&o);
+  const char* first = reinterpret_cast<const char*>(&w_.lines[o.line_begin]);
+  const char* last = reinterpret_cast<const char*>(&w_.lines[o.line_end]);
+  for (const char* p = first; p < last; p += 64) __builtin_prefetch(p);
+  for (uint32_t id : {o.ref, o.stable_id, o.customer, o.customer_order_ref}) {
+    sp_.Prefetch(id);
+  }
+}
+
+void Runner::PrefetchItems(uint32_t oi) const {
+  const OrderRec& o = w_.orders[oi];
+  for (uint32_t li = o.line_begin; li < o.line_end; ++li) {
+    const uint32_t item = w_.lines[li].item;
+    if (item != kNone) __builtin_prefetch(&w_.items[item]);
+  }
+  for (uint32_t id : {o.ref, o.stable_id, o.customer, o.customer_order_ref}) {
+    __builtin_prefetch(S(id).data());
+  }
+}
+
+void Runner::PrefetchStock(uint32_t oi) const {
+  const OrderRec& o = w_.orders[oi];
+  for (uint32_t li = o.line_begin; li < o.line_end; ++li) {
+    const uint32_t item = w_.lines[li].item;
+    if (item == kNone) continue;
+    const ItemRec& it = w_.items[item];
+    if (it.slot_begin < it.slot_end) {
+      __builtin_prefetch(&free_left_[it.slot_begin]);
+      __builtin_prefetch(&slot_quality_[it.slot_begin]);
+    }
+    if (it.item_unit_begin < it.item_unit_end) {
+      __builtin_prefetch(&w_.item_units[it.item_unit_begin]);
+    }
+  }
 }
 
 void Runner::ResolveZones() {
@@ -1483,8 +1530,20 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
       const LineRec& l = w_.lines[li];
       return std::tuple{l.sku, l.uom, l.lot, l.location};
     };
-    std::stable_sort(repeat_buf_.begin(), repeat_buf_.end(),
-                     [&](uint32_t a, uint32_t b) { return key(a) < key(b); });
+    auto less = [&](uint32_t a, uint32_t b) { return key(a) < key(b); };
+    if (repeat_buf_.size() <= 32) {
+      // Stable insertion sort: no scratch buffer for the usual short order.
+      for (size_t k = 1; k < repeat_buf_.size(); ++k) {
+        const uint32_t v = repeat_buf_[k];
+        size_t j = k;
+        for (; j > 0 && less(v, repeat_buf_[j - 1]); --j) {
+          repeat_buf_[j] = repeat_buf_[j - 1];
+        }
+        repeat_buf_[j] = v;
+      }
+    } else {
+      std::stable_sort(repeat_buf_.begin(), repeat_buf_.end(), less);
+    }
     for (size_t k = 1; k < repeat_buf_.size(); ++k) {
       const LineRec& a = w_.lines[repeat_buf_[k - 1]];
       const LineRec& b = w_.lines[repeat_buf_[k]];
@@ -1501,9 +1560,12 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
   if (Active(kOrderDuplicate) && base_sig_ok && o.customer != kNone &&
       base_sig.count > 0 && (w_.capabilities & RFT_CAP_HISTORY)) {
     uint64_t sig = base_sig.Value();
-    auto range = w_.history_by_signature.equal_range(Mix64(o.customer) ^ sig);
+    const uint64_t key = Mix64(o.customer) ^ sig;
     const HistoryOrder* match = nullptr;
-    for (auto it = range.first; it != range.second; ++it) {
+    for (auto it = std::lower_bound(
+             w_.history_by_signature.begin(), w_.history_by_signature.end(),
+             key, [](const auto&e, uint64_t k) { return e.first < k; });
+         it != w_.history_by_signature.end() && it->first == key; ++it) {
       const HistoryOrder& h = w_.history_orders[it->second];
       if (h.customer != o.customer || h.signature != sig || h.ref == o.ref ||
           !h.created_at.present()) {
@@ -1535,7 +1597,11 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
     CheckCarrierOrder(o, t, weight, unknown_weights, r);
   }
 
-  if (r.findings.size() > 1) {
+  if (r.findings.size() > 1 &&
+      !std::is_sorted(r.findings.begin(), r.findings.end(),
+                      [](const Finding& a, const Finding& b) {
+                        return a.line_no < b.line_no;
+                      })) {
     std::stable_sort(r.findings.begin(), r.findings.end(),
                      [](const Finding& a, const Finding& b) {
                        return a.line_no < b.line_no;

@@ -845,12 +845,13 @@ Wave WaveBuilder::Finish() {
     }
     ho.signature = sig.Value();
     ho.line_count = sig.count;
-    w.history_by_signature.emplace(
+    w.history_by_signature.emplace_back(
         Mix64(ho.customer) ^ ho.signature,
         static_cast<uint32_t>(w.history_orders.size()));
     w.history_orders.push_back(ho);
     i = j;
   }
+  std::sort(w.history_by_signature.begin(), w.history_by_signature.end());
 
   w.finished = true;
   Wave wave;

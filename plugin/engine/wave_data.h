@@ -31,6 +31,10 @@ class StringPool {
     return id == kNone ? std::string_view() : views_[id];
   }
   size_t size() const { return strings_.size(); }
+  // A hint that Get(id) is coming; no effect on results.
+  void Prefetch(uint32_t id) const {
+    if (id != kNone) __builtin_prefetch(&views_[id]);
+  }
 
  private:
   std::deque<std::string> strings_;      // stable addresses for the views
@@ -196,8 +200,8 @@ struct WaveData {
   std::vector<HistoryCustomer> history_customers;
   std::vector<uint32_t> history_skus;
   std::vector<HistoryStat> history_stats;
-  // (customer, signature) hash -> indexes into history_orders.
-  std::unordered_multimap<uint64_t, uint32_t> history_by_signature;
+  // (Mix64(customer) ^ signature, index into history_orders), ascending.
+  std::vector<std::pair<uint64_t, uint32_t>> history_by_signature;
 
   // Problems found in the records as a whole (orphan lines...), reported
   // as notes of every run over the wave.
