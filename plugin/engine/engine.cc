@@ -78,12 +78,17 @@ class JsonValue {
 };
 
 void JsonValue::AppendString(std::string_view s, std::string* out) {
-  bool plain = true;
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    plain &= c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
-  }
-  if (plain) {
+  // Bytes that nlohmann::json escapes or validates as UTF-8.
+  static constexpr auto kSpecial = [] {
+    std::array<uint8_t, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+      t[c] = c < 0x20 || c >= 0x80 || c == '"' || c == '\\';
+    }
+    return t;
+  }();
+  uint8_t special = 0;
+  for (char ch : s) special |= kSpecial[static_cast<unsigned char>(ch)];
+  if (special == 0) {
     out->push_back('"');
     out->append(s);
     out->push_back('"');
@@ -145,8 +150,9 @@ std::string JsonObject(std::initializer_list<JsonField> fields) {
   for (size_t i = 0; i < n; ++i) {
     if (i > 0 && sorted[i]->first == sorted[i - 1]->first) continue;
     if (out.size() > 1) out.push_back(',');
-    JsonValue(sorted[i]->first).AppendTo(&out);
-    out.push_back(':');
+    out.push_back('"');
+    out.append(sorted[i]->first);  // keys are plain ASCII names
+    out.append("\":");
     sorted[i]->second.AppendTo(&out);
   }
   out.push_back('}');
@@ -659,8 +665,11 @@ void Runner::FindWaveDuplicates() {
     int64_t created;
     uint32_t order;
   };
-  std::vector<Key> keys;
-  keys.reserve(w_.orders.size());
+  // Orders whose (customer, signature) no other order shares cannot be
+  // duplicates: a sort of one word per order finds the few that do.
+  std::vector<uint64_t> sigs(w_.orders.size());
+  std::vector<uint64_t> hashes;
+  hashes.reserve(w_.orders.size());
   for (uint32_t i = 0; i < w_.orders.size(); ++i) {
     const OrderRec& o = w_.orders[i];
     if (o.customer == kNone || o.line_begin == o.line_end) continue;
@@ -669,7 +678,28 @@ void Runner::FindWaveDuplicates() {
       const LineRec& l = w_.lines[li];
       sig.Add(l.sku, l.qty ^ static_cast<Nano>(Mix64(l.uom)));
     }
-    keys.push_back({o.customer, sig.Value(), times_[i].created_key, i});
+    sigs[i] = sig.Value();
+    hashes.push_back(Mix64(o.customer) ^ sigs[i]);
+  }
+  std::sort(hashes.begin(), hashes.end());
+  std::vector<uint64_t> shared;
+  for (size_t k = 1; k < hashes.size(); ++k) {
+    if (hashes[k] == hashes[k - 1] &&
+        (shared.empty() || shared.back() != hashes[k])) {
+      shared.push_back(hashes[k]);
+    }
+  }
+  duplicate_of_.assign(w_.orders.size(), kNone);
+  if (shared.empty()) return;
+  std::vector<Key> keys;
+  for (uint32_t i = 0; i < w_.orders.size(); ++i) {
+    const OrderRec& o = w_.orders[i];
+    if (o.customer == kNone || o.line_begin == o.line_end) continue;
+    if (!std::binary_search(shared.begin(), shared.end(),
+                            Mix64(o.customer) ^ sigs[i])) {
+      continue;
+    }
+    keys.push_back({o.customer, sigs[i], times_[i].created_key, i});
   }
   std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
     if (a.customer != b.customer) return a.customer < b.customer;
@@ -677,7 +707,6 @@ void Runner::FindWaveDuplicates() {
     if (a.created != b.created) return a.created < b.created;
     return S(w_.orders[a.order].ref) < S(w_.orders[b.order].ref);
   });
-  duplicate_of_.assign(w_.orders.size(), kNone);
   for (size_t i = 0; i < keys.size();) {
     size_t j = i + 1;
     while (j < keys.size() && keys[j].customer == keys[i].customer &&
