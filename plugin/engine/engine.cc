@@ -408,6 +408,19 @@ class Runner {
   std::vector<UndoEntry> undo_;
   std::vector<uint32_t> duplicate_of_;  // per order: earlier equal order
   std::unordered_map<uint64_t, bool> postcode_cache_;
+  // Per string id, computed on first use: kTextKnown | kTextBlank |
+  // kTextUtf8.
+  static constexpr uint8_t kTextKnown = 1, kTextBlank = 2, kTextUtf8 = 4;
+  std::vector<uint8_t> text_flags_;
+  uint8_t TextFlags(uint32_t id) {
+    uint8_t& f = text_flags_[id];
+    if (f == 0) {
+      const std::string_view text = S(id);
+      f = kTextKnown | (Blank(text) ? kTextBlank : 0) |
+          (ValidUtf8(text) ? kTextUtf8 : 0);
+    }
+    return f;
+  }
   // FindCountry of the last country string id seen.
   uint32_t last_country_id_ = kNone;
   int last_country_ = -1;
@@ -494,6 +507,7 @@ WaveResult Runner::Run() {
               !(ctx_.past_orders && !(caps & RFT_CAP_STOCK_AS_OF));
   use_locations_ = (caps & RFT_CAP_LOCATIONS) != 0;
 
+  text_flags_.assign(sp_.size(), 0);
   ResolveZones();
   PrepareStock();
   if (Active(kOrderDuplicate)) FindWaveDuplicates();
@@ -545,18 +559,45 @@ std::vector<uint32_t> Runner::ServingSequence() const {
     keys[i] = {(static_cast<uint64_t>(prio) << 32) | day_key,
                PrefixWord(ref, 0), PrefixWord(ref, 8), i};
   }
-  std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
-    if (a.rank != b.rank) return a.rank < b.rank;
-    if (a.ref0 != b.ref0) return a.ref0 < b.ref0;
-    if (a.ref1 != b.ref1) return a.ref1 < b.ref1;
-    const OrderRec& oa = w_.orders[a.order];
-    const OrderRec& ob = w_.orders[b.order];
-    if (oa.ref != ob.ref) {
-      std::string_view ra = S(oa.ref), rb = S(ob.ref);
-      if (ra != rb) return ra < rb;
+  // Least significant digit first radix sort (stable) on ref1, ref0, rank,
+  // skipping bytes that are the same in every key.
+  std::vector<Key> scratch(keys.size());
+  for (uint64_t Key::*word : {&Key::ref1, &Key::ref0, &Key::rank}) {
+    for (int shift = 0; shift < 64; shift += 8) {
+      std::array<size_t, 257> at{};
+      for (const Key& k : keys) ++at[((k.*word >> shift) & 0xFF) + 1];
+      if (std::find(at.begin() + 1, at.end(), keys.size()) != at.end()) {
+        continue;
+      }
+      for (size_t d = 1; d < at.size(); ++d) at[d] += at[d - 1];
+      for (const Key& k : keys) scratch[at[(k.*word >> shift) & 0xFF]++] = k;
+      keys.swap(scratch);
     }
-    return S(oa.stable_id) < S(ob.stable_id);
-  });
+  }
+  // Refs that agree in their first 16 bytes: compare them whole.
+  auto same_words = [](const Key& a, const Key& b) {
+    return a.rank == b.rank && a.ref0 == b.ref0 && a.ref1 == b.ref1;
+  };
+  for (size_t i = 0; i < keys.size();) {
+    size_t j = i + 1;
+    while (j < keys.size() && same_words(keys[i], keys[j])) ++j;
+    if (j - i > 1) {
+      std::sort(keys.begin() + static_cast<ptrdiff_t>(i),
+                keys.begin() + static_cast<ptrdiff_t>(j),
+                [&](const Key& a, const Key& b) {
+                  const OrderRec& oa = w_.orders[a.order];
+                  const OrderRec& ob = w_.orders[b.order];
+                  if (oa.ref != ob.ref) {
+                    std::string_view ra = S(oa.ref), rb = S(ob.ref);
+                    if (ra != rb) return ra < rb;
+                  }
+                  std::string_view sa = S(oa.stable_id), sb = S(ob.stable_id);
+                  if (sa != sb) return sa < sb;
+                  return a.order < b.order;
+                });
+    }
+    i = j;
+  }
   std::vector<uint32_t> seq(keys.size());
   for (size_t k = 0; k < keys.size(); ++k) seq[k] = keys[k].order;
   return seq;
@@ -1351,16 +1392,17 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
 void Runner::CheckAddress(const OrderRec& o, OrderResult& r) {
   std::vector<std::string_view> missing;
   int country = -1;
-  std::string_view country_text = S(o.country);
-  bool country_blank = o.country == kNone || Blank(country_text);
+  auto blank = [&](uint32_t id) {
+    return id == kNone || (TextFlags(id) & kTextBlank) != 0;
+  };
+  bool country_blank = blank(o.country);
   if (!country_blank) {
     if (o.country != last_country_id_) {
       last_country_id_ = o.country;
-      last_country_ = FindCountry(country_text);
+      last_country_ = FindCountry(S(o.country));
     }
     country = last_country_;
   }
-  auto blank = [&](uint32_t id) { return id == kNone || Blank(S(id)); };
   if (e_.addr_street && blank(o.street)) missing.push_back("street");
   if (e_.addr_city && blank(o.city)) missing.push_back("city");
   bool postcode_used = country < 0 ||
@@ -1384,7 +1426,7 @@ void Runner::CheckAddress(const OrderRec& o, OrderResult& r) {
                           {o.postcode, "postcode"},
                           {o.country, "country"},
                           {o.ship_to_name, "name"}}) {
-    if (id != kNone && !ValidUtf8(S(id))) {
+    if (id != kNone && (TextFlags(id) & kTextUtf8) == 0) {
       Emit(r, kAddressIncomplete, nullptr,
            fmt::format("ship-to {} of order {} is not valid UTF-8 text; "
                        "re-enter it",
@@ -1396,8 +1438,8 @@ void Runner::CheckAddress(const OrderRec& o, OrderResult& r) {
     Emit(r, kAddressIncomplete, nullptr,
          fmt::format("ship-to country '{}' of order {} is not a known country "
                      "code or name; use the ISO 3166 code",
-                     country_text, S(o.ref)),
-         {{"observed", country_text}, {"expected", "ISO 3166-1 alpha-2"}});
+                     S(o.country), S(o.ref)),
+         {{"observed", S(o.country)}, {"expected", "ISO 3166-1 alpha-2"}});
     return;
   }
   if (!e_.addr_validate || country < 0 || blank(o.postcode)) return;
