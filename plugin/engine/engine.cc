@@ -362,12 +362,14 @@ class Runner {
                 const ItemRec& item, Nano need, OrderResult& r);
   bool SlotQualityOk(uint32_t si, const ItemRec& item, const OrderTimes& t,
                      int32_t min_shelf, int* reason) const;
-  // What SlotQualityOk reads, packed per slot for the run.
-  struct SlotQuality {
+  // Per slot for the run: the free stock left, in base units, and what
+  // SlotQualityOk reads; one 16-byte record so an item's slots share lines.
+  struct SlotState {
+    Nano free_left = 0;
     int32_t expiry = kNoDay;
     bool bad_location = false, lotless = false, bad_lot = false;
   };
-  std::vector<SlotQuality> slot_quality_;
+  std::vector<SlotState> slot_state_;
   bool Under(const Slot& s, const LineRec& l) const;
   void CheckLotUse(const OrderTimes& t, const LineRec& l, uint32_t lot_str,
                    uint32_t lot_idx, int32_t min_shelf, OrderResult& r);
@@ -404,7 +406,7 @@ class Runner {
   bool use_locations_ = false;
   std::vector<OrderTimes> times_;
   std::vector<int32_t> lot_expiry_;
-  std::vector<Nano> free_left_, res_left_;
+  std::vector<Nano> res_left_;
   std::vector<UndoEntry> undo_;
   std::vector<uint32_t> duplicate_of_;  // per order: earlier equal order
   std::unordered_map<uint64_t, bool> postcode_cache_;
@@ -632,8 +634,7 @@ void Runner::PrefetchStock(uint32_t oi) const {
     if (item == kNone) continue;
     const ItemRec& it = w_.items[item];
     if (it.slot_begin < it.slot_end) {
-      __builtin_prefetch(&free_left_[it.slot_begin]);
-      __builtin_prefetch(&slot_quality_[it.slot_begin]);
+      __builtin_prefetch(&slot_state_[it.slot_begin]);
     }
     if (it.item_unit_begin < it.item_unit_end) {
       __builtin_prefetch(&w_.item_units[it.item_unit_begin]);
@@ -676,10 +677,10 @@ void Runner::ResolveZones() {
 }
 
 void Runner::PrepareStock() {
-  slot_quality_.resize(w_.slots.size());
+  slot_state_.resize(w_.slots.size());
   for (size_t i = 0; i < w_.slots.size(); ++i) {
     const Slot& s = w_.slots[i];
-    SlotQuality& q = slot_quality_[i];
+    SlotState& q = slot_state_[i];
     q.bad_location = use_locations_ && s.location_idx != kNone &&
                      !w_.locations[s.location_idx].usable;
     q.lotless = s.lot == kNone;
@@ -689,12 +690,11 @@ void Runner::PrepareStock() {
       q.expiry = lot_expiry_[s.lot_idx];
     }
   }
-  free_left_.resize(w_.slots.size());
   res_left_.resize(w_.slots.size());
   for (size_t i = 0; i < w_.slots.size(); ++i) {
     const Slot& s = w_.slots[i];
     Nano on_hand = std::max<Nano>(0, s.on_hand);
-    free_left_[i] = std::max<Nano>(0, on_hand - s.reserved);
+    slot_state_[i].free_left = std::max<Nano>(0, on_hand - s.reserved);
     res_left_[i] = std::min(s.reserved, on_hand);
   }
 }
@@ -821,10 +821,12 @@ enum Reason : int {
   kNumReasons
 };
 
-bool Runner::SlotQualityOk(uint32_t si, const ItemRec& item,
-                           const OrderTimes& t, int32_t min_shelf,
-                           int* reason) const {
-  const SlotQuality& q = slot_quality_[si];
+[[gnu::always_inline]] inline bool Runner::SlotQualityOk(uint32_t si,
+                                                         const ItemRec& item,
+                                                         const OrderTimes& t,
+                                                         int32_t min_shelf,
+                                                         int* reason) const {
+  const SlotState& q = slot_state_[si];
   if (q.bad_location) {
     *reason = kBadLocation;
     return false;
@@ -951,7 +953,7 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   Nano from_free = 0;
   if (got < need) {
     for (uint32_t si = item.slot_begin; si < item.slot_end; ++si) {
-      Nano& left = free_left_[si];
+      Nano& left = slot_state_[si].free_left;
       if (left <= 0) continue;
       const Slot& s = w_.slots[si];
       if (l.lot != kNone && s.lot != l.lot) continue;
@@ -991,7 +993,9 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
     uint32_t best_slot = kNone;
     for (uint32_t si = item.slot_begin; si < item.slot_end; ++si) {
       const Slot& s = w_.slots[si];
-      if (free_left_[si] <= 0 || s.lot == l.lot || s.lot_idx == kNone) continue;
+      if (slot_state_[si].free_left <= 0 || s.lot == l.lot ||
+          s.lot_idx == kNone)
+        continue;
       int reason;
       if (!SlotQualityOk(si, item, t, min_shelf, &reason)) continue;
       int32_t exp = lot_expiry_[s.lot_idx];
@@ -1007,8 +1011,9 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
                        "expires earlier ({}) and has {} {} available at {}; "
                        "pick the first-expiring lot",
                        l.line_no, S(l.lot), S(l.sku), FormatDay(assigned),
-                       S(s.lot), FormatDay(best), Q(free_left_[best_slot]),
-                       BaseUnit(item), S(s.location)),
+                       S(s.lot), FormatDay(best),
+                       Q(slot_state_[best_slot].free_left), BaseUnit(item),
+                       S(s.location)),
            {{"sku", S(l.sku)},
             {"observed", S(l.lot)},
             {"observed_expiry", FormatDay(assigned)},
@@ -1043,7 +1048,7 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       continue;
     }
     initial += free0;
-    left_now += free_left_[si];
+    left_now += slot_state_[si].free_left;
     reserved_others += std::min(s.reserved, on_hand);
   }
   reserved_others = std::max<Nano>(0, reserved_others - own_reserved);
@@ -1688,7 +1693,11 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
     // A held order gives its stock back.
     for (size_t k = undo_.size(); k > undo_mark; --k) {
       const UndoEntry& u = undo_[k - 1];
-      (u.reservation ? res_left_ : free_left_)[u.slot] += u.qty;
+      if (u.reservation) {
+        res_left_[u.slot] += u.qty;
+      } else {
+        slot_state_[u.slot].free_left += u.qty;
+      }
     }
   } else if (ctx_.record_allocations) {
     for (size_t k = undo_mark; k < undo_.size(); ++k) {
