@@ -708,19 +708,12 @@ void Runner::FindWaveDuplicates() {
   };
   // Orders whose (customer, signature) no other order shares cannot be
   // duplicates: a sort of one word per order finds the few that do.
-  std::vector<uint64_t> sigs(w_.orders.size());
   std::vector<uint64_t> hashes;
   hashes.reserve(w_.orders.size());
   for (uint32_t i = 0; i < w_.orders.size(); ++i) {
     const OrderRec& o = w_.orders[i];
     if (o.customer == kNone || o.line_begin == o.line_end) continue;
-    SignatureBuilder sig;
-    for (uint32_t li = o.line_begin; li < o.line_end; ++li) {
-      const LineRec& l = w_.lines[li];
-      sig.Add(l.sku, l.qty ^ static_cast<Nano>(Mix64(l.uom)));
-    }
-    sigs[i] = sig.Value();
-    hashes.push_back(Mix64(o.customer) ^ sigs[i]);
+    hashes.push_back(Mix64(o.customer) ^ o.line_signature);
   }
   std::sort(hashes.begin(), hashes.end());
   std::vector<uint64_t> shared;
@@ -737,10 +730,10 @@ void Runner::FindWaveDuplicates() {
     const OrderRec& o = w_.orders[i];
     if (o.customer == kNone || o.line_begin == o.line_end) continue;
     if (!std::binary_search(shared.begin(), shared.end(),
-                            Mix64(o.customer) ^ sigs[i])) {
+                            Mix64(o.customer) ^ o.line_signature)) {
       continue;
     }
-    keys.push_back({o.customer, sigs[i], times_[i].created_key, i});
+    keys.push_back({o.customer, o.line_signature, times_[i].created_key, i});
   }
   std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
     if (a.customer != b.customer) return a.customer < b.customer;
@@ -1532,12 +1525,12 @@ void Runner::CheckCarrierOrder(const OrderRec& o, const OrderTimes& t,
 void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
   const OrderRec& o = w_.orders[oi];
   const OrderTimes& t = times_[oi];
-  r.ref = std::string(S(o.ref));
-  r.stable_id = std::string(S(o.stable_id));
-  r.site = std::string(S(o.site));
-  r.provider = std::string(S(o.provider));
-  r.customer = std::string(S(o.customer));
-  r.customer_order_ref = std::string(S(o.customer_order_ref));
+  r.ref.assign(S(o.ref));
+  r.stable_id.assign(S(o.stable_id));
+  r.site.assign(S(o.site));
+  r.provider.assign(S(o.provider));
+  r.customer.assign(S(o.customer));
+  r.customer_order_ref.assign(S(o.customer_order_ref));
 
   if (Active(kCustomerHold)) {
     if (o.customer_idx == kNone) {

@@ -658,6 +658,12 @@ Wave WaveBuilder::Finish() {
   for (auto& o : w.orders) {
     o.customer_idx = w.Index(w.customer_by_ref, o.customer);
     o.carrier_idx = w.Index(w.carrier_by_code, o.carrier_service);
+    SignatureBuilder sig;
+    for (uint32_t li = o.line_begin; li < o.line_end; ++li) {
+      const LineRec& l = w.lines[li];
+      sig.Add(l.sku, l.qty ^ static_cast<Nano>(Mix64(l.uom)));
+    }
+    o.line_signature = sig.Value();
   }
 
   // Item units grouped by item.

@@ -61,6 +61,9 @@ struct OrderRec {
   uint32_t line_begin = 0, line_end = 0;  // into WaveData::lines
   uint32_t customer_idx = kNone;
   uint32_t carrier_idx = kNone;
+  // SignatureBuilder over the lines' (sku, qty ^ Mix64(uom)) as ordered,
+  // for finding orders of the wave with the same lines.
+  uint64_t line_signature = 0;
 };
 
 struct LineRec {
