@@ -513,6 +513,7 @@ WaveResult Runner::Run() {
   ResolveZones();
   PrepareStock();
   if (Active(kOrderDuplicate)) FindWaveDuplicates();
+  undo_.reserve(w_.lines.size());
 
   // The serving sequence.
   std::vector<uint32_t> seq = ServingSequence();

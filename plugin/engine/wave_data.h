@@ -79,18 +79,20 @@ struct LineRec {
   uint32_t res_begin = 0, res_end = 0;  // own reservations
 };
 
-struct ItemRec {
+// One cache line per item: lines reach their item at random.
+struct alignas(64) ItemRec {
   uint32_t sku, base_uom, hazmat, description;
   int32_t active, lot_tracked, serial_tracked, removal_strategy;
   Nano unit_weight_kg = 0;  // per base unit, nano-kg
-  bool weight_known = false;
   int32_t min_shelf_life_days = -1;
   uint32_t slot_begin = 0, slot_end = 0;  // stock slots, removal order
   uint32_t item_unit_begin = 0, item_unit_end = 0;
+  bool weight_known = false;
   bool fefo = false;  // effective strategy is FEFO
   bool has_lotless_stock = false;
   bool in_master = true;  // false: made up for a SKU the master lacks
 };
+static_assert(sizeof(ItemRec) == 64);
 
 struct UnitRec {
   uint32_t code, category;
