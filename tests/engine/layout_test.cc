@@ -114,5 +114,25 @@ TEST(OutlierChecks, HistoryIsPerCustomerAndSku) {
   EXPECT_TRUE(Of(ByRef(r, "O3"), "qty.outlier").empty());
 }
 
+TEST(AddressChecks, SamePostcodeTextJudgedPerCountry) {
+  WaveFixture f;
+  f.Basics();
+  f.Order("DE1");  // 10115 in DE
+  f.Order("NL1").country = f.S("NL");
+  f.Order("DE2");
+  f.Order("NL2").country = f.S("NL");
+  f.orders.back().postcode = f.S("1011 AB");
+  f.Order("DE3").postcode = f.S("1011 AB");
+  for (const auto& o : f.orders) {
+    f.Line(std::string(o.ref.data, o.ref.len), 1, "A-100", Dec(1));
+  }
+  WaveResult r = RunWave(f);
+  EXPECT_TRUE(Of(ByRef(r, "DE1"), "address.incomplete").empty());
+  EXPECT_TRUE(Of(ByRef(r, "DE2"), "address.incomplete").empty());
+  EXPECT_EQ(Of(ByRef(r, "NL1"), "address.incomplete").size(), 1u);
+  EXPECT_TRUE(Of(ByRef(r, "NL2"), "address.incomplete").empty());
+  EXPECT_EQ(Of(ByRef(r, "DE3"), "address.incomplete").size(), 1u);
+}
+
 }  // namespace
 }  // namespace rftgate::testing
