@@ -1642,10 +1642,12 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
     uint64_t sig = base_sig.Value();
     const uint64_t key = Mix64(o.customer) ^ sig;
     const HistoryOrder* match = nullptr;
-    for (auto it = std::lower_bound(
-             w_.history_by_signature.begin(), w_.history_by_signature.end(),
-             key, [](const auto&e, uint64_t k) { return e.first < k; });
-         it != w_.history_by_signature.end() && it->first == key; ++it) {
+    const auto* sigs_end =
+        w_.history_by_signature.data() + w_.history_by_signature.size();
+    for (const auto* it = LowerBound(w_.history_by_signature.data(),
+                                     w_.history_by_signature.size(), key,
+                                     [](const auto& e) { return e.first; });
+         it != sigs_end && it->first == key; ++it) {
       const HistoryOrder& h = w_.history_orders[it->second];
       if (h.customer != o.customer || h.signature != sig || h.ref == o.ref ||
           !h.created_at.present()) {

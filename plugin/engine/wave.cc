@@ -566,19 +566,21 @@ void ResolveLocations(WaveData& w) {
 }  // namespace
 
 const HistoryCustomer* WaveData::FindHistoryCustomer(uint32_t customer) const {
-  auto it = std::lower_bound(
-      history_customers.begin(), history_customers.end(), customer,
-      [](const HistoryCustomer& c, uint32_t id) { return c.customer < id; });
-  return it == history_customers.end() || it->customer != customer ? nullptr
-                                                                   : &*it;
+  const HistoryCustomer* end =
+      history_customers.data() + history_customers.size();
+  const HistoryCustomer* it =
+      LowerBound(history_customers.data(), history_customers.size(), customer,
+                 [](const HistoryCustomer& c) { return c.customer; });
+  return it == end || it->customer != customer ? nullptr : it;
 }
 
 const HistoryStat* WaveData::FindHistoryStat(const HistoryCustomer& c,
                                              uint32_t sku) const {
   const uint32_t* first = history_skus.data() + c.begin;
-  const uint32_t* last = history_skus.data() + c.end;
-  const uint32_t* it = std::lower_bound(first, last, sku);
-  return it == last || *it != sku
+  const uint32_t* end = history_skus.data() + c.end;
+  const uint32_t* it =
+      LowerBound(first, c.end - c.begin, sku, [](uint32_t s) { return s; });
+  return it == end || *it != sku
              ? nullptr
              : &history_stats[static_cast<size_t>(it - history_skus.data())];
 }

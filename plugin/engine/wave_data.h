@@ -227,6 +227,22 @@ struct WaveData {
                                      uint32_t sku) const;
 };
 
+// The first of the n elements at `first` whose key(element) is not less
+// than `value` (first + n when none), the elements being sorted by key: a
+// lower bound without data-dependent branches, which mispredict when the
+// searches land at random.
+template <typename T, typename V, typename KeyOf>
+const T* LowerBound(const T* first, size_t n, V value, KeyOf key) {
+  if (n == 0) return first;
+  const T* base = first;
+  while (n > 1) {
+    const size_t half = n / 2;
+    base = key(base[half]) < value ? base + half : base;
+    n -= half;
+  }
+  return base + (key(*base) < value ? 1 : 0);
+}
+
 inline uint64_t PairKey(uint32_t a, uint32_t b) {
   return (static_cast<uint64_t>(a) << 32) | b;
 }

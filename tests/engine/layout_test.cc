@@ -2,6 +2,7 @@
 // decimal text, findings' JSON, the serving sequence, per-customer history.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "plugin/engine/decimal.h"
 #include "plugin/engine/engine.h"
 #include "plugin/engine/ruleset.h"
+#include "plugin/engine/wave_data.h"
 #include "tests/engine/wave_fixture.h"
 
 namespace rftgate::testing {
@@ -18,6 +20,22 @@ WaveResult RunWave(WaveFixture& f) {
   Engine engine(DefaultRuleset());
   Wave wave = f.Build();
   return engine.Run(wave, Ctx());
+}
+
+TEST(LowerBound, MatchesStdLowerBound) {
+  auto id = [](int v) { return v; };
+  const std::vector<int> empty;
+  EXPECT_EQ(LowerBound(empty.data(), 0, 3, id), empty.data());
+  for (size_t n = 1; n <= 9; ++n) {
+    std::vector<int> v;
+    for (size_t i = 0; i < n; ++i) v.push_back(static_cast<int>(i / 2) * 2);
+    for (int x = -1; x <= static_cast<int>(n) + 1; ++x) {
+      EXPECT_EQ(
+          LowerBound(v.data(), v.size(), x, id),
+          v.data() + (std::lower_bound(v.begin(), v.end(), x) - v.begin()))
+          << n << " " << x;
+    }
+  }
 }
 
 TEST(DecimalText, EdgesOfNanoAndScale) {
