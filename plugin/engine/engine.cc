@@ -531,6 +531,22 @@ WaveResult Runner::Run() {
   return std::move(result_);
 }
 
+// Sorts *v stably by the 64-bit word(element), one pass per byte, skipping
+// bytes that are the same in every element. Sorting by several words, least
+// significant first, sorts by all of them.
+template <typename T, typename Word>
+void RadixSortBy(std::vector<T>* v, Word word) {
+  std::vector<T> scratch(v->size());
+  for (int shift = 0; shift < 64; shift += 8) {
+    std::array<size_t, 257> at{};
+    for (const T& e : *v) ++at[((word(e) >> shift) & 0xFF) + 1];
+    if (std::find(at.begin() + 1, at.end(), v->size()) != at.end()) continue;
+    for (size_t d = 1; d < at.size(); ++d) at[d] += at[d - 1];
+    for (const T& e : *v) scratch[at[(word(e) >> shift) & 0xFF]++] = e;
+    v->swap(scratch);
+  }
+}
+
 // Big-endian first 8 bytes of s from `at`, zero-padded: comparing two such
 // words orders the strings as a bytewise comparison of those bytes does.
 uint64_t PrefixWord(std::string_view s, size_t at) {
@@ -562,21 +578,9 @@ std::vector<uint32_t> Runner::ServingSequence() const {
     keys[i] = {(static_cast<uint64_t>(prio) << 32) | day_key,
                PrefixWord(ref, 0), PrefixWord(ref, 8), i};
   }
-  // Least significant digit first radix sort (stable) on ref1, ref0, rank,
-  // skipping bytes that are the same in every key.
-  std::vector<Key> scratch(keys.size());
-  for (uint64_t Key::*word : {&Key::ref1, &Key::ref0, &Key::rank}) {
-    for (int shift = 0; shift < 64; shift += 8) {
-      std::array<size_t, 257> at{};
-      for (const Key& k : keys) ++at[((k.*word >> shift) & 0xFF) + 1];
-      if (std::find(at.begin() + 1, at.end(), keys.size()) != at.end()) {
-        continue;
-      }
-      for (size_t d = 1; d < at.size(); ++d) at[d] += at[d - 1];
-      for (const Key& k : keys) scratch[at[(k.*word >> shift) & 0xFF]++] = k;
-      keys.swap(scratch);
-    }
-  }
+  RadixSortBy(&keys, [](const Key& k) { return k.ref1; });
+  RadixSortBy(&keys, [](const Key& k) { return k.ref0; });
+  RadixSortBy(&keys, [](const Key& k) { return k.rank; });
   // Refs that agree in their first 16 bytes: compare them whole.
   auto same_words = [](const Key& a, const Key& b) {
     return a.rank == b.rank && a.ref0 == b.ref0 && a.ref1 == b.ref1;
@@ -726,7 +730,7 @@ void Runner::FindWaveDuplicates() {
     if (o.customer == kNone || o.line_begin == o.line_end) continue;
     hashes.push_back(Mix64(o.customer) ^ o.line_signature);
   }
-  std::sort(hashes.begin(), hashes.end());
+  RadixSortBy(&hashes, [](uint64_t h) { return h; });
   std::vector<uint64_t> shared;
   for (size_t k = 1; k < hashes.size(); ++k) {
     if (hashes[k] == hashes[k - 1] &&
