@@ -430,6 +430,8 @@ class Runner {
   std::vector<uint32_t> repeat_buf_;
   // The order's customer in the order history, or nullptr.
   const HistoryCustomer* history_ = nullptr;
+  // Per order when qty.outlier is active: its customer in the history.
+  std::vector<const HistoryCustomer*> history_of_;
   WaveResult result_;
 };
 
@@ -514,6 +516,13 @@ WaveResult Runner::Run() {
   PrepareStock();
   if (Active(kOrderDuplicate)) FindWaveDuplicates();
   undo_.reserve(w_.lines.size());
+  if (Active(kQtyOutlier)) {
+    history_of_.resize(w_.orders.size());
+    for (size_t i = 0; i < w_.orders.size(); ++i) {
+      const uint32_t c = w_.orders[i].customer;
+      history_of_[i] = c == kNone ? nullptr : w_.FindHistoryCustomer(c);
+    }
+  }
 
   // The serving sequence.
   std::vector<uint32_t> seq = ServingSequence();
@@ -639,6 +648,14 @@ void Runner::PrefetchItems(uint32_t oi) const {
   }
   for (uint32_t id : {o.ref, o.stable_id, o.customer, o.customer_order_ref}) {
     if (id != kNone) Touch(S(id).data());
+  }
+  if (!history_of_.empty() && history_of_[oi] != nullptr) {
+    const HistoryCustomer& h = *history_of_[oi];
+    const char* first =
+        reinterpret_cast<const char*>(w_.history_skus.data() + h.begin);
+    const char* last =
+        reinterpret_cast<const char*>(w_.history_skus.data() + h.end);
+    for (int n = 0; first < last && n < 4; first += 64, ++n) Touch(first);
   }
 }
 
@@ -1592,9 +1609,7 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
           {"window_hours", e_.dup_window_us / 3'600'000'000LL}});
   }
 
-  history_ = Active(kQtyOutlier) && o.customer != kNone
-                 ? w_.FindHistoryCustomer(o.customer)
-                 : nullptr;
+  history_ = history_of_.empty() ? nullptr : history_of_[oi];
   const size_t undo_mark = undo_.size();
   Nano weight = 0;
   uint32_t unknown_weights = 0;
