@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cstring>
 #include <initializer_list>
 #include <iterator>
 #include <stdexcept>
@@ -560,6 +562,12 @@ void RadixSortBy(std::vector<T>* v, Word word) {
 // words orders the strings as a bytewise comparison of those bytes does.
 uint64_t PrefixWord(std::string_view s, size_t at) {
   uint64_t v = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    if (at + 8 <= s.size()) {
+      std::memcpy(&v, s.data() + at, 8);
+      return __builtin_bswap64(v);
+    }
+  }
   for (size_t i = 0; i < 8; ++i) {
     v <<= 8;
     if (at + i < s.size()) v |= static_cast<unsigned char>(s[at + i]);
