@@ -336,6 +336,41 @@ int main(int argc, char** argv) {
     for (const auto& [id, n] : count) std::printf("%-20s %d\n", id.c_str(), n);
     return 0;
   }
+  if (argc > 1 && std::string(argv[1]) == "--dump") {
+    // Every verdict and finding of the benchmark's run, one per line, to
+    // compare two builds of the engine on the same wave.
+    rftgate::Wave wave = rftgate::Data().Build();
+    rftgate::Ruleset rules = rftgate::DefaultRuleset();
+    rules.default_timezone = "Europe/Berlin";
+    rftgate::ComputeRevision(rules);
+    rftgate::Engine engine(rules);
+    rftgate::RunContext ctx;
+    ctx.now_unix_us = rftgate::kShipDay * rftgate::kDayUs + 8 * 3600000000LL;
+    ctx.record_allocations =
+        argc > 2 && std::string(argv[2]) == "--allocations";
+    rftgate::WaveResult r = engine.Run(wave, ctx);
+    for (const auto& n : r.notes) {
+      std::printf("note\t%s\t%s\n", n.check_id.c_str(), n.message.c_str());
+    }
+    for (const auto& o : r.orders) {
+      std::printf("order\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", o.ref.c_str(),
+                  o.stable_id.c_str(), o.site.c_str(), o.provider.c_str(),
+                  o.customer.c_str(), o.customer_order_ref.c_str(),
+                  static_cast<int>(o.verdict));
+      for (const auto& f : o.findings) {
+        std::printf("finding\t%d\t%s\t%s\t%d\t%s\t%s\n", f.line_no,
+                    f.line_ref.c_str(), f.check_id.c_str(),
+                    static_cast<int>(f.severity), f.message.c_str(),
+                    f.details_json.c_str());
+      }
+      for (const auto& a : o.allocations) {
+        std::printf("allocation\t%d\t%s\t%s\t%s\t%s\t%d\n", a.line_no,
+                    a.sku.c_str(), a.location.c_str(), a.lot.c_str(),
+                    a.qty.c_str(), a.from_reservation ? 1 : 0);
+      }
+    }
+    return 0;
+  }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

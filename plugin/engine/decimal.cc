@@ -54,17 +54,41 @@ std::string Digits(Wide v) {
 }
 
 std::string FormatScaled(Wide mantissa, int scale) {
-  bool neg = mantissa < 0;
-  std::string digits = Digits(neg ? -mantissa : mantissa);
-  if (scale > 0) {
-    if (static_cast<int>(digits.size()) <= scale) {
-      digits.insert(0, static_cast<size_t>(scale) - digits.size() + 1, '0');
-    }
-    digits.insert(digits.size() - static_cast<size_t>(scale), ".");
-    while (digits.back() == '0') digits.pop_back();
-    if (digits.back() == '.') digits.pop_back();
+  const bool neg = mantissa < 0;
+  UWide u = neg ? -static_cast<UWide>(mantissa) : static_cast<UWide>(mantissa);
+  // 39 digits at most, zero-padded to scale + 1 <= 19 digits.
+  char buf[64];
+  char* const end = buf + sizeof(buf);
+  char* p = end;
+  if (u <= std::numeric_limits<uint64_t>::max()) {
+    uint64_t v = static_cast<uint64_t>(u);
+    do {
+      *--p = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v > 0);
+  } else {
+    do {
+      *--p = static_cast<char>('0' + static_cast<int>(u % 10));
+      u /= 10;
+    } while (u > 0);
   }
-  return neg ? "-" + digits : digits;
+  std::string out;
+  out.reserve(static_cast<size_t>(end - p) + 3);
+  if (neg) out.push_back('-');
+  if (scale <= 0) {
+    out.append(p, end);
+    return out;
+  }
+  while (end - p <= scale) *--p = '0';
+  char* const frac = end - scale;
+  char* frac_end = end;
+  while (frac_end > frac && frac_end[-1] == '0') --frac_end;
+  out.append(p, frac);
+  if (frac_end > frac) {
+    out.push_back('.');
+    out.append(frac, frac_end);
+  }
+  return out;
 }
 
 }  // namespace

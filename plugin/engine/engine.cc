@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cstring>
+#include <initializer_list>
+#include <iterator>
 #include <stdexcept>
+#include <type_traits>
 #include <unordered_map>
 
 #include "fmt/format.h"
@@ -43,7 +48,118 @@ constexpr std::array<std::string_view, kNumChecks> kCheckIds = {
     "address.incomplete", "carrier.constraint", "customer.hold",
     "qty.outlier"};
 
-using json = nlohmann::json;
+// A value of a finding's details. Views what it is given: it must not
+// outlive the full expression that makes it.
+class JsonValue {
+ public:
+  JsonValue(std::nullptr_t) {}  // NOLINT: implicit by design
+  JsonValue(std::string_view s) : kind_(kString), text_(s) {}          // NOLINT
+  JsonValue(const char* s) : JsonValue(std::string_view(s)) {}         // NOLINT
+  JsonValue(const std::string& s) : JsonValue(std::string_view(s)) {}  // NOLINT
+  JsonValue(bool b) : kind_(kBool), int_(b ? 1 : 0) {}                 // NOLINT
+  template <typename T,
+            std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>,
+                             int> = 0>
+  JsonValue(T v)  // NOLINT
+      : kind_(std::is_signed_v<T> ? kInt : kUint),
+        int_(static_cast<int64_t>(v)) {}
+  JsonValue(const std::vector<std::string_view>& list)  // NOLINT
+      : kind_(kList), list_(&list) {}
+
+  // Appends the value as nlohmann::json::dump(-1, ' ', false, replace)
+  // writes it.
+  void AppendTo(std::string* out) const;
+
+ private:
+  enum Kind : uint8_t { kNull, kString, kBool, kInt, kUint, kList };
+  static void AppendString(std::string_view s, std::string* out);
+  Kind kind_ = kNull;
+  std::string_view text_;
+  int64_t int_ = 0;
+  const std::vector<std::string_view>* list_ = nullptr;
+};
+
+void JsonValue::AppendString(std::string_view s, std::string* out) {
+  // Bytes that nlohmann::json escapes or validates as UTF-8.
+  static constexpr auto kSpecial = [] {
+    std::array<uint8_t, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+      t[c] = c < 0x20 || c >= 0x80 || c == '"' || c == '\\';
+    }
+    return t;
+  }();
+  uint8_t special = 0;
+  for (char ch : s) special |= kSpecial[static_cast<unsigned char>(ch)];
+  if (special == 0) {
+    out->push_back('"');
+    out->append(s);
+    out->push_back('"');
+    return;
+  }
+  // Escapes and UTF-8 repair exactly as nlohmann::json does.
+  *out += nlohmann::json(s).dump(-1, ' ', false,
+                                 nlohmann::json::error_handler_t::replace);
+}
+
+void JsonValue::AppendTo(std::string* out) const {
+  switch (kind_) {
+    case kNull:
+      out->append("null");
+      break;
+    case kString:
+      AppendString(text_, out);
+      break;
+    case kBool:
+      out->append(int_ != 0 ? "true" : "false");
+      break;
+    case kInt:
+      fmt::format_to(std::back_inserter(*out), "{}", int_);
+      break;
+    case kUint:
+      fmt::format_to(std::back_inserter(*out), "{}",
+                     static_cast<uint64_t>(int_));
+      break;
+    case kList:
+      out->push_back('[');
+      for (size_t i = 0; i < list_->size(); ++i) {
+        if (i > 0) out->push_back(',');
+        AppendString((*list_)[i], out);
+      }
+      out->push_back(']');
+      break;
+  }
+}
+
+using JsonField = std::pair<std::string_view, JsonValue>;
+
+// A JSON object of the fields, keys in bytewise order, the first of equal
+// keys kept: what nlohmann::json (std::map objects) dumps.
+std::string JsonObject(std::initializer_list<JsonField> fields) {
+  std::array<const JsonField*, 16> sorted{};
+  size_t n = 0;
+  for (const JsonField& f : fields) {
+    if (n == sorted.size()) throw std::logic_error("too many detail fields");
+    size_t k = n++;
+    while (k > 0 && f.first < sorted[k - 1]->first) {
+      sorted[k] = sorted[k - 1];
+      --k;
+    }
+    sorted[k] = &f;
+  }
+  std::string out;
+  out.reserve(192);
+  out.push_back('{');
+  for (size_t i = 0; i < n; ++i) {
+    if (i > 0 && sorted[i]->first == sorted[i - 1]->first) continue;
+    if (out.size() > 1) out.push_back(',');
+    out.push_back('"');
+    out.append(sorted[i]->first);  // keys are plain ASCII names
+    out.append("\":");
+    sorted[i]->second.AppendTo(&out);
+  }
+  out.push_back('}');
+  return out;
+}
 
 std::string Q(Nano n) { return FormatNano(n); }
 
@@ -230,8 +346,12 @@ class Runner {
  private:
   bool Active(int c) const { return active_[c]; }
   void Emit(OrderResult& r, int check, const LineRec* line, std::string message,
-            json details);
+            std::initializer_list<JsonField> details);
+  void PrefetchOrder(uint32_t oi) const;
+  void PrefetchItems(uint32_t oi) const;
+  void PrefetchStock(uint32_t oi) const;
   void ResolveZones();
+  std::vector<uint32_t> ServingSequence() const;
   void PrepareStock();
   void FindWaveDuplicates();
   void CheckOrder(uint32_t oi, OrderResult& r);
@@ -244,12 +364,14 @@ class Runner {
                 const ItemRec& item, Nano need, OrderResult& r);
   bool SlotQualityOk(uint32_t si, const ItemRec& item, const OrderTimes& t,
                      int32_t min_shelf, int* reason) const;
-  // What SlotQualityOk reads, packed per slot for the run.
-  struct SlotQuality {
+  // Per slot for the run: the free stock left, in base units, and what
+  // SlotQualityOk reads; one 16-byte record so an item's slots share lines.
+  struct SlotState {
+    Nano free_left = 0;
     int32_t expiry = kNoDay;
     bool bad_location = false, lotless = false, bad_lot = false;
   };
-  std::vector<SlotQuality> slot_quality_;
+  std::vector<SlotState> slot_state_;
   bool Under(const Slot& s, const LineRec& l) const;
   void CheckLotUse(const OrderTimes& t, const LineRec& l, uint32_t lot_str,
                    uint32_t lot_idx, int32_t min_shelf, OrderResult& r);
@@ -286,17 +408,38 @@ class Runner {
   bool use_locations_ = false;
   std::vector<OrderTimes> times_;
   std::vector<int32_t> lot_expiry_;
-  std::vector<Nano> free_left_, res_left_;
+  std::vector<Nano> res_left_;
   std::vector<UndoEntry> undo_;
   std::vector<uint32_t> duplicate_of_;  // per order: earlier equal order
   std::unordered_map<uint64_t, bool> postcode_cache_;
+  // Per string id, computed on first use: kTextKnown | kTextBlank |
+  // kTextUtf8.
+  static constexpr uint8_t kTextKnown = 1, kTextBlank = 2, kTextUtf8 = 4;
+  std::vector<uint8_t> text_flags_;
+  uint8_t TextFlags(uint32_t id) {
+    uint8_t& f = text_flags_[id];
+    if (f == 0) {
+      const std::string_view text = S(id);
+      f = kTextKnown | (Blank(text) ? kTextBlank : 0) |
+          (ValidUtf8(text) ? kTextUtf8 : 0);
+    }
+    return f;
+  }
+  // FindCountry of the last country string id seen.
+  uint32_t last_country_id_ = kNone;
+  int last_country_ = -1;
   std::vector<std::pair<uint32_t, uint32_t>> lot_uses_;  // (lot str, idx)
   std::vector<uint32_t> repeat_buf_;
+  // The order's customer in the order history, or nullptr.
+  const HistoryCustomer* history_ = nullptr;
+  // Per order when qty.outlier is active: its customer in the history.
+  std::vector<const HistoryCustomer*> history_of_;
   WaveResult result_;
 };
 
 void Runner::Emit(OrderResult& r, int check, const LineRec* line,
-                  std::string message, json details) {
+                  std::string message,
+                  std::initializer_list<JsonField> details) {
   Finding f;
   f.line_no = line == nullptr ? 0 : line->line_no;
   if (line != nullptr && line->line_ref != kNone) {
@@ -305,7 +448,7 @@ void Runner::Emit(OrderResult& r, int check, const LineRec* line,
   f.check_id = std::string(kCheckIds[check]);
   f.severity = e_.severity[check];
   f.message = std::move(message);
-  f.details_json = details.dump(-1, ' ', false, json::error_handler_t::replace);
+  f.details_json = JsonObject(details);
   r.findings.push_back(std::move(f));
 }
 
@@ -370,29 +513,173 @@ WaveResult Runner::Run() {
               !(ctx_.past_orders && !(caps & RFT_CAP_STOCK_AS_OF));
   use_locations_ = (caps & RFT_CAP_LOCATIONS) != 0;
 
+  text_flags_.assign(sp_.size(), 0);
   ResolveZones();
   PrepareStock();
   if (Active(kOrderDuplicate)) FindWaveDuplicates();
+  undo_.reserve(w_.lines.size());
+  if (Active(kQtyOutlier)) {
+    history_of_.resize(w_.orders.size());
+    for (size_t i = 0; i < w_.orders.size(); ++i) {
+      const uint32_t c = w_.orders[i].customer;
+      history_of_[i] = c == kNone ? nullptr : w_.FindHistoryCustomer(c);
+    }
+  }
 
   // The serving sequence.
-  std::vector<uint32_t> seq(w_.orders.size());
-  for (uint32_t i = 0; i < seq.size(); ++i) seq[i] = i;
-  std::sort(seq.begin(), seq.end(), [&](uint32_t a, uint32_t b) {
-    const OrderRec& oa = w_.orders[a];
-    const OrderRec& ob = w_.orders[b];
-    if (oa.priority != ob.priority) return oa.priority > ob.priority;
-    int64_t da = times_[a].ship_day == kNoDay ? INT64_MAX : times_[a].ship_day;
-    int64_t db = times_[b].ship_day == kNoDay ? INT64_MAX : times_[b].ship_day;
-    if (da != db) return da < db;
-    if (oa.ref != ob.ref) return S(oa.ref) < S(ob.ref);
-    return S(oa.stable_id) < S(ob.stable_id);
-  });
+  std::vector<uint32_t> seq = ServingSequence();
 
-  result_.orders.resize(seq.size());
+  result_.orders.reserve(seq.size());
   for (size_t k = 0; k < seq.size(); ++k) {
-    CheckOrder(seq[k], result_.orders[k]);
+    // Orders are served in a sequence unrelated to where their records
+    // lie: fetch ahead what the next orders will read, one dependency level
+    // per order of distance.
+    if (k + 3 < seq.size()) PrefetchOrder(seq[k + 3]);
+    if (k + 2 < seq.size()) PrefetchItems(seq[k + 2]);
+    if (k + 1 < seq.size()) PrefetchStock(seq[k + 1]);
+    CheckOrder(seq[k], result_.orders.emplace_back());
   }
   return std::move(result_);
+}
+
+// Sorts *v stably by the 64-bit word(element), one pass per byte, skipping
+// bytes that are the same in every element. Sorting by several words, least
+// significant first, sorts by all of them.
+template <typename T, typename Word>
+void RadixSortBy(std::vector<T>* v, Word word) {
+  std::vector<T> scratch(v->size());
+  for (int shift = 0; shift < 64; shift += 8) {
+    std::array<size_t, 257> at{};
+    for (const T& e : *v) ++at[((word(e) >> shift) & 0xFF) + 1];
+    if (std::find(at.begin() + 1, at.end(), v->size()) != at.end()) continue;
+    for (size_t d = 1; d < at.size(); ++d) at[d] += at[d - 1];
+    for (const T& e : *v) scratch[at[(word(e) >> shift) & 0xFF]++] = e;
+    v->swap(scratch);
+  }
+}
+
+// Big-endian first 8 bytes of s from `at`, zero-padded: comparing two such
+// words orders the strings as a bytewise comparison of those bytes does.
+uint64_t PrefixWord(std::string_view s, size_t at) {
+  uint64_t v = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    if (at + 8 <= s.size()) {
+      std::memcpy(&v, s.data() + at, 8);
+      return __builtin_bswap64(v);
+    }
+  }
+  for (size_t i = 0; i < 8; ++i) {
+    v <<= 8;
+    if (at + i < s.size()) v |= static_cast<unsigned char>(s[at + i]);
+  }
+  return v;
+}
+
+std::vector<uint32_t> Runner::ServingSequence() const {
+  // Priority descending, ship day ascending with missing days last, ref
+  // bytewise, stable id bytewise: the integer words decide all but ties in
+  // the first 16 bytes of the ref.
+  struct Key {
+    uint64_t rank;  // ~priority, then ship day
+    uint64_t ref0, ref1;
+    uint32_t order;
+  };
+  std::vector<Key> keys(w_.orders.size());
+  for (uint32_t i = 0; i < keys.size(); ++i) {
+    const OrderRec& o = w_.orders[i];
+    const uint32_t prio = ~(static_cast<uint32_t>(o.priority) ^ 0x80000000u);
+    const int32_t day = times_[i].ship_day;
+    const uint32_t day_key =
+        day == kNoDay ? UINT32_MAX : static_cast<uint32_t>(day) ^ 0x80000000u;
+    const std::string_view ref = S(o.ref);
+    keys[i] = {(static_cast<uint64_t>(prio) << 32) | day_key,
+               PrefixWord(ref, 0), PrefixWord(ref, 8), i};
+  }
+  RadixSortBy(&keys, [](const Key& k) { return k.ref1; });
+  RadixSortBy(&keys, [](const Key& k) { return k.ref0; });
+  RadixSortBy(&keys, [](const Key& k) { return k.rank; });
+  // Refs that agree in their first 16 bytes: compare them whole.
+  auto same_words = [](const Key& a, const Key& b) {
+    return a.rank == b.rank && a.ref0 == b.ref0 && a.ref1 == b.ref1;
+  };
+  for (size_t i = 0; i < keys.size();) {
+    size_t j = i + 1;
+    while (j < keys.size() && same_words(keys[i], keys[j])) ++j;
+    if (j - i > 1) {
+      std::sort(keys.begin() + static_cast<ptrdiff_t>(i),
+                keys.begin() + static_cast<ptrdiff_t>(j),
+                [&](const Key& a, const Key& b) {
+                  const OrderRec& oa = w_.orders[a.order];
+                  const OrderRec& ob = w_.orders[b.order];
+                  if (oa.ref != ob.ref) {
+                    std::string_view ra = S(oa.ref), rb = S(ob.ref);
+                    if (ra != rb) return ra < rb;
+                  }
+                  std::string_view sa = S(oa.stable_id), sb = S(ob.stable_id);
+                  if (sa != sb) return sa < sb;
+                  return a.order < b.order;
+                });
+    }
+    i = j;
+  }
+  std::vector<uint32_t> seq(keys.size());
+  for (size_t k = 0; k < keys.size(); ++k) seq[k] = keys[k].order;
+  return seq;
+}
+
+// Loads one byte at p (which must be valid) and discards it, to bring its
+// cache line in ahead of use. Unlike __builtin_prefetch, which the machines
+// we measured on drop, the load is always done; nothing waits for it.
+inline void Touch(const void* p) {
+  const char c = *static_cast<const volatile char*>(p);
+  asm volatile("" : : "r"(c));
+}
+
+void Runner::PrefetchOrder(uint32_t oi) const {
+  const OrderRec& o = w_.orders[oi];
+  Touch(&o);
+  const char* first =
+      reinterpret_cast<const char*>(w_.lines.data() + o.line_begin);
+  const char* last =
+      reinterpret_cast<const char*>(w_.lines.data() + o.line_end);
+  for (const char* p = first; p < last; p += 64) Touch(p);
+  for (uint32_t id : {o.ref, o.stable_id, o.customer, o.customer_order_ref}) {
+    sp_.Prefetch(id);
+  }
+}
+
+void Runner::PrefetchItems(uint32_t oi) const {
+  const OrderRec& o = w_.orders[oi];
+  for (uint32_t li = o.line_begin; li < o.line_end; ++li) {
+    const uint32_t item = w_.lines[li].item;
+    if (item != kNone) Touch(&w_.items[item]);
+  }
+  for (uint32_t id : {o.ref, o.stable_id, o.customer, o.customer_order_ref}) {
+    if (id != kNone) Touch(S(id).data());
+  }
+  if (!history_of_.empty() && history_of_[oi] != nullptr) {
+    const HistoryCustomer& h = *history_of_[oi];
+    const char* first =
+        reinterpret_cast<const char*>(w_.history_skus.data() + h.begin);
+    const char* last =
+        reinterpret_cast<const char*>(w_.history_skus.data() + h.end);
+    for (int n = 0; first < last && n < 4; first += 64, ++n) Touch(first);
+  }
+}
+
+void Runner::PrefetchStock(uint32_t oi) const {
+  const OrderRec& o = w_.orders[oi];
+  for (uint32_t li = o.line_begin; li < o.line_end; ++li) {
+    const uint32_t item = w_.lines[li].item;
+    if (item == kNone) continue;
+    const ItemRec& it = w_.items[item];
+    if (it.slot_begin < it.slot_end) {
+      Touch(&slot_state_[it.slot_begin]);
+    }
+    if (it.item_unit_begin < it.item_unit_end) {
+      Touch(&w_.item_units[it.item_unit_begin]);
+    }
+  }
 }
 
 void Runner::ResolveZones() {
@@ -430,10 +717,10 @@ void Runner::ResolveZones() {
 }
 
 void Runner::PrepareStock() {
-  slot_quality_.resize(w_.slots.size());
+  slot_state_.resize(w_.slots.size());
   for (size_t i = 0; i < w_.slots.size(); ++i) {
     const Slot& s = w_.slots[i];
-    SlotQuality& q = slot_quality_[i];
+    SlotState& q = slot_state_[i];
     q.bad_location = use_locations_ && s.location_idx != kNone &&
                      !w_.locations[s.location_idx].usable;
     q.lotless = s.lot == kNone;
@@ -443,12 +730,11 @@ void Runner::PrepareStock() {
       q.expiry = lot_expiry_[s.lot_idx];
     }
   }
-  free_left_.resize(w_.slots.size());
   res_left_.resize(w_.slots.size());
   for (size_t i = 0; i < w_.slots.size(); ++i) {
     const Slot& s = w_.slots[i];
     Nano on_hand = std::max<Nano>(0, s.on_hand);
-    free_left_[i] = std::max<Nano>(0, on_hand - s.reserved);
+    slot_state_[i].free_left = std::max<Nano>(0, on_hand - s.reserved);
     res_left_[i] = std::min(s.reserved, on_hand);
   }
 }
@@ -460,17 +746,34 @@ void Runner::FindWaveDuplicates() {
     int64_t created;
     uint32_t order;
   };
-  std::vector<Key> keys;
-  keys.reserve(w_.orders.size());
+  // Orders whose (customer, signature) no other order shares cannot be
+  // duplicates: a sort of one word per order finds the few that do.
+  std::vector<uint64_t> hashes;
+  hashes.reserve(w_.orders.size());
   for (uint32_t i = 0; i < w_.orders.size(); ++i) {
     const OrderRec& o = w_.orders[i];
     if (o.customer == kNone || o.line_begin == o.line_end) continue;
-    SignatureBuilder sig;
-    for (uint32_t li = o.line_begin; li < o.line_end; ++li) {
-      const LineRec& l = w_.lines[li];
-      sig.Add(l.sku, l.qty ^ static_cast<Nano>(Mix64(l.uom)));
+    hashes.push_back(Mix64(o.customer) ^ o.line_signature);
+  }
+  RadixSortBy(&hashes, [](uint64_t h) { return h; });
+  std::vector<uint64_t> shared;
+  for (size_t k = 1; k < hashes.size(); ++k) {
+    if (hashes[k] == hashes[k - 1] &&
+        (shared.empty() || shared.back() != hashes[k])) {
+      shared.push_back(hashes[k]);
     }
-    keys.push_back({o.customer, sig.Value(), times_[i].created_key, i});
+  }
+  duplicate_of_.assign(w_.orders.size(), kNone);
+  if (shared.empty()) return;
+  std::vector<Key> keys;
+  for (uint32_t i = 0; i < w_.orders.size(); ++i) {
+    const OrderRec& o = w_.orders[i];
+    if (o.customer == kNone || o.line_begin == o.line_end) continue;
+    if (!std::binary_search(shared.begin(), shared.end(),
+                            Mix64(o.customer) ^ o.line_signature)) {
+      continue;
+    }
+    keys.push_back({o.customer, o.line_signature, times_[i].created_key, i});
   }
   std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
     if (a.customer != b.customer) return a.customer < b.customer;
@@ -478,7 +781,6 @@ void Runner::FindWaveDuplicates() {
     if (a.created != b.created) return a.created < b.created;
     return S(w_.orders[a.order].ref) < S(w_.orders[b.order].ref);
   });
-  duplicate_of_.assign(w_.orders.size(), kNone);
   for (size_t i = 0; i < keys.size();) {
     size_t j = i + 1;
     while (j < keys.size() && keys[j].customer == keys[i].customer &&
@@ -552,10 +854,12 @@ enum Reason : int {
   kNumReasons
 };
 
-bool Runner::SlotQualityOk(uint32_t si, const ItemRec& item,
-                           const OrderTimes& t, int32_t min_shelf,
-                           int* reason) const {
-  const SlotQuality& q = slot_quality_[si];
+[[gnu::always_inline]] inline bool Runner::SlotQualityOk(uint32_t si,
+                                                         const ItemRec& item,
+                                                         const OrderTimes& t,
+                                                         int32_t min_shelf,
+                                                         int* reason) const {
+  const SlotState& q = slot_state_[si];
   if (q.bad_location) {
     *reason = kBadLocation;
     return false;
@@ -682,7 +986,7 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   Nano from_free = 0;
   if (got < need) {
     for (uint32_t si = item.slot_begin; si < item.slot_end; ++si) {
-      Nano& left = free_left_[si];
+      Nano& left = slot_state_[si].free_left;
       if (left <= 0) continue;
       const Slot& s = w_.slots[si];
       if (l.lot != kNone && s.lot != l.lot) continue;
@@ -722,7 +1026,9 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
     uint32_t best_slot = kNone;
     for (uint32_t si = item.slot_begin; si < item.slot_end; ++si) {
       const Slot& s = w_.slots[si];
-      if (free_left_[si] <= 0 || s.lot == l.lot || s.lot_idx == kNone) continue;
+      if (slot_state_[si].free_left <= 0 || s.lot == l.lot ||
+          s.lot_idx == kNone)
+        continue;
       int reason;
       if (!SlotQualityOk(si, item, t, min_shelf, &reason)) continue;
       int32_t exp = lot_expiry_[s.lot_idx];
@@ -738,8 +1044,9 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
                        "expires earlier ({}) and has {} {} available at {}; "
                        "pick the first-expiring lot",
                        l.line_no, S(l.lot), S(l.sku), FormatDay(assigned),
-                       S(s.lot), FormatDay(best), Q(free_left_[best_slot]),
-                       BaseUnit(item), S(s.location)),
+                       S(s.lot), FormatDay(best),
+                       Q(slot_state_[best_slot].free_left), BaseUnit(item),
+                       S(s.location)),
            {{"sku", S(l.sku)},
             {"observed", S(l.lot)},
             {"observed_expiry", FormatDay(assigned)},
@@ -774,7 +1081,7 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       continue;
     }
     initial += free0;
-    left_now += free_left_[si];
+    left_now += slot_state_[si].free_left;
     reserved_others += std::min(s.reserved, on_hand);
   }
   reserved_others = std::max<Nano>(0, reserved_others - own_reserved);
@@ -878,9 +1185,9 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   const ItemRec* item = l.item == kNone ? nullptr : &w_.items[l.item];
   const bool have_items = (w_.capabilities & RFT_CAP_ITEMS) != 0;
   const bool known = item != nullptr && item->in_master;
-  std::string_view sku = S(l.sku);
+  auto sku = [&] { return S(l.sku); };
   if (Active(kItemUnknown) && !known) {
-    if (l.sku == kNone || Blank(sku)) {
+    if (l.sku == kNone || Blank(sku())) {
       Emit(r, kItemUnknown, &l,
            fmt::format("line {}: no SKU given; enter the item", l.line_no),
            {{"observed", nullptr}, {"expected", "a SKU of the item master"}});
@@ -888,19 +1195,19 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       Emit(r, kItemUnknown, &l,
            fmt::format("line {}: SKU {} is not in the item master; check the "
                        "SKU or create the item",
-                       l.line_no, sku),
-           {{"observed", sku}, {"expected", "a SKU of the item master"}});
+                       l.line_no, sku()),
+           {{"observed", sku()}, {"expected", "a SKU of the item master"}});
     }
   }
   if (Active(kItemInactive) && known && item->active == RFT_FLAG_NO) {
     Emit(r, kItemInactive, &l,
          fmt::format("line {}: SKU {} is archived or not sellable; replace "
                      "it with its successor or remove the line",
-                     l.line_no, sku),
-         {{"observed", "inactive"}, {"sku", sku}, {"expected", "active"}});
+                     l.line_no, sku()),
+         {{"observed", "inactive"}, {"sku", sku()}, {"expected", "active"}});
   }
   // Quantity.
-  const std::string_view unit = UnitOf(l, item);
+  auto unit = [&] { return UnitOf(l, item); };
   std::string problem;
   switch (l.qty_state) {
     case DecimalState::kNull:
@@ -918,7 +1225,7 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       if (l.qty == 0) {
         problem = "quantity is 0";
       } else if (l.qty < 0) {
-        problem = fmt::format("quantity {} {} is negative", Q(l.qty), unit);
+        problem = fmt::format("quantity {} {} is negative", Q(l.qty), unit());
       }
       break;
   }
@@ -926,11 +1233,11 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
     if (Active(kQtyInvalid)) {
       Emit(r, kQtyInvalid, &l,
            fmt::format("line {}: SKU {} {}; enter a positive quantity",
-                       l.line_no, sku, problem),
-           {{"sku", sku},
+                       l.line_no, sku(), problem),
+           {{"sku", sku()},
             {"observed", l.qty_state == DecimalState::kNull
-                             ? json(nullptr)
-                             : json(FormatDecimal(l.qty_raw))},
+                             ? JsonValue(nullptr)
+                             : JsonValue(FormatDecimal(l.qty_raw))},
             {"expected", "> 0"}});
     }
     *base_sig_ok = false;
@@ -950,11 +1257,11 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       Emit(r, kQtyInvalid, &l,
            fmt::format("line {}: SKU {} {} {}: {} comes in steps of {}; "
                        "round the quantity",
-                       l.line_no, sku, Q(l.qty), unit, unit,
+                       l.line_no, sku(), Q(l.qty), unit(), unit(),
                        Q(line_unit->rounding)),
-           {{"sku", sku},
+           {{"sku", sku()},
             {"observed", Q(l.qty)},
-            {"unit", unit},
+            {"unit", unit()},
             {"expected",
              fmt::format("a multiple of {}", Q(line_unit->rounding))}});
     }
@@ -972,20 +1279,20 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       std::string why;
       switch (conv) {
         case Convert::kUnknownUnit:
-          why = fmt::format("unit {} is not known for SKU {}", unit, sku);
+          why = fmt::format("unit {} is not known for SKU {}", unit(), sku());
           break;
         case Convert::kNoBaseUnit:
           why = fmt::format("the base unit {} of SKU {} is not known",
-                            base_name, sku);
+                            base_name, sku());
           break;
         case Convert::kCategory:
-          why = fmt::format("{} ({}) does not convert to {} ({})", unit,
+          why = fmt::format("{} ({}) does not convert to {} ({})", unit(),
                             S(line_unit->category), base_name,
                             S(base_unit->category));
           break;
         default:
-          why = fmt::format("{} {} is not a whole number of {}", Q(l.qty), unit,
-                            base_name);
+          why = fmt::format("{} {} is not a whole number of {}", Q(l.qty),
+                            unit(), base_name);
           break;
       }
       Emit(
@@ -993,8 +1300,8 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
           fmt::format("line {}: {}; order in {} or a unit that converts "
                       "exactly",
                       l.line_no, why, base_name),
-          {{"sku", sku},
-           {"observed", unit},
+          {{"sku", sku()},
+           {"observed", unit()},
            {"qty", Q(l.qty)},
            {"expected", base_name},
            {"problem", conv == Convert::kRounds ? "rounds" : "no conversion"}});
@@ -1005,11 +1312,12 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   if (known && item->serial_tracked == RFT_FLAG_YES &&
       base % kNanoPerUnit != 0) {
     if (Active(kQtyInvalid)) {
-      Emit(r, kQtyInvalid, &l,
-           fmt::format("line {}: SKU {} is serial-tracked; {} {} is not a "
-                       "whole number of pieces",
-                       l.line_no, sku, Q(base), BaseUnit(*item)),
-           {{"sku", sku}, {"observed", Q(base)}, {"expected", "whole units"}});
+      Emit(
+          r, kQtyInvalid, &l,
+          fmt::format("line {}: SKU {} is serial-tracked; {} {} is not a "
+                      "whole number of pieces",
+                      l.line_no, sku(), Q(base), BaseUnit(*item)),
+          {{"sku", sku()}, {"observed", Q(base)}, {"expected", "whole units"}});
     }
     return;
   }
@@ -1018,8 +1326,8 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       Emit(r, kQtyInvalid, &l,
            fmt::format("line {}: SKU {} {} {} is more than the largest "
                        "plausible line ({}); check for a typing slip",
-                       l.line_no, sku, Q(l.qty), unit, Q(e_.max_qty)),
-           {{"sku", sku},
+                       l.line_no, sku(), Q(l.qty), unit(), Q(e_.max_qty)),
+           {{"sku", sku()},
             {"observed", Q(base)},
             {"threshold", Q(e_.max_qty)},
             {"expected", "<= max_qty"}});
@@ -1059,10 +1367,10 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
         Emit(r, kLocationMismatch, &l,
              fmt::format("line {}: location {} holds no SKU {}; assign a "
                          "location that stocks it",
-                         l.line_no, loc, sku),
+                         l.line_no, loc, sku()),
              {{"observed", 0},
               {"location", loc},
-              {"sku", sku},
+              {"sku", sku()},
               {"expected", "stock of the SKU at the location"}});
       }
     }
@@ -1071,22 +1379,22 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   if (allocate_ && item != nullptr && (known || !have_items)) {
     Allocate(o, t, l, *item, base, r);
   }
-  if (Active(kQtyOutlier) && o.customer != kNone) {
-    auto it = w_.history_stats.find(PairKey(o.customer, l.sku));
-    if (it != w_.history_stats.end() &&
-        it->second.count >= static_cast<uint64_t>(e_.outlier_min_history)) {
-      const HistoryStat& h = it->second;
+  if (Active(kQtyOutlier) && history_ != nullptr) {
+    const HistoryStat* stat = w_.FindHistoryStat(*history_, l.sku);
+    if (stat != nullptr &&
+        stat->count >= static_cast<uint64_t>(e_.outlier_min_history)) {
+      const HistoryStat& h = *stat;
       long double threshold =
           static_cast<long double>(h.median) * e_.outlier_factor;
       if (static_cast<long double>(base) > threshold && base > h.max) {
-        std::string_view bu = item != nullptr ? BaseUnit(*item) : unit;
+        std::string_view bu = item != nullptr ? BaseUnit(*item) : unit();
         Emit(r, kQtyOutlier, &l,
              fmt::format("line {}: {} {} of SKU {} is far above what customer "
                          "{} usually orders ({} {} median, {} at most in {} "
                          "past lines); confirm the quantity",
-                         l.line_no, Q(base), bu, sku, S(o.customer),
+                         l.line_no, Q(base), bu, sku(), S(o.customer),
                          Q(h.median), bu, Q(h.max), h.count),
-             {{"sku", sku},
+             {{"sku", sku()},
               {"observed", Q(base)},
               {"median", Q(h.median)},
               {"max", Q(h.max)},
@@ -1103,8 +1411,8 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
            fmt::format("line {}: SKU {} is dangerous goods (class {}) and "
                        "carrier service {} does not accept them; choose a "
                        "service that does",
-                       l.line_no, sku, S(item->hazmat), S(c.code)),
-           {{"sku", sku},
+                       l.line_no, sku(), S(item->hazmat), S(c.code)),
+           {{"sku", sku()},
             {"observed", S(item->hazmat)},
             {"service", S(c.code)},
             {"expected", "hazmat allowed"}});
@@ -1122,10 +1430,17 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
 void Runner::CheckAddress(const OrderRec& o, OrderResult& r) {
   std::vector<std::string_view> missing;
   int country = -1;
-  std::string_view country_text = S(o.country);
-  bool country_blank = o.country == kNone || Blank(country_text);
-  if (!country_blank) country = FindCountry(country_text);
-  auto blank = [&](uint32_t id) { return id == kNone || Blank(S(id)); };
+  auto blank = [&](uint32_t id) {
+    return id == kNone || (TextFlags(id) & kTextBlank) != 0;
+  };
+  bool country_blank = blank(o.country);
+  if (!country_blank) {
+    if (o.country != last_country_id_) {
+      last_country_id_ = o.country;
+      last_country_ = FindCountry(S(o.country));
+    }
+    country = last_country_;
+  }
   if (e_.addr_street && blank(o.street)) missing.push_back("street");
   if (e_.addr_city && blank(o.city)) missing.push_back("city");
   bool postcode_used = country < 0 ||
@@ -1149,7 +1464,7 @@ void Runner::CheckAddress(const OrderRec& o, OrderResult& r) {
                           {o.postcode, "postcode"},
                           {o.country, "country"},
                           {o.ship_to_name, "name"}}) {
-    if (id != kNone && !ValidUtf8(S(id))) {
+    if (id != kNone && (TextFlags(id) & kTextUtf8) == 0) {
       Emit(r, kAddressIncomplete, nullptr,
            fmt::format("ship-to {} of order {} is not valid UTF-8 text; "
                        "re-enter it",
@@ -1161,8 +1476,8 @@ void Runner::CheckAddress(const OrderRec& o, OrderResult& r) {
     Emit(r, kAddressIncomplete, nullptr,
          fmt::format("ship-to country '{}' of order {} is not a known country "
                      "code or name; use the ISO 3166 code",
-                     country_text, S(o.ref)),
-         {{"observed", country_text}, {"expected", "ISO 3166-1 alpha-2"}});
+                     S(o.country), S(o.ref)),
+         {{"observed", S(o.country)}, {"expected", "ISO 3166-1 alpha-2"}});
     return;
   }
   if (!e_.addr_validate || country < 0 || blank(o.postcode)) return;
@@ -1250,12 +1565,12 @@ void Runner::CheckCarrierOrder(const OrderRec& o, const OrderTimes& t,
 void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
   const OrderRec& o = w_.orders[oi];
   const OrderTimes& t = times_[oi];
-  r.ref = std::string(S(o.ref));
-  r.stable_id = std::string(S(o.stable_id));
-  r.site = std::string(S(o.site));
-  r.provider = std::string(S(o.provider));
-  r.customer = std::string(S(o.customer));
-  r.customer_order_ref = std::string(S(o.customer_order_ref));
+  r.ref.assign(S(o.ref));
+  r.stable_id.assign(S(o.stable_id));
+  r.site.assign(S(o.site));
+  r.provider.assign(S(o.provider));
+  r.customer.assign(S(o.customer));
+  r.customer_order_ref.assign(S(o.customer_order_ref));
 
   if (Active(kCustomerHold)) {
     if (o.customer_idx == kNone) {
@@ -1267,8 +1582,8 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
                  : fmt::format("customer {} of order {} is not in the "
                                "customer master; its hold status is unknown",
                                S(o.customer), S(o.ref)),
-             {{"observed",
-               o.customer == kNone ? json(nullptr) : json(S(o.customer))},
+             {{"observed", o.customer == kNone ? JsonValue(nullptr)
+                                               : JsonValue(S(o.customer))},
               {"expected", "a known customer"}});
       }
     } else {
@@ -1302,6 +1617,7 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
           {"window_hours", e_.dup_window_us / 3'600'000'000LL}});
   }
 
+  history_ = history_of_.empty() ? nullptr : history_of_[oi];
   const size_t undo_mark = undo_.size();
   Nano weight = 0;
   uint32_t unknown_weights = 0;
@@ -1321,8 +1637,20 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
       const LineRec& l = w_.lines[li];
       return std::tuple{l.sku, l.uom, l.lot, l.location};
     };
-    std::stable_sort(repeat_buf_.begin(), repeat_buf_.end(),
-                     [&](uint32_t a, uint32_t b) { return key(a) < key(b); });
+    auto less = [&](uint32_t a, uint32_t b) { return key(a) < key(b); };
+    if (repeat_buf_.size() <= 32) {
+      // Stable insertion sort: no scratch buffer for the usual short order.
+      for (size_t k = 1; k < repeat_buf_.size(); ++k) {
+        const uint32_t v = repeat_buf_[k];
+        size_t j = k;
+        for (; j > 0 && less(v, repeat_buf_[j - 1]); --j) {
+          repeat_buf_[j] = repeat_buf_[j - 1];
+        }
+        repeat_buf_[j] = v;
+      }
+    } else {
+      std::stable_sort(repeat_buf_.begin(), repeat_buf_.end(), less);
+    }
     for (size_t k = 1; k < repeat_buf_.size(); ++k) {
       const LineRec& a = w_.lines[repeat_buf_[k - 1]];
       const LineRec& b = w_.lines[repeat_buf_[k]];
@@ -1339,9 +1667,14 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
   if (Active(kOrderDuplicate) && base_sig_ok && o.customer != kNone &&
       base_sig.count > 0 && (w_.capabilities & RFT_CAP_HISTORY)) {
     uint64_t sig = base_sig.Value();
-    auto range = w_.history_by_signature.equal_range(Mix64(o.customer) ^ sig);
+    const uint64_t key = Mix64(o.customer) ^ sig;
     const HistoryOrder* match = nullptr;
-    for (auto it = range.first; it != range.second; ++it) {
+    const auto* sigs_end =
+        w_.history_by_signature.data() + w_.history_by_signature.size();
+    for (const auto* it = LowerBound(w_.history_by_signature.data(),
+                                     w_.history_by_signature.size(), key,
+                                     [](const auto& e) { return e.first; });
+         it != sigs_end && it->first == key; ++it) {
       const HistoryOrder& h = w_.history_orders[it->second];
       if (h.customer != o.customer || h.signature != sig || h.ref == o.ref ||
           !h.created_at.present()) {
@@ -1373,7 +1706,11 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
     CheckCarrierOrder(o, t, weight, unknown_weights, r);
   }
 
-  if (r.findings.size() > 1) {
+  if (r.findings.size() > 1 &&
+      !std::is_sorted(r.findings.begin(), r.findings.end(),
+                      [](const Finding& a, const Finding& b) {
+                        return a.line_no < b.line_no;
+                      })) {
     std::stable_sort(r.findings.begin(), r.findings.end(),
                      [](const Finding& a, const Finding& b) {
                        return a.line_no < b.line_no;
@@ -1389,7 +1726,11 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
     // A held order gives its stock back.
     for (size_t k = undo_.size(); k > undo_mark; --k) {
       const UndoEntry& u = undo_[k - 1];
-      (u.reservation ? res_left_ : free_left_)[u.slot] += u.qty;
+      if (u.reservation) {
+        res_left_[u.slot] += u.qty;
+      } else {
+        slot_state_[u.slot].free_left += u.qty;
+      }
     }
   } else if (ctx_.record_allocations) {
     for (size_t k = undo_mark; k < undo_.size(); ++k) {

@@ -565,6 +565,26 @@ void ResolveLocations(WaveData& w) {
 
 }  // namespace
 
+const HistoryCustomer* WaveData::FindHistoryCustomer(uint32_t customer) const {
+  const HistoryCustomer* end =
+      history_customers.data() + history_customers.size();
+  const HistoryCustomer* it =
+      LowerBound(history_customers.data(), history_customers.size(), customer,
+                 [](const HistoryCustomer& c) { return c.customer; });
+  return it == end || it->customer != customer ? nullptr : it;
+}
+
+const HistoryStat* WaveData::FindHistoryStat(const HistoryCustomer& c,
+                                             uint32_t sku) const {
+  const uint32_t* first = history_skus.data() + c.begin;
+  const uint32_t* end = history_skus.data() + c.end;
+  const uint32_t* it =
+      LowerBound(first, c.end - c.begin, sku, [](uint32_t s) { return s; });
+  return it == end || *it != sku
+             ? nullptr
+             : &history_stats[static_cast<size_t>(it - history_skus.data())];
+}
+
 Wave WaveBuilder::Finish() {
   WaveData& w = *data_;
   StringPool& sp = w.strings;
@@ -640,6 +660,12 @@ Wave WaveBuilder::Finish() {
   for (auto& o : w.orders) {
     o.customer_idx = w.Index(w.customer_by_ref, o.customer);
     o.carrier_idx = w.Index(w.carrier_by_code, o.carrier_service);
+    SignatureBuilder sig;
+    for (uint32_t li = o.line_begin; li < o.line_end; ++li) {
+      const LineRec& l = w.lines[li];
+      sig.Add(l.sku, l.qty ^ static_cast<Nano>(Mix64(l.uom)));
+    }
+    o.line_signature = sig.Value();
   }
 
   // Item units grouped by item.
@@ -791,8 +817,16 @@ Wave WaveBuilder::Finish() {
         cnt % 2 == 1
             ? w.history[i + cnt / 2].qty
             : (w.history[i + cnt / 2 - 1].qty + w.history[i + cnt / 2].qty) / 2;
-    w.history_stats.emplace(PairKey(w.history[i].customer, w.history[i].sku),
-                            stat);
+    const uint32_t customer = w.history[i].customer;
+    if (w.history_customers.empty() ||
+        w.history_customers.back().customer != customer) {
+      const auto at = static_cast<uint32_t>(w.history_skus.size());
+      w.history_customers.push_back({customer, at, at});
+    }
+    w.history_skus.push_back(w.history[i].sku);
+    w.history_stats.push_back(stat);
+    w.history_customers.back().end =
+        static_cast<uint32_t>(w.history_skus.size());
     i = j;
   }
   std::vector<const HistoryLine*> by_order;
@@ -819,12 +853,13 @@ Wave WaveBuilder::Finish() {
     }
     ho.signature = sig.Value();
     ho.line_count = sig.count;
-    w.history_by_signature.emplace(
+    w.history_by_signature.emplace_back(
         Mix64(ho.customer) ^ ho.signature,
         static_cast<uint32_t>(w.history_orders.size()));
     w.history_orders.push_back(ho);
     i = j;
   }
+  std::sort(w.history_by_signature.begin(), w.history_by_signature.end());
 
   w.finished = true;
   Wave wave;

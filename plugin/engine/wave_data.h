@@ -31,6 +31,13 @@ class StringPool {
     return id == kNone ? std::string_view() : views_[id];
   }
   size_t size() const { return strings_.size(); }
+  // Brings the view of id into cache ahead of a Get(id); no effect on
+  // results.
+  void Prefetch(uint32_t id) const {
+    if (id == kNone) return;
+    const char c = *reinterpret_cast<const volatile char*>(&views_[id]);
+    asm volatile("" : : "r"(c));
+  }
 
  private:
   std::deque<std::string> strings_;      // stable addresses for the views
@@ -57,6 +64,9 @@ struct OrderRec {
   uint32_t line_begin = 0, line_end = 0;  // into WaveData::lines
   uint32_t customer_idx = kNone;
   uint32_t carrier_idx = kNone;
+  // SignatureBuilder over the lines' (sku, qty ^ Mix64(uom)) as ordered,
+  // for finding orders of the wave with the same lines.
+  uint64_t line_signature = 0;
 };
 
 struct LineRec {
@@ -72,18 +82,20 @@ struct LineRec {
   uint32_t res_begin = 0, res_end = 0;  // own reservations
 };
 
-struct ItemRec {
+// One cache line per item: lines reach their item at random.
+struct alignas(64) ItemRec {
   uint32_t sku, base_uom, hazmat, description;
   int32_t active, lot_tracked, serial_tracked, removal_strategy;
   Nano unit_weight_kg = 0;  // per base unit, nano-kg
-  bool weight_known = false;
   int32_t min_shelf_life_days = -1;
   uint32_t slot_begin = 0, slot_end = 0;  // stock slots, removal order
   uint32_t item_unit_begin = 0, item_unit_end = 0;
+  bool weight_known = false;
   bool fefo = false;  // effective strategy is FEFO
   bool has_lotless_stock = false;
   bool in_master = true;  // false: made up for a SKU the master lacks
 };
+static_assert(sizeof(ItemRec) == 64);
 
 struct UnitRec {
   uint32_t code, category;
@@ -162,6 +174,12 @@ struct HistoryStat {
   uint32_t count = 0;
 };
 
+// A customer's run of entries in WaveData::history_skus / history_stats.
+struct HistoryCustomer {
+  uint32_t customer;  // string id
+  uint32_t begin, end;
+};
+
 struct WaveData {
   StringPool strings;
   uint64_t capabilities = 0;
@@ -183,10 +201,15 @@ struct WaveData {
   // Indexes by string id (size = strings.size() after Finish).
   std::vector<uint32_t> item_by_sku, unit_by_code, location_by_code,
       customer_by_ref, carrier_by_code, order_by_ref;
-  std::unordered_map<uint64_t, uint32_t> lot_by_key;        // (sku << 32) | lot
-  std::unordered_map<uint64_t, HistoryStat> history_stats;  // (cust, sku)
-  // (customer, signature) hash -> indexes into history_orders.
-  std::unordered_multimap<uint64_t, uint32_t> history_by_signature;
+  std::unordered_map<uint64_t, uint32_t> lot_by_key;  // (sku << 32) | lot
+  // Per (customer, SKU) statistics: history_customers ascending by
+  // customer string id, each naming its run of history_skus (ascending SKU
+  // string ids) and the parallel history_stats.
+  std::vector<HistoryCustomer> history_customers;
+  std::vector<uint32_t> history_skus;
+  std::vector<HistoryStat> history_stats;
+  // (Mix64(customer) ^ signature, index into history_orders), ascending.
+  std::vector<std::pair<uint64_t, uint32_t>> history_by_signature;
 
   // Problems found in the records as a whole (orphan lines...), reported
   // as notes of every run over the wave.
@@ -197,7 +220,28 @@ struct WaveData {
   uint32_t Index(const std::vector<uint32_t>& by, uint32_t id) const {
     return id < by.size() ? by[id] : kNone;
   }
+  // The customer's run in history_customers, or nullptr when it has none.
+  const HistoryCustomer* FindHistoryCustomer(uint32_t customer) const;
+  // The customer's statistics for the SKU, or nullptr when there are none.
+  const HistoryStat* FindHistoryStat(const HistoryCustomer& c,
+                                     uint32_t sku) const;
 };
+
+// The first of the n elements at `first` whose key(element) is not less
+// than `value` (first + n when none), the elements being sorted by key: a
+// lower bound without data-dependent branches, which mispredict when the
+// searches land at random.
+template <typename T, typename V, typename KeyOf>
+const T* LowerBound(const T* first, size_t n, V value, KeyOf key) {
+  if (n == 0) return first;
+  const T* base = first;
+  while (n > 1) {
+    const size_t half = n / 2;
+    base = key(base[half]) < value ? base + half : base;
+    n -= half;
+  }
+  return base + (key(*base) < value ? 1 : 0);
+}
 
 inline uint64_t PairKey(uint32_t a, uint32_t b) {
   return (static_cast<uint64_t>(a) << 32) | b;
