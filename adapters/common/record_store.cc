@@ -15,7 +15,10 @@ using adapter::View;
 
 // Key of pg_advisory_xact_lock for write-backs ("rftgate" in ASCII).
 constexpr const char* kPgLockKey = "29384127839219";
-constexpr const char* kMysqlLockName = "rftgate_writeback";
+// MySQL/MariaDB named lock of write-backs, one per database (named locks
+// are server-wide; lock names are at most 64 characters).
+constexpr const char* kMysqlLockName =
+    "CONCAT('rftgate_writeback:', LEFT(DATABASE(), 45))";
 constexpr const char* kComponent = "records";
 
 std::string_view VerdictName(int32_t v) {
@@ -304,8 +307,8 @@ WriteSummary RecordStore::Write(Database& db,
       if (holds_lock) {
         try {
           db.QueryValue(std::string("SELECT ") +
-                        AsText(dialect_, std::string("RELEASE_LOCK('") +
-                                             kMysqlLockName + "')"));
+                        AsText(dialect_, std::string("RELEASE_LOCK(") +
+                                             kMysqlLockName + ")"));
         } catch (...) {
         }
       }
@@ -344,8 +347,8 @@ WriteSummary RecordStore::Write(Database& db,
           int64_t wait_s = budget > 0 ? (budget + 999) / 1000 : 60;
           auto got = db.QueryValue(
               "SELECT " +
-              AsText(dialect_, std::string("GET_LOCK('") + kMysqlLockName +
-                                   "', " + std::to_string(wait_s) + ")"));
+              AsText(dialect_, std::string("GET_LOCK(") + kMysqlLockName +
+                                   ", " + std::to_string(wait_s) + ")"));
           if (!got || *got != "1") {
             throw adapter::Error(RFT_ERR_TIMEOUT,
                                  "another write-back held the lock for " +

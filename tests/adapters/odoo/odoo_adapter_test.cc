@@ -776,7 +776,7 @@ TEST_P(OdooKillTest, ConnectionKilledMidWriteLeavesNothingHalfWritten) {
     killed = db_->Value(
         "SELECT CAST(count(pg_terminate_backend(pid)) AS text) FROM "
         "pg_stat_activity WHERE application_name = 'rftgate-odoo-kill-test' "
-        "AND pid <> pg_backend_pid()");
+        "AND datname = current_database() AND pid <> pg_backend_pid()");
   } catch (const std::exception& e) {
     killed = std::string("error: ") + e.what();
   }

@@ -775,11 +775,12 @@ TEST_P(ServerKillTest, ConnectionKilledMidWriteLeavesTablesAsTheyWere) {
       killed = wms_->Value(
           "SELECT CAST(COUNT(pg_terminate_backend(pid)) AS text) FROM "
           "pg_stat_activity WHERE application_name = 'rftgate-kill-test' "
-          "AND pid <> pg_backend_pid()");
+          "AND datname = current_database() AND pid <> pg_backend_pid()");
     } else {
       // Kill the connection that holds the write-back lock.
       auto holder = wms_->admin()->QueryValue(
-          "SELECT CAST(IS_USED_LOCK('rftgate_writeback') AS CHAR)");
+          "SELECT CAST(IS_USED_LOCK(CONCAT('rftgate_writeback:', LEFT('" +
+          wms_->db_name() + "', 45))) AS CHAR)");
       if (holder.has_value()) {
         wms_->admin()->Exec("KILL " + *holder);
         killed = "1";
