@@ -124,7 +124,18 @@ int RecordStore::SchemaVersion(Database& db) {
   }
 }
 
-void RecordStore::Migrate(Database& db) {
+std::string RecordStore::SchemaTableDdl() const {
+  const bool my = dialect_ == Dialect::kMysql;
+  const bool pg = dialect_ == Dialect::kPostgres;
+  return "CREATE TABLE IF NOT EXISTS " + Q(tables_.schema) +
+         " (component VARCHAR(64) NOT NULL PRIMARY KEY, version INTEGER NOT "
+         "NULL, migrated_at " +
+         std::string(pg ? "timestamptz" : (my ? "DATETIME(6)" : "TEXT")) + ")" +
+         (my ? " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+             : "");
+}
+
+void RecordStore::Migrate(Database& db, bool schema_table_ensured) {
   const bool my = dialect_ == Dialect::kMysql;
   const bool pg = dialect_ == Dialect::kPostgres;
   const std::string ts = pg ? "timestamptz" : (my ? "DATETIME(6)" : "TEXT");
@@ -136,10 +147,9 @@ void RecordStore::Migrate(Database& db) {
   const std::string engine =
       my ? " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin" : "";
 
-  db.Exec("CREATE TABLE IF NOT EXISTS " + Q(tables_.schema) +
-          " (component VARCHAR(64) NOT NULL PRIMARY KEY, version INTEGER NOT "
-          "NULL, migrated_at " +
-          ts + ")" + engine);
+  if (!schema_table_ensured) {
+    db.Exec(SchemaTableDdl());
+  }
   auto current_text =
       db.QueryValue("SELECT " + AsText(dialect_, "version") + " FROM " +
                         Q(tables_.schema) + " WHERE component = :p0",
@@ -327,17 +337,23 @@ WriteSummary RecordStore::Write(Database& db,
           in_transaction = true;
           Migrate(db);
           break;
-        case Dialect::kPostgres:
-          db.Exec("BEGIN");
-          in_transaction = true;
+        case Dialect::kPostgres: {
+          // One round trip: the transaction, its limits, the lock and the
+          // schema table (its "already exists" notice kept off the host's
+          // stderr), then the version check and migrations.
+          std::string begin =
+              "BEGIN; SET LOCAL client_min_messages = warning; ";
           if (budget > 0) {
-            db.Exec("SET LOCAL statement_timeout = " + std::to_string(budget));
+            begin += "SET LOCAL statement_timeout = " + std::to_string(budget) +
+                     "; ";
           }
-          db.QueryValue(std::string("SELECT '1' FROM (SELECT "
-                                    "pg_advisory_xact_lock(") +
-                        kPgLockKey + ")) AS l");
-          Migrate(db);
+          begin += std::string("SELECT pg_advisory_xact_lock(") + kPgLockKey +
+                   "); " + SchemaTableDdl();
+          in_transaction = true;
+          db.Exec(begin);
+          Migrate(db, /*schema_table_ensured=*/true);
           break;
+        }
         case Dialect::kMysql: {
           if (budget > 0) {
             db.Exec("SET SESSION max_statement_time = " +

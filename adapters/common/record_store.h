@@ -88,7 +88,11 @@ class RecordStore {
   static constexpr size_t kPgChunkRows = 5000;
 
  private:
-  void Migrate(Database& db);
+  // Brings rftgate's tables to kSchemaVersion inside the caller's
+  // transaction (MySQL: before it). `schema_table_ensured`: the caller has
+  // already run SchemaTableDdl().
+  void Migrate(Database& db, bool schema_table_ensured = false);
+  std::string SchemaTableDdl() const;
   std::string Q(const std::string& name) const;
 
   Dialect dialect_;

@@ -843,11 +843,12 @@ void SqlAdapter::Loader::Run() {
           in_transaction = true;
           break;
         case Dialect::kPostgres:
-          db.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+          // One round trip for the snapshot and its time limit.
           in_transaction = true;
-          if (budget > 0) {
-            db.Exec("SET LOCAL statement_timeout = " + std::to_string(budget));
-          }
+          db.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" +
+                  (budget > 0 ? "; SET LOCAL statement_timeout = " +
+                                    std::to_string(budget)
+                              : std::string()));
           break;
         case Dialect::kMysql:
           if (budget > 0) {
