@@ -54,6 +54,15 @@ std::string String(const Json& j, const std::string& what) {
   return j.get<std::string>();
 }
 
+// A whole number of days in [0, max_days].
+int64_t Days(const Json& j, const std::string& what, int64_t max_days) {
+  if (!j.is_number_integer() || j.get<int64_t>() < 0 ||
+      j.get<int64_t>() > max_days) {
+    Bad(what, fmt::format("expected a number of days from 0 to {}", max_days));
+  }
+  return j.get<int64_t>();
+}
+
 }  // namespace
 
 OdooOptions ParseOptions(std::string_view options_json) {
@@ -132,12 +141,7 @@ OdooOptions ParseOptions(std::string_view options_json) {
         StringList(j["quarantine_locations"], "quarantine_locations");
   }
   if (j.contains("history_days")) {
-    if (!j["history_days"].is_number_integer() ||
-        j["history_days"].get<int64_t>() < 0 ||
-        j["history_days"].get<int64_t>() > 36600) {
-      Bad("history_days", "expected a number of days from 0 to 36600");
-    }
-    o.history_days = j["history_days"].get<int64_t>();
+    o.history_days = Days(j["history_days"], "history_days", 36600);
   }
   if (j.contains("carriers")) {
     const Json& c = j["carriers"];
@@ -189,12 +193,8 @@ OdooOptions ParseOptions(std::string_view options_json) {
         String(j["activity_time_zone"], "activity_time_zone");
   }
   if (j.contains("activity_delay_days")) {
-    if (!j["activity_delay_days"].is_number_integer() ||
-        j["activity_delay_days"].get<int64_t>() < 0 ||
-        j["activity_delay_days"].get<int64_t>() > 365) {
-      Bad("activity_delay_days", "expected a number of days from 0 to 365");
-    }
-    o.activity_delay_days = j["activity_delay_days"].get<int64_t>();
+    o.activity_delay_days =
+        Days(j["activity_delay_days"], "activity_delay_days", 365);
   }
   return o;
 }

@@ -82,6 +82,15 @@ class SqlAdapterTest : public ::testing::TestWithParam<std::string> {
     s.mode = RFT_SELECT_READY;
     return s;
   }
+  // The orders named in `refs` (borrowed: keep it alive while in use).
+  static rft_selection ByRefs(const std::vector<rft_str>& refs) {
+    rft_selection s{};
+    s.struct_size = sizeof s;
+    s.mode = RFT_SELECT_REFS;
+    s.refs = refs.data();
+    s.ref_count = refs.size();
+    return s;
+  }
 
   // Every row of rftgate's tables, for before/after comparisons.
   std::vector<std::string> Snapshot() {
@@ -227,11 +236,7 @@ TEST_P(SqlAdapterTest, LoadsOrdersByRefsAndByDateRange) {
   std::vector<std::string> wanted = {"O2", "O5", "O50", "nope", "O'1"};
   std::vector<rft_str> refs;
   for (const auto& w : wanted) refs.push_back(Borrow(w));
-  rft_selection sel{};
-  sel.struct_size = sizeof sel;
-  sel.mode = RFT_SELECT_REFS;
-  sel.refs = refs.data();
-  sel.ref_count = refs.size();
+  rft_selection sel = ByRefs(refs);
   RecordingSink by_refs;
   ASSERT_EQ(Load(*h, sel, by_refs), RFT_OK);
   std::set<std::string> got;
@@ -277,11 +282,7 @@ TEST_P(SqlAdapterTest, RefsMatchColumnsOfAnyCollation) {
     wanted.push_back("nope");
     std::vector<rft_str> refs;
     for (const auto& w : wanted) refs.push_back(Borrow(w));
-    rft_selection sel{};
-    sel.struct_size = sizeof sel;
-    sel.mode = RFT_SELECT_REFS;
-    sel.refs = refs.data();
-    sel.ref_count = refs.size();
+    rft_selection sel = ByRefs(refs);
     RecordingSink sink;
     ASSERT_EQ(Load(*h, sel, sink), RFT_OK) << n << " refs";
     EXPECT_EQ(sink.orders.size(), n);
