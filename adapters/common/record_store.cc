@@ -330,6 +330,9 @@ WriteSummary RecordStore::Write(Database& db,
     }
   }
 
+  log.Debug("write-back: writing run " + p.run_id + ": " +
+            std::to_string(p.rows.size()) + " check-run rows and " +
+            std::to_string(p.findings.size()) + " findings");
   WriteSummary summary;
   RunDatabaseCall(db, call, "writing back run " + p.run_id, [&] {
     bool in_transaction = false;
@@ -567,13 +570,14 @@ void RecordStore::WritePostgres(Database& db, const Prepared& p,
          "e.order_ref AND f.line_no = e.line_no AND f.check_id = e.check_id) "
          "RETURNING 1)";
     if (holds) {
+      // Orders already flagged are left alone, released or held: rewriting
+      // a row costs a new row version and index entries each.
       b << ", held AS (UPDATE " << hold_table << " SET " << hold_column << " = "
         << b.Bind(Text(hold->value)) << " WHERE " << hold_key
-        << " IN (SELECT order_ref FROM cr WHERE verdict = 'hold') RETURNING "
-           "1)";
+        << " IN (SELECT order_ref FROM cr WHERE verdict = 'hold') AND "
+        << hold_column << " IS DISTINCT FROM " << b.Bind(Text(hold->value))
+        << " RETURNING 1)";
       if (hold->release_value) {
-        // Orders already released are left alone: rewriting the row of
-        // every passing order costs a new row version each.
         b << ", released AS (UPDATE " << hold_table << " SET " << hold_column
           << " = " << b.Bind(Text(*hold->release_value)) << " WHERE "
           << hold_key
@@ -782,24 +786,29 @@ void RecordStore::WriteGeneric(Database& db, const Prepared& p,
                                             "sources.orders.hold.key_column");
     const std::string column =
         QuoteIdentifier(dialect_, hold->column, "sources.orders.hold.column");
+    // Orders already flagged are left alone, released or held: rewriting
+    // a row costs a new row version each.
+    auto differs = [&](SqlBuilder& b, const std::string& value) {
+      const std::string v = b.Bind(Text(value));
+      return my ? "NOT (" + column + " <=> " + v + ")"
+                : column + " IS NOT " + v;
+    };
     SqlBuilder b;
     b << "UPDATE " << table << " SET " << column << " = "
       << b.Bind(Text(hold->value)) << " WHERE " << key
       << " IN (SELECT order_ref FROM " << cr
-      << " WHERE run_id = " << b.Bind(Text(run_id)) << " AND verdict = 'hold')";
+      << " WHERE run_id = " << b.Bind(Text(run_id))
+      << " AND verdict = 'hold') AND ";
+    b << differs(b, hold->value);
     summary.holds_applied = static_cast<size_t>(db.Exec(std::move(b)));
     if (hold->release_value) {
       SqlBuilder r;
-      // Orders already released are left alone: rewriting the row
-      // of every passing order costs a new row version each.
       r << "UPDATE " << table << " SET " << column << " = "
         << r.Bind(Text(*hold->release_value)) << " WHERE " << key
         << " IN (SELECT order_ref FROM " << cr
         << " WHERE run_id = " << r.Bind(Text(run_id))
         << " AND verdict <> 'hold' AND decided_by = 'checks') AND ";
-      const std::string again = r.Bind(Text(*hold->release_value));
-      r << (my ? "NOT (" + column + " <=> " + again + ")"
-               : column + " IS NOT " + again);
+      r << differs(r, *hold->release_value);
       db.Exec(std::move(r));
     }
   }
