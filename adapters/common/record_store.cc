@@ -441,25 +441,34 @@ void RecordStore::WritePostgres(Database& db, const Prepared& p,
   }
   const Param ruleset = OptText(run.ruleset);
 
-  // Chunks of orders, each with the findings of its orders (findings of an
-  // order without a check-run row go with the last chunk): the resolve of a
-  // chunk then sees every finding of its orders.
+  // Orders in ref order, cut into chunks of contiguous refs, each with the
+  // findings of its orders: the resolve of a chunk then sees every finding
+  // of its orders, and each statement works on a narrow range of the
+  // indexes and of the hold table instead of pages all over them (at
+  // 100,000 orders the hold UPDATEs and index inserts of chunks in serving
+  // sequence touched most pages of the orders table once per chunk).
+  std::vector<const rft_check_run_row*> rows(p.rows);
+  std::sort(rows.begin(), rows.end(), [](const auto* a, const auto* b) {
+    return View(a->order_ref) < View(b->order_ref);
+  });
+  std::vector<const rft_finding_row*> findings(p.findings);
+  std::stable_sort(findings.begin(), findings.end(),
+                   [](const auto* a, const auto* b) {
+                     return View(a->order_ref) < View(b->order_ref);
+                   });
   const size_t chunk_rows = kPgChunkRows;
   const size_t chunks =
-      std::max<size_t>(1, (p.rows.size() + chunk_rows - 1) / chunk_rows);
+      std::max<size_t>(1, (rows.size() + chunk_rows - 1) / chunk_rows);
   std::vector<std::vector<const rft_finding_row*>> chunk_findings(chunks);
-  if (chunks == 1) {
-    chunk_findings[0] = p.findings;
-  } else {
-    std::unordered_map<std::string_view, size_t> chunk_of;
-    chunk_of.reserve(p.rows.size());
-    for (size_t i = 0; i < p.rows.size(); ++i) {
-      chunk_of.emplace(View(p.rows[i]->order_ref), i / chunk_rows);
-    }
-    for (const rft_finding_row* f : p.findings) {
-      auto it = chunk_of.find(View(f->order_ref));
-      chunk_findings[it == chunk_of.end() ? chunks - 1 : it->second].push_back(
-          f);
+  {
+    size_t chunk = 0;
+    for (const rft_finding_row* f : findings) {
+      while (chunk + 1 < chunks &&
+             View(rows[(chunk + 1) * chunk_rows]->order_ref) <=
+                 View(f->order_ref)) {
+        ++chunk;
+      }
+      chunk_findings[chunk].push_back(f);
     }
   }
 
@@ -468,7 +477,7 @@ void RecordStore::WritePostgres(Database& db, const Prepared& p,
     call.ThrowIfStopped();
     const bool first = chunk == 0;
     const size_t start = chunk * chunk_rows;
-    const size_t end = std::min(p.rows.size(), start + chunk_rows);
+    const size_t end = std::min(rows.size(), start + chunk_rows);
     const auto& fs = chunk_findings[chunk];
     SqlBuilder b;
     b << "WITH ";
@@ -481,7 +490,7 @@ void RecordStore::WritePostgres(Database& db, const Prepared& p,
         << b.Bind(Text(p.run_id)) << ", " << b.Bind(ruleset) << ", "
         << b.Bind(TimeParam(run.started_at)) << ", "
         << b.Bind(TimeParam(run.finished_at)) << ", " << b.Bind(Text(p.now))
-        << ", " << b.Bind(Text(std::to_string(p.rows.size()))) << ", "
+        << ", " << b.Bind(Text(std::to_string(rows.size()))) << ", "
         << b.Bind(Text(std::to_string(p.findings.size())))
         << ") ON CONFLICT (run_id) DO NOTHING RETURNING 1), ";
     }
@@ -489,7 +498,7 @@ void RecordStore::WritePostgres(Database& db, const Prepared& p,
     {
       PgColumns cols(11);
       for (size_t i = start; i < end; ++i) {
-        const auto& r = *p.rows[i];
+        const auto& r = *rows[i];
         cols.AddText(0, View(r.order_ref));
         cols.AddText(1, VerdictName(r.verdict));
         cols.AddText(2, r.decided_by == RFT_DECIDED_BY_FAILURE_POLICY
@@ -616,7 +625,7 @@ void RecordStore::WritePostgres(Database& db, const Prepared& p,
     summary.holds_applied += static_cast<size_t>(counts[4]);
     findings_done += fs.size();
     log.Debug("write-back: " + std::to_string(end) + " of " +
-              std::to_string(p.rows.size()) + " check-run rows and " +
+              std::to_string(rows.size()) + " check-run rows and " +
               std::to_string(findings_done) + " of " +
               std::to_string(p.findings.size()) + " findings written");
   }
