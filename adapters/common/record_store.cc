@@ -69,15 +69,15 @@ class PgColumns {
   void AddText(size_t column, std::string_view v) {
     std::string& t = Next(column);
     t += '"';
-    for (;;) {
-      size_t at = v.find_first_of("\"\\");
-      if (at == std::string_view::npos) break;
-      t.append(v.data(), at);
-      t += '\\';
-      t += v[at];
-      v.remove_prefix(at + 1);
+    size_t from = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (v[i] == '"' || v[i] == '\\') {
+        t.append(v.data() + from, i - from);
+        t += '\\';
+        from = i;
+      }
     }
-    t.append(v.data(), v.size());
+    t.append(v.data() + from, v.size() - from);
     t += '"';
   }
   // Absent (data() == nullptr) is NULL.

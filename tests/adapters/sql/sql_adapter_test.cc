@@ -381,6 +381,40 @@ TEST_P(SqlAdapterTest, WriteBackUpsertsAndResolves) {
   EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rft_errors"), "7");
 }
 
+// Values that mean something in SQL or in a PostgreSQL array literal are
+// written as they are.
+TEST_P(SqlAdapterTest, WriteBackKeepsValuesExactly) {
+  wms_->AddOrders(1, 2, "released");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  const std::string odd =
+      "say \"hi\" \\ back\\slash {a,b} NULL 'quoted' ; -- \u00e9t\u00e9";
+  SyntheticRun run;
+  run.run_id = "odd-values";
+  run.rows = {{"O1", RFT_VERDICT_HOLD}, {"O2", RFT_VERDICT_PASS}};
+  run.rows[0].customer = "NULL";
+  run.findings = {{"O1", 1, "stock.short"}};
+  run.findings[0].message = odd;
+  run.findings[0].details = "{\"path\": \"C:\\\\x\", \"q\": \"\\\"\"}";
+  std::string msg;
+  ASSERT_EQ(run.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("message") +
+                        " FROM rft_errors WHERE order_ref = 'O1'"),
+            odd);
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("details") +
+                        " FROM rft_errors WHERE order_ref = 'O1'"),
+            run.findings[0].details);
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("customer_ref") +
+                        " FROM rftgate_check_run WHERE order_ref = 'O1'"),
+            "NULL");
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run WHERE "
+                        "customer_ref IS NULL"),
+            "0");
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run WHERE "
+                        "provider IS NULL"),
+            "2");
+}
+
 TEST_P(SqlAdapterTest, FailurePolicyOrdersKeepTheirOpenRecords) {
   wms_->AddOrders(1, 3, "released");
   auto h = Open();
