@@ -134,7 +134,7 @@ using JsonField = std::pair<std::string_view, JsonValue>;
 
 // A JSON object of the fields, keys in bytewise order, the first of equal
 // keys kept: what nlohmann::json (std::map objects) dumps.
-std::string JsonObject(std::initializer_list<JsonField> fields) {
+void JsonObject(std::initializer_list<JsonField> fields, std::string* out) {
   std::array<const JsonField*, 16> sorted{};
   size_t n = 0;
   for (const JsonField& f : fields) {
@@ -146,19 +146,17 @@ std::string JsonObject(std::initializer_list<JsonField> fields) {
     }
     sorted[k] = &f;
   }
-  std::string out;
-  out.reserve(192);
-  out.push_back('{');
+  const size_t start = out->size();
+  out->push_back('{');
   for (size_t i = 0; i < n; ++i) {
     if (i > 0 && sorted[i]->first == sorted[i - 1]->first) continue;
-    if (out.size() > 1) out.push_back(',');
-    out.push_back('"');
-    out.append(sorted[i]->first);  // keys are plain ASCII names
-    out.append("\":");
-    sorted[i]->second.AppendTo(&out);
+    if (out->size() > start + 1) out->push_back(',');
+    out->push_back('"');
+    out->append(sorted[i]->first);  // keys are plain ASCII names
+    out->append("\":");
+    sorted[i]->second.AppendTo(out);
   }
-  out.push_back('}');
-  return out;
+  out->push_back('}');
 }
 
 std::string Q(Nano n) { return FormatNano(n); }
@@ -339,14 +337,23 @@ struct OrderTimes {
 class Runner {
  public:
   Runner(const EngineConfig& e, const WaveData& w, const RunContext& ctx)
-      : e_(e), w_(w), sp_(w.strings), ctx_(ctx) {}
+      : e_(e), w_(w), sp_(*w.strings), ctx_(ctx) {}
 
   WaveResult Run();
 
  private:
   bool Active(int c) const { return active_[c]; }
-  void Emit(OrderResult& r, int check, const LineRec* line, std::string message,
+  // Adds a finding to the order being checked; `message` is copied.
+  void Emit(int check, const LineRec* line, std::string_view message,
             std::initializer_list<JsonField> details);
+  // Formats a message into a buffer reused for every finding; valid until
+  // the next call.
+  template <typename... T>
+  std::string_view Msg(fmt::format_string<T...> f, T&&... args) {
+    msg_.clear();
+    fmt::format_to(std::back_inserter(msg_), f, std::forward<T>(args)...);
+    return msg_;
+  }
   void PrefetchOrder(uint32_t oi) const;
   void PrefetchItems(uint32_t oi) const;
   void PrefetchStock(uint32_t oi) const;
@@ -356,12 +363,12 @@ class Runner {
   void FindWaveDuplicates();
   void CheckOrder(uint32_t oi, OrderResult& r);
   void CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
-                 OrderResult& r, Nano* weight, uint32_t* unknown_weights,
+                 Nano* weight, uint32_t* unknown_weights,
                  SignatureBuilder* base_sig, bool* base_sig_ok);
   Convert ToBase(const LineRec& l, const ItemRec* item, Nano* base,
                  const UnitRec** line_unit, const UnitRec** base_unit) const;
   void Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
-                const ItemRec& item, Nano need, OrderResult& r);
+                const ItemRec& item, Nano need);
   bool SlotQualityOk(uint32_t si, const ItemRec& item, const OrderTimes& t,
                      int32_t min_shelf, int* reason) const;
   // Per slot for the run: the free stock left, in base units, and what
@@ -374,10 +381,10 @@ class Runner {
   std::vector<SlotState> slot_state_;
   bool Under(const Slot& s, const LineRec& l) const;
   void CheckLotUse(const OrderTimes& t, const LineRec& l, uint32_t lot_str,
-                   uint32_t lot_idx, int32_t min_shelf, OrderResult& r);
-  void CheckAddress(const OrderRec& o, OrderResult& r);
+                   uint32_t lot_idx, int32_t min_shelf);
+  void CheckAddress(const OrderRec& o);
   void CheckCarrierOrder(const OrderRec& o, const OrderTimes& t, Nano weight,
-                         uint32_t unknown_weights, OrderResult& r);
+                         uint32_t unknown_weights);
   std::string_view S(uint32_t id) const { return sp_.Get(id); }
   std::string_view UnitOf(const LineRec& l, const ItemRec* item) const {
     if (l.uom != kNone) return S(l.uom);
@@ -435,21 +442,27 @@ class Runner {
   // Per order when qty.outlier is active: its customer in the history.
   std::vector<const HistoryCustomer*> history_of_;
   WaveResult result_;
+  std::shared_ptr<ResultStore> store_ = std::make_shared<ResultStore>();
+  // Every finding of the run, in serving sequence; per order its first
+  // finding and count, in result_.orders' order.
+  std::vector<Finding> findings_;
+  std::vector<std::pair<size_t, size_t>> finding_runs_;
+  std::string msg_, details_;  // reused for each finding
 };
 
-void Runner::Emit(OrderResult& r, int check, const LineRec* line,
-                  std::string message,
+void Runner::Emit(int check, const LineRec* line, std::string_view message,
                   std::initializer_list<JsonField> details) {
-  Finding f;
+  Finding& f = findings_.emplace_back();
   f.line_no = line == nullptr ? 0 : line->line_no;
   if (line != nullptr && line->line_ref != kNone) {
-    f.line_ref = std::string(S(line->line_ref));
+    f.line_ref = S(line->line_ref);  // the wave's strings live in the store
   }
-  f.check_id = std::string(kCheckIds[check]);
+  f.check_id = kCheckIds[check];
   f.severity = e_.severity[check];
-  f.message = std::move(message);
-  f.details_json = JsonObject(details);
-  r.findings.push_back(std::move(f));
+  f.message = store_->Keep(message);
+  details_.clear();
+  JsonObject(details, &details_);
+  f.details_json = store_->Keep(details_);
 }
 
 WaveResult Runner::Run() {
@@ -530,6 +543,8 @@ WaveResult Runner::Run() {
   std::vector<uint32_t> seq = ServingSequence();
 
   result_.orders.reserve(seq.size());
+  finding_runs_.reserve(seq.size());
+  store_->KeepAlive(w_.strings);
   for (size_t k = 0; k < seq.size(); ++k) {
     // Orders are served in a sequence unrelated to where their records
     // lie: fetch ahead what the next orders will read, one dependency level
@@ -539,6 +554,15 @@ WaveResult Runner::Run() {
     if (k + 1 < seq.size()) PrefetchStock(seq[k + 1]);
     CheckOrder(seq[k], result_.orders.emplace_back());
   }
+  // The findings move into the store (no reallocation: the views of the
+  // wave's strings and of the store's blocks stay where they are).
+  store_->findings = std::move(findings_);
+  for (size_t k = 0; k < result_.orders.size(); ++k) {
+    const auto [begin, count] = finding_runs_[k];
+    result_.orders[k].findings =
+        std::span<const Finding>(store_->findings.data() + begin, count);
+  }
+  result_.store = std::move(store_);
   return std::move(result_);
 }
 
@@ -892,15 +916,15 @@ enum Reason : int {
 }
 
 void Runner::CheckLotUse(const OrderTimes& t, const LineRec& l,
-                         uint32_t lot_str, uint32_t lot_idx, int32_t min_shelf,
-                         OrderResult& r) {
+                         uint32_t lot_str, uint32_t lot_idx,
+                         int32_t min_shelf) {
   std::string_view sku = S(l.sku), lot_code = S(lot_str);
   if (lot_idx == kNone) {
     if (Active(kLotMissing) && (w_.capabilities & RFT_CAP_LOTS)) {
-      Emit(r, kLotMissing, &l,
-           fmt::format("line {}: lot {} of SKU {} is not known to the WMS; "
-                       "assign an existing lot",
-                       l.line_no, lot_code, sku),
+      Emit(kLotMissing, &l,
+           Msg("line {}: lot {} of SKU {} is not known to the WMS; "
+               "assign an existing lot",
+               l.line_no, lot_code, sku),
            {{"sku", sku}, {"lot", lot_code}, {"expected", "a known lot"}});
     }
     return;
@@ -910,40 +934,40 @@ void Runner::CheckLotUse(const OrderTimes& t, const LineRec& l,
       (lot.status == RFT_LOT_QUARANTINE || lot.status == RFT_LOT_BLOCKED)) {
     const char* st =
         lot.status == RFT_LOT_QUARANTINE ? "quarantine" : "blocked";
-    Emit(r, kLotQuarantine, &l,
-         fmt::format("line {}: lot {} of SKU {} is on {}; assign a released "
-                     "lot",
-                     l.line_no, lot_code, sku,
-                     lot.status == RFT_LOT_QUARANTINE ? "quarantine"
-                                                      : "blocked status"),
-         {{"sku", sku},
-          {"lot", lot_code},
-          {"observed", st},
-          {"expected", "released"}});
+    Emit(
+        kLotQuarantine, &l,
+        Msg("line {}: lot {} of SKU {} is on {}; assign a released "
+            "lot",
+            l.line_no, lot_code, sku,
+            lot.status == RFT_LOT_QUARANTINE ? "quarantine" : "blocked status"),
+        {{"sku", sku},
+         {"lot", lot_code},
+         {"observed", st},
+         {"expected", "released"}});
   }
   int32_t exp = lot_expiry_[lot_idx];
   if (exp == kNoDay || t.judge_day == kNoDay) return;
   if (exp <= t.judge_day) {
     if (Active(kLotExpired)) {
-      Emit(r, kLotExpired, &l,
-           fmt::format("line {}: lot {} of SKU {} expires {}, on or before "
-                       "the ship date {}; assign a lot that is still good",
-                       l.line_no, lot_code, sku, FormatDay(exp),
-                       FormatDay(t.judge_day)),
-           {{"sku", sku},
-            {"lot", lot_code},
-            {"observed", FormatDay(exp)},
-            {"threshold", FormatDay(t.judge_day)},
-            {"expected", "expiry after the ship date"}});
+      Emit(
+          kLotExpired, &l,
+          Msg("line {}: lot {} of SKU {} expires {}, on or before "
+              "the ship date {}; assign a lot that is still good",
+              l.line_no, lot_code, sku, FormatDay(exp), FormatDay(t.judge_day)),
+          {{"sku", sku},
+           {"lot", lot_code},
+           {"observed", FormatDay(exp)},
+           {"threshold", FormatDay(t.judge_day)},
+           {"expected", "expiry after the ship date"}});
     }
     return;
   }
   if (Active(kLotShelfLife) && min_shelf > 0 && exp - t.judge_day < min_shelf) {
-    Emit(r, kLotShelfLife, &l,
-         fmt::format("line {}: lot {} of SKU {} has {} days of shelf life "
-                     "left at the ship date {}; the minimum is {} days",
-                     l.line_no, lot_code, sku, exp - t.judge_day,
-                     FormatDay(t.judge_day), min_shelf),
+    Emit(kLotShelfLife, &l,
+         Msg("line {}: lot {} of SKU {} has {} days of shelf life "
+             "left at the ship date {}; the minimum is {} days",
+             l.line_no, lot_code, sku, exp - t.judge_day,
+             FormatDay(t.judge_day), min_shelf),
          {{"sku", sku},
           {"lot", lot_code},
           {"observed", exp - t.judge_day},
@@ -954,7 +978,7 @@ void Runner::CheckLotUse(const OrderTimes& t, const LineRec& l,
 }
 
 void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
-                      const ItemRec& item, Nano need, OrderResult& r) {
+                      const ItemRec& item, Nano need) {
   const uint32_t line_idx = static_cast<uint32_t>(&l - w_.lines.data());
   const int32_t min_shelf = MinShelf(o, item);
   Nano got = 0;
@@ -1012,7 +1036,7 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   }
   // Lots the line is served from by assignment or reservation.
   for (auto [lot_str, lot_idx] : lot_uses_) {
-    CheckLotUse(t, l, lot_str, lot_idx, min_shelf, r);
+    CheckLotUse(t, l, lot_str, lot_idx, min_shelf);
   }
   // FEFO: an earlier-expiring lot with stock left.
   // Only for a lot that is itself good: a bad lot is reported as such.
@@ -1039,14 +1063,13 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
     }
     if (best_slot != kNone) {
       const Slot& s = w_.slots[best_slot];
-      Emit(r, kLotFefo, &l,
-           fmt::format("line {}: lot {} of SKU {} expires {}, but lot {} "
-                       "expires earlier ({}) and has {} {} available at {}; "
-                       "pick the first-expiring lot",
-                       l.line_no, S(l.lot), S(l.sku), FormatDay(assigned),
-                       S(s.lot), FormatDay(best),
-                       Q(slot_state_[best_slot].free_left), BaseUnit(item),
-                       S(s.location)),
+      Emit(kLotFefo, &l,
+           Msg("line {}: lot {} of SKU {} expires {}, but lot {} "
+               "expires earlier ({}) and has {} {} available at {}; "
+               "pick the first-expiring lot",
+               l.line_no, S(l.lot), S(l.sku), FormatDay(assigned), S(s.lot),
+               FormatDay(best), Q(slot_state_[best_slot].free_left),
+               BaseUnit(item), S(s.location)),
            {{"sku", S(l.sku)},
             {"observed", S(l.lot)},
             {"observed_expiry", FormatDay(assigned)},
@@ -1117,9 +1140,9 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
         l.uom != kNone && l.uom != item.base_uom
             ? fmt::format("{} {} ({} {})", Q(l.qty), S(l.uom), Q(need), unit)
             : fmt::format("{} {}", Q(need), unit);
-    Emit(r, kStockShort, &l,
-         fmt::format("line {}: SKU {} needs {}; {} available{}{}", l.line_no,
-                     S(l.sku), needs, Q(available), where, extra),
+    Emit(kStockShort, &l,
+         Msg("line {}: SKU {} needs {}; {} available{}{}", l.line_no, S(l.sku),
+             needs, Q(available), where, extra),
          {{"sku", S(l.sku)},
           {"observed", Q(available)},
           {"threshold", Q(need)},
@@ -1136,42 +1159,42 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   if (l.lot != kNone) return;
   const Nano shortfall = need - got;
   if (Active(kLotExpired) && by_reason[kExpired] > 0 && available == 0) {
-    Emit(r, kLotExpired, &l,
-         fmt::format("line {}: the only stock of SKU {} left ({} {}) is in "
-                     "lots expired by the ship date {}; dispose of them and "
-                     "replenish",
-                     l.line_no, S(l.sku), Q(by_reason[kExpired]), unit,
-                     FormatDay(t.judge_day)),
+    Emit(kLotExpired, &l,
+         Msg("line {}: the only stock of SKU {} left ({} {}) is in "
+             "lots expired by the ship date {}; dispose of them and "
+             "replenish",
+             l.line_no, S(l.sku), Q(by_reason[kExpired]), unit,
+             FormatDay(t.judge_day)),
          {{"sku", S(l.sku)},
           {"observed", Q(by_reason[kExpired])},
           {"threshold", FormatDay(t.judge_day)},
           {"expected", "a lot expiring after the ship date"}});
   }
   if (Active(kLotShelfLife) && by_reason[kShortLife] > 0 && available == 0) {
-    Emit(r, kLotShelfLife, &l,
-         fmt::format("line {}: the only stock of SKU {} left ({} {}) has "
-                     "less than {} days of shelf life at the ship date {}",
-                     l.line_no, S(l.sku), Q(by_reason[kShortLife]), unit,
-                     min_shelf, FormatDay(t.judge_day)),
+    Emit(kLotShelfLife, &l,
+         Msg("line {}: the only stock of SKU {} left ({} {}) has "
+             "less than {} days of shelf life at the ship date {}",
+             l.line_no, S(l.sku), Q(by_reason[kShortLife]), unit, min_shelf,
+             FormatDay(t.judge_day)),
          {{"sku", S(l.sku)},
           {"observed", Q(by_reason[kShortLife])},
           {"threshold", min_shelf},
           {"unit", "days"}});
   }
   if (Active(kLotQuarantine) && by_reason[kQuarantine] > 0 && available == 0) {
-    Emit(r, kLotQuarantine, &l,
-         fmt::format("line {}: the only stock of SKU {} left ({} {}) is in "
-                     "lots on quarantine or blocked",
-                     l.line_no, S(l.sku), Q(by_reason[kQuarantine]), unit),
+    Emit(kLotQuarantine, &l,
+         Msg("line {}: the only stock of SKU {} left ({} {}) is in "
+             "lots on quarantine or blocked",
+             l.line_no, S(l.sku), Q(by_reason[kQuarantine]), unit),
          {{"sku", S(l.sku)},
           {"observed", Q(by_reason[kQuarantine])},
           {"expected", "released lots"}});
   }
   if (Active(kLotMissing) && lotless > 0) {
-    Emit(r, kLotMissing, &l,
-         fmt::format("line {}: SKU {} is lot-tracked but {} {} of its stock "
-                     "has no lot; {} {} cannot be given a lot",
-                     l.line_no, S(l.sku), Q(lotless), unit, Q(shortfall), unit),
+    Emit(kLotMissing, &l,
+         Msg("line {}: SKU {} is lot-tracked but {} {} of its stock "
+             "has no lot; {} {} cannot be given a lot",
+             l.line_no, S(l.sku), Q(lotless), unit, Q(shortfall), unit),
          {{"sku", S(l.sku)},
           {"observed", Q(lotless)},
           {"shortfall", Q(shortfall)},
@@ -1180,7 +1203,7 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
 }
 
 void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
-                       OrderResult& r, Nano* weight, uint32_t* unknown_weights,
+                       Nano* weight, uint32_t* unknown_weights,
                        SignatureBuilder* base_sig, bool* base_sig_ok) {
   const ItemRec* item = l.item == kNone ? nullptr : &w_.items[l.item];
   const bool have_items = (w_.capabilities & RFT_CAP_ITEMS) != 0;
@@ -1188,22 +1211,22 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   auto sku = [&] { return S(l.sku); };
   if (Active(kItemUnknown) && !known) {
     if (l.sku == kNone || Blank(sku())) {
-      Emit(r, kItemUnknown, &l,
-           fmt::format("line {}: no SKU given; enter the item", l.line_no),
+      Emit(kItemUnknown, &l,
+           Msg("line {}: no SKU given; enter the item", l.line_no),
            {{"observed", nullptr}, {"expected", "a SKU of the item master"}});
     } else {
-      Emit(r, kItemUnknown, &l,
-           fmt::format("line {}: SKU {} is not in the item master; check the "
-                       "SKU or create the item",
-                       l.line_no, sku()),
+      Emit(kItemUnknown, &l,
+           Msg("line {}: SKU {} is not in the item master; check the "
+               "SKU or create the item",
+               l.line_no, sku()),
            {{"observed", sku()}, {"expected", "a SKU of the item master"}});
     }
   }
   if (Active(kItemInactive) && known && item->active == RFT_FLAG_NO) {
-    Emit(r, kItemInactive, &l,
-         fmt::format("line {}: SKU {} is archived or not sellable; replace "
-                     "it with its successor or remove the line",
-                     l.line_no, sku()),
+    Emit(kItemInactive, &l,
+         Msg("line {}: SKU {} is archived or not sellable; replace "
+             "it with its successor or remove the line",
+             l.line_no, sku()),
          {{"observed", "inactive"}, {"sku", sku()}, {"expected", "active"}});
   }
   // Quantity.
@@ -1231,9 +1254,9 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   }
   if (!problem.empty()) {
     if (Active(kQtyInvalid)) {
-      Emit(r, kQtyInvalid, &l,
-           fmt::format("line {}: SKU {} {}; enter a positive quantity",
-                       l.line_no, sku(), problem),
+      Emit(kQtyInvalid, &l,
+           Msg("line {}: SKU {} {}; enter a positive quantity", l.line_no,
+               sku(), problem),
            {{"sku", sku()},
             {"observed", l.qty_state == DecimalState::kNull
                              ? JsonValue(nullptr)
@@ -1254,11 +1277,11 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   if (line_unit != nullptr && line_unit->rounding > 0 &&
       l.qty % line_unit->rounding != 0) {
     if (Active(kQtyInvalid)) {
-      Emit(r, kQtyInvalid, &l,
-           fmt::format("line {}: SKU {} {} {}: {} comes in steps of {}; "
-                       "round the quantity",
-                       l.line_no, sku(), Q(l.qty), unit(), unit(),
-                       Q(line_unit->rounding)),
+      Emit(kQtyInvalid, &l,
+           Msg("line {}: SKU {} {} {}: {} comes in steps of {}; "
+               "round the quantity",
+               l.line_no, sku(), Q(l.qty), unit(), unit(),
+               Q(line_unit->rounding)),
            {{"sku", sku()},
             {"observed", Q(l.qty)},
             {"unit", unit()},
@@ -1296,10 +1319,10 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
           break;
       }
       Emit(
-          r, kUomMismatch, &l,
-          fmt::format("line {}: {}; order in {} or a unit that converts "
-                      "exactly",
-                      l.line_no, why, base_name),
+          kUomMismatch, &l,
+          Msg("line {}: {}; order in {} or a unit that converts "
+              "exactly",
+              l.line_no, why, base_name),
           {{"sku", sku()},
            {"observed", unit()},
            {"qty", Q(l.qty)},
@@ -1313,20 +1336,20 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       base % kNanoPerUnit != 0) {
     if (Active(kQtyInvalid)) {
       Emit(
-          r, kQtyInvalid, &l,
-          fmt::format("line {}: SKU {} is serial-tracked; {} {} is not a "
-                      "whole number of pieces",
-                      l.line_no, sku(), Q(base), BaseUnit(*item)),
+          kQtyInvalid, &l,
+          Msg("line {}: SKU {} is serial-tracked; {} {} is not a "
+              "whole number of pieces",
+              l.line_no, sku(), Q(base), BaseUnit(*item)),
           {{"sku", sku()}, {"observed", Q(base)}, {"expected", "whole units"}});
     }
     return;
   }
   if (base > e_.max_qty) {
     if (Active(kQtyInvalid)) {
-      Emit(r, kQtyInvalid, &l,
-           fmt::format("line {}: SKU {} {} {} is more than the largest "
-                       "plausible line ({}); check for a typing slip",
-                       l.line_no, sku(), Q(l.qty), unit(), Q(e_.max_qty)),
+      Emit(kQtyInvalid, &l,
+           Msg("line {}: SKU {} {} {} is more than the largest "
+               "plausible line ({}); check for a typing slip",
+               l.line_no, sku(), Q(l.qty), unit(), Q(e_.max_qty)),
            {{"sku", sku()},
             {"observed", Q(base)},
             {"threshold", Q(e_.max_qty)},
@@ -1339,10 +1362,10 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   if (Active(kLocationMismatch) && l.location != kNone) {
     std::string_view loc = S(l.location);
     if (l.location_idx == kNone) {
-      Emit(r, kLocationMismatch, &l,
-           fmt::format("line {}: location {} is not in the WMS's location "
-                       "list; assign an existing pick location",
-                       l.line_no, loc),
+      Emit(kLocationMismatch, &l,
+           Msg("line {}: location {} is not in the WMS's location "
+               "list; assign an existing pick location",
+               l.line_no, loc),
            {{"observed", loc}, {"expected", "a known location"}});
     } else if (!w_.locations[l.location_idx].usable) {
       const LocationRec& lr = w_.locations[l.location_idx];
@@ -1350,10 +1373,10 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
                           : lr.pickable == RFT_FLAG_NO ? "not pickable"
                           : lr.cyclic ? "in a cycle of parent locations"
                                       : "inside a blocked or non-pickable area";
-      Emit(r, kLocationMismatch, &l,
-           fmt::format("line {}: location {} is {}; assign a pickable "
-                       "location",
-                       l.line_no, loc, state),
+      Emit(kLocationMismatch, &l,
+           Msg("line {}: location {} is {}; assign a pickable "
+               "location",
+               l.line_no, loc, state),
            {{"observed", state},
             {"location", loc},
             {"expected", "pickable and not blocked"}});
@@ -1364,10 +1387,10 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
         holds = w_.slots[si].on_hand > 0 && Under(w_.slots[si], l);
       }
       if (!holds) {
-        Emit(r, kLocationMismatch, &l,
-             fmt::format("line {}: location {} holds no SKU {}; assign a "
-                         "location that stocks it",
-                         l.line_no, loc, sku()),
+        Emit(kLocationMismatch, &l,
+             Msg("line {}: location {} holds no SKU {}; assign a "
+                 "location that stocks it",
+                 l.line_no, loc, sku()),
              {{"observed", 0},
               {"location", loc},
               {"sku", sku()},
@@ -1377,7 +1400,7 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   }
   // A SKU missing from the item master is reported as such, not as short.
   if (allocate_ && item != nullptr && (known || !have_items)) {
-    Allocate(o, t, l, *item, base, r);
+    Allocate(o, t, l, *item, base);
   }
   if (Active(kQtyOutlier) && history_ != nullptr) {
     const HistoryStat* stat = w_.FindHistoryStat(*history_, l.sku);
@@ -1388,12 +1411,12 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
           static_cast<long double>(h.median) * e_.outlier_factor;
       if (static_cast<long double>(base) > threshold && base > h.max) {
         std::string_view bu = item != nullptr ? BaseUnit(*item) : unit();
-        Emit(r, kQtyOutlier, &l,
-             fmt::format("line {}: {} {} of SKU {} is far above what customer "
-                         "{} usually orders ({} {} median, {} at most in {} "
-                         "past lines); confirm the quantity",
-                         l.line_no, Q(base), bu, sku(), S(o.customer),
-                         Q(h.median), bu, Q(h.max), h.count),
+        Emit(kQtyOutlier, &l,
+             Msg("line {}: {} {} of SKU {} is far above what customer "
+                 "{} usually orders ({} {} median, {} at most in {} "
+                 "past lines); confirm the quantity",
+                 l.line_no, Q(base), bu, sku(), S(o.customer), Q(h.median), bu,
+                 Q(h.max), h.count),
              {{"sku", sku()},
               {"observed", Q(base)},
               {"median", Q(h.median)},
@@ -1407,11 +1430,11 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
     const CarrierRec& c = w_.carriers[o.carrier_idx];
     if (e_.car_hazmat && item->hazmat != kNone &&
         c.hazmat_allowed == RFT_FLAG_NO) {
-      Emit(r, kCarrierConstraint, &l,
-           fmt::format("line {}: SKU {} is dangerous goods (class {}) and "
-                       "carrier service {} does not accept them; choose a "
-                       "service that does",
-                       l.line_no, sku(), S(item->hazmat), S(c.code)),
+      Emit(kCarrierConstraint, &l,
+           Msg("line {}: SKU {} is dangerous goods (class {}) and "
+               "carrier service {} does not accept them; choose a "
+               "service that does",
+               l.line_no, sku(), S(item->hazmat), S(c.code)),
            {{"sku", sku()},
             {"observed", S(item->hazmat)},
             {"service", S(c.code)},
@@ -1427,7 +1450,7 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   }
 }
 
-void Runner::CheckAddress(const OrderRec& o, OrderResult& r) {
+void Runner::CheckAddress(const OrderRec& o) {
   std::vector<std::string_view> missing;
   int country = -1;
   auto blank = [&](uint32_t id) {
@@ -1453,10 +1476,10 @@ void Runner::CheckAddress(const OrderRec& o, OrderResult& r) {
   if (!missing.empty()) {
     std::string list;
     for (auto m : missing) list += (list.empty() ? "" : ", ") + std::string(m);
-    Emit(r, kAddressIncomplete, nullptr,
-         fmt::format("ship-to address of order {} has no {}; complete the "
-                     "address",
-                     S(o.ref), list),
+    Emit(kAddressIncomplete, nullptr,
+         Msg("ship-to address of order {} has no {}; complete the "
+             "address",
+             S(o.ref), list),
          {{"missing", missing}, {"expected", "a complete address"}});
   }
   for (auto [id, name] : {std::pair{o.street, "street"},
@@ -1465,18 +1488,18 @@ void Runner::CheckAddress(const OrderRec& o, OrderResult& r) {
                           {o.country, "country"},
                           {o.ship_to_name, "name"}}) {
     if (id != kNone && (TextFlags(id) & kTextUtf8) == 0) {
-      Emit(r, kAddressIncomplete, nullptr,
-           fmt::format("ship-to {} of order {} is not valid UTF-8 text; "
-                       "re-enter it",
-                       name, S(o.ref)),
+      Emit(kAddressIncomplete, nullptr,
+           Msg("ship-to {} of order {} is not valid UTF-8 text; "
+               "re-enter it",
+               name, S(o.ref)),
            {{"field", name}, {"expected", "UTF-8 text"}});
     }
   }
   if (!country_blank && country < 0) {
-    Emit(r, kAddressIncomplete, nullptr,
-         fmt::format("ship-to country '{}' of order {} is not a known country "
-                     "code or name; use the ISO 3166 code",
-                     S(o.country), S(o.ref)),
+    Emit(kAddressIncomplete, nullptr,
+         Msg("ship-to country '{}' of order {} is not a known country "
+             "code or name; use the ISO 3166 code",
+             S(o.country), S(o.ref)),
          {{"observed", S(o.country)}, {"expected", "ISO 3166-1 alpha-2"}});
     return;
   }
@@ -1493,10 +1516,10 @@ void Runner::CheckAddress(const OrderRec& o, OrderResult& r) {
   if (!it->second) {
     std::string_view ex(f.examples);
     ex = ex.substr(0, ex.find(','));
-    Emit(r, kAddressIncomplete, nullptr,
-         fmt::format("postcode '{}' of order {} is not a valid {} postcode "
-                     "(for example {}); correct the address",
-                     S(o.postcode), S(o.ref), f.key, ex),
+    Emit(kAddressIncomplete, nullptr,
+         Msg("postcode '{}' of order {} is not a valid {} postcode "
+             "(for example {}); correct the address",
+             S(o.postcode), S(o.ref), f.key, ex),
          {{"observed", S(o.postcode)},
           {"country", f.key},
           {"expected", f.pattern},
@@ -1505,14 +1528,13 @@ void Runner::CheckAddress(const OrderRec& o, OrderResult& r) {
 }
 
 void Runner::CheckCarrierOrder(const OrderRec& o, const OrderTimes& t,
-                               Nano weight, uint32_t unknown_weights,
-                               OrderResult& r) {
+                               Nano weight, uint32_t unknown_weights) {
   if (o.carrier_service == kNone) return;
   if (o.carrier_idx == kNone) {
-    Emit(r, kCarrierConstraint, nullptr,
-         fmt::format("carrier service {} of order {} is not known; choose a "
-                     "configured service",
-                     S(o.carrier_service), S(o.ref)),
+    Emit(kCarrierConstraint, nullptr,
+         Msg("carrier service {} of order {} is not known; choose a "
+             "configured service",
+             S(o.carrier_service), S(o.ref)),
          {{"observed", S(o.carrier_service)},
           {"expected", "a known carrier service"}});
     return;
@@ -1520,16 +1542,16 @@ void Runner::CheckCarrierOrder(const OrderRec& o, const OrderTimes& t,
   const CarrierRec& c = w_.carriers[o.carrier_idx];
   if (e_.car_weight && c.has_max_weight &&
       (w_.capabilities & RFT_CAP_WEIGHTS) && weight > c.max_weight_kg) {
-    Emit(r, kCarrierConstraint, nullptr,
-         fmt::format("order {} weighs {} kg{}; carrier service {} takes at "
-                     "most {} kg per parcel: split the shipment or change "
-                     "the service",
-                     S(o.ref), Q(weight),
-                     unknown_weights > 0
-                         ? fmt::format(" or more ({} lines without weight)",
-                                       unknown_weights)
-                         : "",
-                     S(c.code), Q(c.max_weight_kg)),
+    Emit(kCarrierConstraint, nullptr,
+         Msg("order {} weighs {} kg{}; carrier service {} takes at "
+             "most {} kg per parcel: split the shipment or change "
+             "the service",
+             S(o.ref), Q(weight),
+             unknown_weights > 0
+                 ? fmt::format(" or more ({} lines without weight)",
+                               unknown_weights)
+                 : "",
+             S(c.code), Q(c.max_weight_kg)),
          {{"observed", Q(weight)},
           {"threshold", Q(c.max_weight_kg)},
           {"unit", "kg"},
@@ -1537,23 +1559,22 @@ void Runner::CheckCarrierOrder(const OrderRec& o, const OrderTimes& t,
   }
   if (e_.car_cutoff && t.ship_day != kNoDay) {
     if (t.ship_day < t.release_day) {
-      Emit(r, kCarrierConstraint, nullptr,
-           fmt::format("ship date {} of order {} is already past (released "
-                       "{}); agree a new ship date",
-                       FormatDay(t.ship_day), S(o.ref),
-                       FormatDay(t.release_day)),
+      Emit(kCarrierConstraint, nullptr,
+           Msg("ship date {} of order {} is already past (released "
+               "{}); agree a new ship date",
+               FormatDay(t.ship_day), S(o.ref), FormatDay(t.release_day)),
            {{"observed", FormatDay(t.release_day)},
             {"threshold", FormatDay(t.ship_day)},
             {"expected", "release on or before the ship date"}});
     } else if (t.ship_day == t.release_day && c.cutoff_minute >= 0) {
       int32_t minute = LocalClock::MinuteOfLocal(t.release_local);
       if (minute >= c.cutoff_minute) {
-        Emit(r, kCarrierConstraint, nullptr,
-             fmt::format("order {} is released at {}, after the {} cut-off "
-                         "of carrier service {} for shipping today; move the "
-                         "ship date or use a later service",
-                         S(o.ref), FormatMinute(minute),
-                         FormatMinute(c.cutoff_minute), S(c.code)),
+        Emit(kCarrierConstraint, nullptr,
+             Msg("order {} is released at {}, after the {} cut-off "
+                 "of carrier service {} for shipping today; move the "
+                 "ship date or use a later service",
+                 S(o.ref), FormatMinute(minute), FormatMinute(c.cutoff_minute),
+                 S(c.code)),
              {{"observed", FormatMinute(minute)},
               {"threshold", FormatMinute(c.cutoff_minute)},
               {"expected", "release before the cut-off"}});
@@ -1565,17 +1586,19 @@ void Runner::CheckCarrierOrder(const OrderRec& o, const OrderTimes& t,
 void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
   const OrderRec& o = w_.orders[oi];
   const OrderTimes& t = times_[oi];
-  r.ref.assign(S(o.ref));
-  r.stable_id.assign(S(o.stable_id));
-  r.site.assign(S(o.site));
-  r.provider.assign(S(o.provider));
-  r.customer.assign(S(o.customer));
-  r.customer_order_ref.assign(S(o.customer_order_ref));
+  // Views of the wave's strings, which the result store keeps alive.
+  r.ref = S(o.ref);
+  r.stable_id = S(o.stable_id);
+  r.site = S(o.site);
+  r.provider = S(o.provider);
+  r.customer = S(o.customer);
+  r.customer_order_ref = S(o.customer_order_ref);
+  const size_t first_finding = findings_.size();
 
   if (Active(kCustomerHold)) {
     if (o.customer_idx == kNone) {
       if (e_.unknown_customer) {
-        Emit(r, kCustomerHold, nullptr,
+        Emit(kCustomerHold, nullptr,
              o.customer == kNone
                  ? fmt::format("order {} names no customer; assign one",
                                S(o.ref))
@@ -1594,10 +1617,10 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
         std::string reason = c.hold_reason != kNone
                                  ? fmt::format(" ({})", S(c.hold_reason))
                                  : "";
-        Emit(r, kCustomerHold, nullptr,
-             fmt::format("customer {} is {}{}; release only after the hold "
-                         "is lifted",
-                         S(c.ref), what, reason),
+        Emit(kCustomerHold, nullptr,
+             Msg("customer {} is {}{}; release only after the hold "
+                 "is lifted",
+                 S(c.ref), what, reason),
              {{"observed", what},
               {"customer", S(c.ref)},
               {"reason", S(c.hold_reason)},
@@ -1605,14 +1628,14 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
       }
     }
   }
-  if (Active(kAddressIncomplete)) CheckAddress(o, r);
+  if (Active(kAddressIncomplete)) CheckAddress(o);
   if (Active(kOrderDuplicate) && !duplicate_of_.empty() &&
       duplicate_of_[oi] != kNone) {
     const OrderRec& d = w_.orders[duplicate_of_[oi]];
-    Emit(r, kOrderDuplicate, nullptr,
-         fmt::format("order {} has the same customer and lines as order {} "
-                     "of this wave; cancel one unless both are wanted",
-                     S(o.ref), S(d.ref)),
+    Emit(kOrderDuplicate, nullptr,
+         Msg("order {} has the same customer and lines as order {} "
+             "of this wave; cancel one unless both are wanted",
+             S(o.ref), S(d.ref)),
          {{"observed", S(d.ref)},
           {"window_hours", e_.dup_window_us / 3'600'000'000LL}});
   }
@@ -1624,7 +1647,7 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
   SignatureBuilder base_sig;
   bool base_sig_ok = true;
   for (uint32_t li = o.line_begin; li < o.line_end; ++li) {
-    CheckLine(o, t, w_.lines[li], r, &weight, &unknown_weights, &base_sig,
+    CheckLine(o, t, w_.lines[li], &weight, &unknown_weights, &base_sig,
               &base_sig_ok);
   }
   if (Active(kOrderDuplicate) && e_.dup_repeated_lines &&
@@ -1657,10 +1680,10 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
       if (key(repeat_buf_[k - 1]) != key(repeat_buf_[k]) || b.sku == kNone) {
         continue;
       }
-      Emit(r, kOrderDuplicate, &b,
-           fmt::format("line {}: SKU {} repeats line {}; merge the lines or "
-                       "remove one",
-                       b.line_no, S(b.sku), a.line_no),
+      Emit(kOrderDuplicate, &b,
+           Msg("line {}: SKU {} repeats line {}; merge the lines or "
+               "remove one",
+               b.line_no, S(b.sku), a.line_no),
            {{"observed", S(b.sku)}, {"repeats_line", a.line_no}});
     }
   }
@@ -1694,30 +1717,31 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
       }
     }
     if (match != nullptr) {
-      Emit(r, kOrderDuplicate, nullptr,
-           fmt::format("order {} has the same customer and lines as recent "
-                       "order {}; cancel one unless both are wanted",
-                       S(o.ref), S(match->ref)),
+      Emit(kOrderDuplicate, nullptr,
+           Msg("order {} has the same customer and lines as recent "
+               "order {}; cancel one unless both are wanted",
+               S(o.ref), S(match->ref)),
            {{"observed", S(match->ref)},
             {"window_hours", e_.dup_window_us / 3'600'000'000LL}});
     }
   }
   if (Active(kCarrierConstraint)) {
-    CheckCarrierOrder(o, t, weight, unknown_weights, r);
+    CheckCarrierOrder(o, t, weight, unknown_weights);
   }
 
-  if (r.findings.size() > 1 &&
-      !std::is_sorted(r.findings.begin(), r.findings.end(),
-                      [](const Finding& a, const Finding& b) {
-                        return a.line_no < b.line_no;
-                      })) {
-    std::stable_sort(r.findings.begin(), r.findings.end(),
-                     [](const Finding& a, const Finding& b) {
-                       return a.line_no < b.line_no;
-                     });
+  const auto found_begin =
+      findings_.begin() + static_cast<ptrdiff_t>(first_finding);
+  auto by_line = [](const Finding& a, const Finding& b) {
+    return a.line_no < b.line_no;
+  };
+  if (findings_.size() - first_finding > 1 &&
+      !std::is_sorted(found_begin, findings_.end(), by_line)) {
+    std::stable_sort(found_begin, findings_.end(), by_line);
   }
+  finding_runs_.emplace_back(first_finding, findings_.size() - first_finding);
   bool block = false, warn = false;
-  for (const auto& f : r.findings) {
+  for (auto it = found_begin; it != findings_.end(); ++it) {
+    const Finding& f = *it;
     block |= f.severity == Severity::kBlock;
     warn |= f.severity == Severity::kWarn;
   }
@@ -1745,6 +1769,21 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
 }
 
 }  // namespace
+
+std::string_view ResultStore::Keep(std::string_view s) {
+  if (s.empty()) return std::string_view("", 0);
+  if (s.size() > left_) {
+    const size_t size = std::max(kBlockSize, s.size());
+    blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
+    at_ = blocks_.back().get();
+    left_ = size;
+  }
+  std::memcpy(at_, s.data(), s.size());
+  const std::string_view kept(at_, s.size());
+  at_ += s.size();
+  left_ -= s.size();
+  return kept;
+}
 
 struct Engine::Impl {
   explicit Impl(Ruleset r) : config(std::move(r)) {}

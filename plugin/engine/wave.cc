@@ -203,7 +203,7 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
   if (!state_) state_ = std::make_unique<WaveBuilderState>();
   WaveData& w = *data_;
   WaveBuilderState& st = *state_;
-  StringPool& sp = w.strings;
+  StringPool& sp = *w.strings;
   const char* base = static_cast<const char*>(records);
   for (size_t i = 0; i < count; ++i) {
     const char* p = base + i * stride;
@@ -587,7 +587,7 @@ const HistoryStat* WaveData::FindHistoryStat(const HistoryCustomer& c,
 
 Wave WaveBuilder::Finish() {
   WaveData& w = *data_;
-  StringPool& sp = w.strings;
+  StringPool& sp = *w.strings;
   if (!state_) state_ = std::make_unique<WaveBuilderState>();
   WaveBuilderState& st = *state_;
 

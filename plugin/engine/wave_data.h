@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -181,7 +182,8 @@ struct HistoryCustomer {
 };
 
 struct WaveData {
-  StringPool strings;
+  // Shared with the results of runs over the wave, which view its strings.
+  std::shared_ptr<StringPool> strings = std::make_shared<StringPool>();
   uint64_t capabilities = 0;
 
   std::vector<OrderRec> orders;

@@ -97,7 +97,7 @@ TEST(ServingSequence, PriorityDayThenWholeRef) {
   }
   WaveResult r = RunWave(f);
   std::vector<std::string> refs;
-  for (const auto& o : r.orders) refs.push_back(o.ref);
+  for (const auto& o : r.orders) refs.emplace_back(o.ref);
   EXPECT_EQ(refs, (std::vector<std::string>{
                       "B", "WAREHOUSE/OUTGOING/0001",
                       "WAREHOUSE/OUTGOING/0001-B", "WAREHOUSE/OUTGOING/0002",
