@@ -223,7 +223,8 @@ TEST(StockChecks, NegativeStockIsNoStockNotACrash) {
   f.Stock("A-100", "P1", Dec(-5));
   f.Order("O1");
   f.Line("O1", 1, "A-100", Dec(1));
-  auto s = Of(RunWave(f).orders[0], "stock.short");
+  const WaveResult result = RunWave(f);
+  auto s = Of(result.orders[0], "stock.short");
   ASSERT_EQ(s.size(), 1u);
   EXPECT_NE(s[0].details_json.find("\"negative_on_hand\":true"),
             std::string::npos);
@@ -255,7 +256,8 @@ TEST(LocationChecks, BlockedUnknownAndNotHolding) {
   f.Line("O1", 2, "A-100", Dec(1)).location = f.S("NOWHERE");
   f.Line("O1", 3, "A-100", Dec(1)).location = f.S("EMPTY");
   f.Line("O1", 4, "A-100", Dec(1)).location = f.S("P1");
-  auto l = Of(RunWave(f).orders[0], "location.mismatch");
+  const WaveResult result = RunWave(f);
+  auto l = Of(result.orders[0], "location.mismatch");
   std::vector<int> lines;
   for (auto& x : l) lines.push_back(x.line_no);
   EXPECT_EQ(lines, (std::vector<int>{1, 2, 3}));
@@ -293,7 +295,8 @@ TEST_F(LotTest, ShelfLifeExactlyAtMinimumPasses) {
   f.Stock("MILK", "P1", Dec(10), Dec(0), "SHORT");
   f.Line("O1", 1, "MILK", Dec(1)).lot = f.S("EXACT");
   f.Line("O1", 2, "MILK", Dec(1)).lot = f.S("SHORT");
-  auto s = Of(RunWave(f).orders[0], "lot.shelf_life");
+  const WaveResult result = RunWave(f);
+  auto s = Of(result.orders[0], "lot.shelf_life");
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].line_no, 2);
   EXPECT_NE(s[0].message.find("4 days"), std::string::npos);
@@ -350,7 +353,8 @@ TEST_F(LotTest, LotMissingForLotlessStockAndUnknownLot) {
   f.Stock("MILK", "P1", Dec(10));  // no lot for a lot-tracked item
   f.Line("O1", 1, "MILK", Dec(1));
   f.Line("O1", 2, "MILK", Dec(1)).lot = f.S("GHOST");
-  auto m = Of(RunWave(f).orders[0], "lot.missing");
+  const WaveResult result = RunWave(f);
+  auto m = Of(result.orders[0], "lot.missing");
   std::vector<int> lines;
   for (auto& x : m) lines.push_back(x.line_no);
   EXPECT_EQ(lines, (std::vector<int>{1, 2}));
@@ -371,7 +375,8 @@ TEST(DateChecks, UtcShipDateIsJudgedInTheSiteZone) {
     Ruleset rules = DefaultRuleset();
     if (berlin) rules.site_timezones["WH1"] = "Europe/Berlin";
     ComputeRevision(rules);
-    auto e = Of(RunWave(f, kAllCaps, rules).orders[0], "lot.expired");
+    const WaveResult result = RunWave(f, kAllCaps, rules);
+    auto e = Of(result.orders[0], "lot.expired");
     EXPECT_EQ(e.size(), berlin ? 1u : 0u) << berlin;
   }
 }
