@@ -386,6 +386,10 @@ class Runner {
   void CheckCarrierOrder(const OrderRec& o, const OrderTimes& t, Nano weight,
                          uint32_t unknown_weights);
   std::string_view S(uint32_t id) const { return sp_.Get(id); }
+  // What findings read of a line besides what the checks read.
+  const LineInfo& Info(const LineRec& l) const {
+    return w_.line_info[static_cast<size_t>(&l - w_.lines.data())];
+  }
   std::string_view UnitOf(const LineRec& l, const ItemRec* item) const {
     if (l.uom != kNone) return S(l.uom);
     if (item != nullptr && item->base_uom != kNone) return S(item->base_uom);
@@ -453,9 +457,11 @@ class Runner {
 void Runner::Emit(int check, const LineRec* line, std::string_view message,
                   std::initializer_list<JsonField> details) {
   Finding& f = findings_.emplace_back();
-  f.line_no = line == nullptr ? 0 : line->line_no;
-  if (line != nullptr && line->line_ref != kNone) {
-    f.line_ref = S(line->line_ref);  // the wave's strings live in the store
+  if (line != nullptr) {
+    const LineInfo& info = Info(*line);
+    f.line_no = info.line_no;
+    // The wave's strings live as long as the store.
+    if (info.line_ref != kNone) f.line_ref = S(info.line_ref);
   }
   f.check_id = kCheckIds[check];
   f.severity = e_.severity[check];
@@ -924,7 +930,7 @@ void Runner::CheckLotUse(const OrderTimes& t, const LineRec& l,
       Emit(kLotMissing, &l,
            Msg("line {}: lot {} of SKU {} is not known to the WMS; "
                "assign an existing lot",
-               l.line_no, lot_code, sku),
+               Info(l).line_no, lot_code, sku),
            {{"sku", sku}, {"lot", lot_code}, {"expected", "a known lot"}});
     }
     return;
@@ -938,7 +944,7 @@ void Runner::CheckLotUse(const OrderTimes& t, const LineRec& l,
         kLotQuarantine, &l,
         Msg("line {}: lot {} of SKU {} is on {}; assign a released "
             "lot",
-            l.line_no, lot_code, sku,
+            Info(l).line_no, lot_code, sku,
             lot.status == RFT_LOT_QUARANTINE ? "quarantine" : "blocked status"),
         {{"sku", sku},
          {"lot", lot_code},
@@ -949,16 +955,16 @@ void Runner::CheckLotUse(const OrderTimes& t, const LineRec& l,
   if (exp == kNoDay || t.judge_day == kNoDay) return;
   if (exp <= t.judge_day) {
     if (Active(kLotExpired)) {
-      Emit(
-          kLotExpired, &l,
-          Msg("line {}: lot {} of SKU {} expires {}, on or before "
-              "the ship date {}; assign a lot that is still good",
-              l.line_no, lot_code, sku, FormatDay(exp), FormatDay(t.judge_day)),
-          {{"sku", sku},
-           {"lot", lot_code},
-           {"observed", FormatDay(exp)},
-           {"threshold", FormatDay(t.judge_day)},
-           {"expected", "expiry after the ship date"}});
+      Emit(kLotExpired, &l,
+           Msg("line {}: lot {} of SKU {} expires {}, on or before "
+               "the ship date {}; assign a lot that is still good",
+               Info(l).line_no, lot_code, sku, FormatDay(exp),
+               FormatDay(t.judge_day)),
+           {{"sku", sku},
+            {"lot", lot_code},
+            {"observed", FormatDay(exp)},
+            {"threshold", FormatDay(t.judge_day)},
+            {"expected", "expiry after the ship date"}});
     }
     return;
   }
@@ -966,7 +972,7 @@ void Runner::CheckLotUse(const OrderTimes& t, const LineRec& l,
     Emit(kLotShelfLife, &l,
          Msg("line {}: lot {} of SKU {} has {} days of shelf life "
              "left at the ship date {}; the minimum is {} days",
-             l.line_no, lot_code, sku, exp - t.judge_day,
+             Info(l).line_no, lot_code, sku, exp - t.judge_day,
              FormatDay(t.judge_day), min_shelf),
          {{"sku", sku},
           {"lot", lot_code},
@@ -1067,8 +1073,8 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
            Msg("line {}: lot {} of SKU {} expires {}, but lot {} "
                "expires earlier ({}) and has {} {} available at {}; "
                "pick the first-expiring lot",
-               l.line_no, S(l.lot), S(l.sku), FormatDay(assigned), S(s.lot),
-               FormatDay(best), Q(slot_state_[best_slot].free_left),
+               Info(l).line_no, S(l.lot), S(l.sku), FormatDay(assigned),
+               S(s.lot), FormatDay(best), Q(slot_state_[best_slot].free_left),
                BaseUnit(item), S(s.location)),
            {{"sku", S(l.sku)},
             {"observed", S(l.lot)},
@@ -1141,8 +1147,8 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
             ? fmt::format("{} {} ({} {})", Q(l.qty), S(l.uom), Q(need), unit)
             : fmt::format("{} {}", Q(need), unit);
     Emit(kStockShort, &l,
-         Msg("line {}: SKU {} needs {}; {} available{}{}", l.line_no, S(l.sku),
-             needs, Q(available), where, extra),
+         Msg("line {}: SKU {} needs {}; {} available{}{}", Info(l).line_no,
+             S(l.sku), needs, Q(available), where, extra),
          {{"sku", S(l.sku)},
           {"observed", Q(available)},
           {"threshold", Q(need)},
@@ -1163,7 +1169,7 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
          Msg("line {}: the only stock of SKU {} left ({} {}) is in "
              "lots expired by the ship date {}; dispose of them and "
              "replenish",
-             l.line_no, S(l.sku), Q(by_reason[kExpired]), unit,
+             Info(l).line_no, S(l.sku), Q(by_reason[kExpired]), unit,
              FormatDay(t.judge_day)),
          {{"sku", S(l.sku)},
           {"observed", Q(by_reason[kExpired])},
@@ -1174,8 +1180,8 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
     Emit(kLotShelfLife, &l,
          Msg("line {}: the only stock of SKU {} left ({} {}) has "
              "less than {} days of shelf life at the ship date {}",
-             l.line_no, S(l.sku), Q(by_reason[kShortLife]), unit, min_shelf,
-             FormatDay(t.judge_day)),
+             Info(l).line_no, S(l.sku), Q(by_reason[kShortLife]), unit,
+             min_shelf, FormatDay(t.judge_day)),
          {{"sku", S(l.sku)},
           {"observed", Q(by_reason[kShortLife])},
           {"threshold", min_shelf},
@@ -1185,7 +1191,7 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
     Emit(kLotQuarantine, &l,
          Msg("line {}: the only stock of SKU {} left ({} {}) is in "
              "lots on quarantine or blocked",
-             l.line_no, S(l.sku), Q(by_reason[kQuarantine]), unit),
+             Info(l).line_no, S(l.sku), Q(by_reason[kQuarantine]), unit),
          {{"sku", S(l.sku)},
           {"observed", Q(by_reason[kQuarantine])},
           {"expected", "released lots"}});
@@ -1194,7 +1200,7 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
     Emit(kLotMissing, &l,
          Msg("line {}: SKU {} is lot-tracked but {} {} of its stock "
              "has no lot; {} {} cannot be given a lot",
-             l.line_no, S(l.sku), Q(lotless), unit, Q(shortfall), unit),
+             Info(l).line_no, S(l.sku), Q(lotless), unit, Q(shortfall), unit),
          {{"sku", S(l.sku)},
           {"observed", Q(lotless)},
           {"shortfall", Q(shortfall)},
@@ -1212,13 +1218,13 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   if (Active(kItemUnknown) && !known) {
     if (l.sku == kNone || Blank(sku())) {
       Emit(kItemUnknown, &l,
-           Msg("line {}: no SKU given; enter the item", l.line_no),
+           Msg("line {}: no SKU given; enter the item", Info(l).line_no),
            {{"observed", nullptr}, {"expected", "a SKU of the item master"}});
     } else {
       Emit(kItemUnknown, &l,
            Msg("line {}: SKU {} is not in the item master; check the "
                "SKU or create the item",
-               l.line_no, sku()),
+               Info(l).line_no, sku()),
            {{"observed", sku()}, {"expected", "a SKU of the item master"}});
     }
   }
@@ -1226,7 +1232,7 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
     Emit(kItemInactive, &l,
          Msg("line {}: SKU {} is archived or not sellable; replace "
              "it with its successor or remove the line",
-             l.line_no, sku()),
+             Info(l).line_no, sku()),
          {{"observed", "inactive"}, {"sku", sku()}, {"expected", "active"}});
   }
   // Quantity.
@@ -1237,12 +1243,12 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       problem = "has no quantity";
       break;
     case DecimalState::kOutOfRange:
-      problem =
-          fmt::format("quantity {} is out of range", FormatDecimal(l.qty_raw));
+      problem = fmt::format("quantity {} is out of range",
+                            FormatDecimal(Info(l).qty_raw));
       break;
     case DecimalState::kTooPrecise:
       problem = fmt::format("quantity {} has more than 9 decimals",
-                            FormatDecimal(l.qty_raw));
+                            FormatDecimal(Info(l).qty_raw));
       break;
     case DecimalState::kOk:
       if (l.qty == 0) {
@@ -1255,12 +1261,12 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   if (!problem.empty()) {
     if (Active(kQtyInvalid)) {
       Emit(kQtyInvalid, &l,
-           Msg("line {}: SKU {} {}; enter a positive quantity", l.line_no,
+           Msg("line {}: SKU {} {}; enter a positive quantity", Info(l).line_no,
                sku(), problem),
            {{"sku", sku()},
             {"observed", l.qty_state == DecimalState::kNull
                              ? JsonValue(nullptr)
-                             : JsonValue(FormatDecimal(l.qty_raw))},
+                             : JsonValue(FormatDecimal(Info(l).qty_raw))},
             {"expected", "> 0"}});
     }
     *base_sig_ok = false;
@@ -1280,7 +1286,7 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       Emit(kQtyInvalid, &l,
            Msg("line {}: SKU {} {} {}: {} comes in steps of {}; "
                "round the quantity",
-               l.line_no, sku(), Q(l.qty), unit(), unit(),
+               Info(l).line_no, sku(), Q(l.qty), unit(), unit(),
                Q(line_unit->rounding)),
            {{"sku", sku()},
             {"observed", Q(l.qty)},
@@ -1322,7 +1328,7 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
           kUomMismatch, &l,
           Msg("line {}: {}; order in {} or a unit that converts "
               "exactly",
-              l.line_no, why, base_name),
+              Info(l).line_no, why, base_name),
           {{"sku", sku()},
            {"observed", unit()},
            {"qty", Q(l.qty)},
@@ -1339,7 +1345,7 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
           kQtyInvalid, &l,
           Msg("line {}: SKU {} is serial-tracked; {} {} is not a "
               "whole number of pieces",
-              l.line_no, sku(), Q(base), BaseUnit(*item)),
+              Info(l).line_no, sku(), Q(base), BaseUnit(*item)),
           {{"sku", sku()}, {"observed", Q(base)}, {"expected", "whole units"}});
     }
     return;
@@ -1349,7 +1355,7 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       Emit(kQtyInvalid, &l,
            Msg("line {}: SKU {} {} {} is more than the largest "
                "plausible line ({}); check for a typing slip",
-               l.line_no, sku(), Q(l.qty), unit(), Q(e_.max_qty)),
+               Info(l).line_no, sku(), Q(l.qty), unit(), Q(e_.max_qty)),
            {{"sku", sku()},
             {"observed", Q(base)},
             {"threshold", Q(e_.max_qty)},
@@ -1365,7 +1371,7 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       Emit(kLocationMismatch, &l,
            Msg("line {}: location {} is not in the WMS's location "
                "list; assign an existing pick location",
-               l.line_no, loc),
+               Info(l).line_no, loc),
            {{"observed", loc}, {"expected", "a known location"}});
     } else if (!w_.locations[l.location_idx].usable) {
       const LocationRec& lr = w_.locations[l.location_idx];
@@ -1376,7 +1382,7 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       Emit(kLocationMismatch, &l,
            Msg("line {}: location {} is {}; assign a pickable "
                "location",
-               l.line_no, loc, state),
+               Info(l).line_no, loc, state),
            {{"observed", state},
             {"location", loc},
             {"expected", "pickable and not blocked"}});
@@ -1390,7 +1396,7 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
         Emit(kLocationMismatch, &l,
              Msg("line {}: location {} holds no SKU {}; assign a "
                  "location that stocks it",
-                 l.line_no, loc, sku()),
+                 Info(l).line_no, loc, sku()),
              {{"observed", 0},
               {"location", loc},
               {"sku", sku()},
@@ -1415,8 +1421,8 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
              Msg("line {}: {} {} of SKU {} is far above what customer "
                  "{} usually orders ({} {} median, {} at most in {} "
                  "past lines); confirm the quantity",
-                 l.line_no, Q(base), bu, sku(), S(o.customer), Q(h.median), bu,
-                 Q(h.max), h.count),
+                 Info(l).line_no, Q(base), bu, sku(), S(o.customer),
+                 Q(h.median), bu, Q(h.max), h.count),
              {{"sku", sku()},
               {"observed", Q(base)},
               {"median", Q(h.median)},
@@ -1434,7 +1440,7 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
            Msg("line {}: SKU {} is dangerous goods (class {}) and "
                "carrier service {} does not accept them; choose a "
                "service that does",
-               l.line_no, sku(), S(item->hazmat), S(c.code)),
+               Info(l).line_no, sku(), S(item->hazmat), S(c.code)),
            {{"sku", sku()},
             {"observed", S(item->hazmat)},
             {"service", S(c.code)},
@@ -1683,8 +1689,8 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
       Emit(kOrderDuplicate, &b,
            Msg("line {}: SKU {} repeats line {}; merge the lines or "
                "remove one",
-               b.line_no, S(b.sku), a.line_no),
-           {{"observed", S(b.sku)}, {"repeats_line", a.line_no}});
+               Info(b).line_no, S(b.sku), Info(a).line_no),
+           {{"observed", S(b.sku)}, {"repeats_line", Info(a).line_no}});
     }
   }
   if (Active(kOrderDuplicate) && base_sig_ok && o.customer != kNone &&
@@ -1760,7 +1766,8 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
     for (size_t k = undo_mark; k < undo_.size(); ++k) {
       const UndoEntry& u = undo_[k];
       const Slot& s = w_.slots[u.slot];
-      r.allocations.push_back({w_.lines[u.line].line_no, std::string(S(s.sku)),
+      r.allocations.push_back({w_.line_info[u.line].line_no,
+                               std::string(S(s.sku)),
                                std::string(S(s.location)),
                                std::string(S(s.lot)), Q(u.qty), u.reservation});
     }

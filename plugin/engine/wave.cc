@@ -266,23 +266,26 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
         c.Decimal(r.qty, "qty");
         if (!c.ok()) return fail(c.error());
         LineRec l{};
-        l.order_ref = sp.Intern(r.order_ref);
-        l.line_no = r.line_no;
+        LineInfo info{};
+        info.order_ref = sp.Intern(r.order_ref);
+        info.line_no = r.line_no;
         if (!st.lines
-                 .insert(PairKey(l.order_ref, static_cast<uint32_t>(r.line_no)))
+                 .insert(
+                     PairKey(info.order_ref, static_cast<uint32_t>(r.line_no)))
                  .second) {
           return fail(fmt::format(
               "line record {}: line_no {} of order '{}' is delivered twice", i,
-              r.line_no, sp.Get(l.order_ref)));
+              r.line_no, sp.Get(info.order_ref)));
         }
-        l.line_ref = sp.Intern(r.line_ref);
+        info.line_ref = sp.Intern(r.line_ref);
         l.sku = sp.Intern(r.sku);
         l.uom = sp.Intern(r.uom);
         l.location = sp.Intern(r.location);
         l.lot = sp.Intern(r.lot);
-        l.qty_raw = r.qty;
+        info.qty_raw = r.qty;
         l.qty_state = DecimalToNano(r.qty, &l.qty);
         w.lines.push_back(l);
+        w.line_info.push_back(info);
         break;
       }
       case RFT_REC_ITEM: {
@@ -625,11 +628,13 @@ Wave WaveBuilder::Finish() {
 
   // Orders and their lines.
   size_t orphans = 0;
-  std::vector<LineRec> lines;
-  lines.reserve(w.lines.size());
-  for (auto& l : w.lines) {
-    l.order = w.Index(w.order_by_ref, l.order_ref);
-    if (l.order == kNone) {
+  std::vector<uint32_t> kept;  // lines of orders in the wave
+  kept.reserve(w.lines.size());
+  for (uint32_t i = 0; i < w.lines.size(); ++i) {
+    LineRec& l = w.lines[i];
+    LineInfo& info = w.line_info[i];
+    info.order = w.Index(w.order_by_ref, info.order_ref);
+    if (info.order == kNone) {
       ++orphans;
       continue;
     }
@@ -638,23 +643,36 @@ Wave WaveBuilder::Finish() {
       auto it = w.lot_by_key.find(PairKey(l.sku, l.lot));
       if (it != w.lot_by_key.end()) l.lot_idx = it->second;
     }
-    lines.push_back(l);
+    kept.push_back(i);
   }
   if (orphans > 0) {
     w.notes.push_back(fmt::format(
         "{} order line(s) name an order that is not in the wave; ignored",
         orphans));
   }
-  std::sort(lines.begin(), lines.end(), [](const LineRec& a, const LineRec& b) {
-    return std::tie(a.order, a.line_no) < std::tie(b.order, b.line_no);
+  std::sort(kept.begin(), kept.end(), [&](uint32_t a, uint32_t b) {
+    return std::tie(w.line_info[a].order, w.line_info[a].line_no) <
+           std::tie(w.line_info[b].order, w.line_info[b].line_no);
   });
-  w.lines = std::move(lines);
+  {
+    std::vector<LineRec> lines;
+    std::vector<LineInfo> info;
+    lines.reserve(kept.size());
+    info.reserve(kept.size());
+    for (uint32_t i : kept) {
+      lines.push_back(w.lines[i]);
+      info.push_back(w.line_info[i]);
+    }
+    w.lines = std::move(lines);
+    w.line_info = std::move(info);
+  }
   for (auto& o : w.orders) o.line_begin = o.line_end = 0;
   for (uint32_t i = 0; i < w.lines.size();) {
+    const uint32_t order = w.line_info[i].order;
     uint32_t j = i;
-    while (j < w.lines.size() && w.lines[j].order == w.lines[i].order) ++j;
-    w.orders[w.lines[i].order].line_begin = i;
-    w.orders[w.lines[i].order].line_end = j;
+    while (j < w.lines.size() && w.line_info[j].order == order) ++j;
+    w.orders[order].line_begin = i;
+    w.orders[order].line_end = j;
     i = j;
   }
   for (auto& o : w.orders) {
@@ -757,8 +775,8 @@ Wave WaveBuilder::Finish() {
   std::unordered_map<uint64_t, uint32_t> line_by_key;
   line_by_key.reserve(w.lines.size());
   for (uint32_t i = 0; i < w.lines.size(); ++i) {
-    line_by_key.emplace(PairKey(w.lines[i].order_ref,
-                                static_cast<uint32_t>(w.lines[i].line_no)),
+    line_by_key.emplace(PairKey(w.line_info[i].order_ref,
+                                static_cast<uint32_t>(w.line_info[i].line_no)),
                         i);
   }
   std::vector<std::pair<uint32_t, ReservationRec>> res;

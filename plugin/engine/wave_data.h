@@ -70,17 +70,26 @@ struct OrderRec {
   uint64_t line_signature = 0;
 };
 
+// What the checks read of every line: 48 bytes, so that an order's lines
+// (read together, at a random place) take as few cache lines as they can.
+// What only findings and the builder read is in LineInfo.
 struct LineRec {
-  uint32_t order = kNone;  // index into WaveData::orders
-  int32_t line_no = 0;
-  uint32_t order_ref, line_ref, sku, uom, location, lot;
-  rft_decimal qty_raw{};
+  uint32_t sku, uom, location, lot;
   Nano qty = 0;
-  DecimalState qty_state = DecimalState::kOk;
   uint32_t item = kNone;  // index into items
   uint32_t location_idx = kNone;
   uint32_t lot_idx = kNone;             // the assigned lot in the lot master
   uint32_t res_begin = 0, res_end = 0;  // own reservations
+  DecimalState qty_state = DecimalState::kOk;
+};
+static_assert(sizeof(LineRec) <= 48);
+
+// The rest of a line, parallel to WaveData::lines.
+struct LineInfo {
+  uint32_t order = kNone;  // index into WaveData::orders
+  int32_t line_no = 0;
+  uint32_t order_ref, line_ref;
+  rft_decimal qty_raw{};
 };
 
 // One cache line per item: lines reach their item at random.
@@ -187,7 +196,8 @@ struct WaveData {
   uint64_t capabilities = 0;
 
   std::vector<OrderRec> orders;
-  std::vector<LineRec> lines;  // grouped by order, then line_no
+  std::vector<LineRec> lines;       // grouped by order, then line_no
+  std::vector<LineInfo> line_info;  // parallel to lines
   std::vector<ItemRec> items;
   std::vector<UnitRec> units;
   std::vector<ItemUnitRec> item_units;  // grouped by item
