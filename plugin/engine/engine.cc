@@ -1698,13 +1698,8 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
     uint64_t sig = base_sig.Value();
     const uint64_t key = Mix64(o.customer) ^ sig;
     const HistoryOrder* match = nullptr;
-    const auto* sigs_end =
-        w_.history_by_signature.data() + w_.history_by_signature.size();
-    for (const auto* it = LowerBound(w_.history_by_signature.data(),
-                                     w_.history_by_signature.size(), key,
-                                     [](const auto& e) { return e.first; });
-         it != sigs_end && it->first == key; ++it) {
-      const HistoryOrder& h = w_.history_orders[it->second];
+    for (const auto& [entry_key, index] : w_.HistoryBySignature(key)) {
+      const HistoryOrder& h = w_.history_orders[index];
       if (h.customer != o.customer || h.signature != sig || h.ref == o.ref ||
           !h.created_at.present()) {
         continue;

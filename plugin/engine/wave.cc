@@ -1,6 +1,7 @@
 #include "plugin/engine/wave.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <map>
 #include <tuple>
@@ -568,6 +569,21 @@ void ResolveLocations(WaveData& w) {
 
 }  // namespace
 
+std::span<const std::pair<uint64_t, uint32_t>> WaveData::HistoryBySignature(
+    uint64_t key) const {
+  if (history_signature_start.empty()) return {};
+  const int bits = history_signature_bits;
+  const size_t run = bits == 0 ? 0 : key >> (64 - bits);
+  const auto* first =
+      history_by_signature.data() + history_signature_start[run];
+  const auto* last =
+      history_by_signature.data() + history_signature_start[run + 1];
+  while (first < last && first->first < key) ++first;
+  const auto* end = first;
+  while (end < last && end->first == key) ++end;
+  return {first, end};
+}
+
 const HistoryCustomer* WaveData::FindHistoryCustomer(uint32_t customer) const {
   const HistoryCustomer* end =
       history_customers.data() + history_customers.size();
@@ -878,6 +894,19 @@ Wave WaveBuilder::Finish() {
     i = j;
   }
   std::sort(w.history_by_signature.begin(), w.history_by_signature.end());
+  {
+    // About one key per run: the keys are mixed, so runs are short.
+    const size_t n = w.history_by_signature.size();
+    const int bits = std::min<int>(std::bit_width(n), 30);
+    w.history_signature_bits = bits;
+    w.history_signature_start.assign((size_t{1} << bits) + 1, 0);
+    for (const auto& [key, index] : w.history_by_signature) {
+      ++w.history_signature_start[(bits == 0 ? 0 : key >> (64 - bits)) + 1];
+    }
+    for (size_t b = 1; b < w.history_signature_start.size(); ++b) {
+      w.history_signature_start[b] += w.history_signature_start[b - 1];
+    }
+  }
 
   w.finished = true;
   Wave wave;

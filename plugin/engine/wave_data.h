@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -222,6 +223,12 @@ struct WaveData {
   std::vector<HistoryStat> history_stats;
   // (Mix64(customer) ^ signature, index into history_orders), ascending.
   std::vector<std::pair<uint64_t, uint32_t>> history_by_signature;
+  // Where each run of history_by_signature with the same top
+  // history_signature_bits bits of the key starts (one more entry than
+  // runs): a search reads one or two cache lines instead of walking a
+  // binary search through the whole array, one miss per step.
+  std::vector<uint32_t> history_signature_start;
+  int history_signature_bits = 0;
 
   // Problems found in the records as a whole (orphan lines...), reported
   // as notes of every run over the wave.
@@ -232,6 +239,9 @@ struct WaveData {
   uint32_t Index(const std::vector<uint32_t>& by, uint32_t id) const {
     return id < by.size() ? by[id] : kNone;
   }
+  // The entries of history_by_signature whose key is `key`.
+  std::span<const std::pair<uint64_t, uint32_t>> HistoryBySignature(
+      uint64_t key) const;
   // The customer's run in history_customers, or nullptr when it has none.
   const HistoryCustomer* FindHistoryCustomer(uint32_t customer) const;
   // The customer's statistics for the SKU, or nullptr when there are none.
