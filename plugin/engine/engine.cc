@@ -132,12 +132,14 @@ void JsonValue::AppendTo(std::string* out) const {
 
 using JsonField = std::pair<std::string_view, JsonValue>;
 
-// A JSON object of the fields, keys in bytewise order, the first of equal
-// keys kept: what nlohmann::json (std::map objects) dumps.
-void JsonObject(std::initializer_list<JsonField> fields, std::string* out) {
+// A JSON object of the fields (and `extra` when not null, after them),
+// keys in bytewise order, the first of equal keys kept: what nlohmann::json
+// (std::map objects) dumps.
+void JsonObject(std::initializer_list<JsonField> fields, const JsonField* extra,
+                std::string* out) {
   std::array<const JsonField*, 16> sorted{};
   size_t n = 0;
-  for (const JsonField& f : fields) {
+  auto insert = [&](const JsonField& f) {
     if (n == sorted.size()) throw std::logic_error("too many detail fields");
     size_t k = n++;
     while (k > 0 && f.first < sorted[k - 1]->first) {
@@ -145,7 +147,9 @@ void JsonObject(std::initializer_list<JsonField> fields, std::string* out) {
       --k;
     }
     sorted[k] = &f;
-  }
+  };
+  for (const JsonField& f : fields) insert(f);
+  if (extra != nullptr) insert(*extra);
   const size_t start = out->size();
   out->push_back('{');
   for (size_t i = 0; i < n; ++i) {
@@ -317,6 +321,23 @@ struct EngineConfig {
   }
 };
 
+// What is wrong with a line's assigned pick location (location.mismatch).
+enum class LocationProblem : uint8_t {
+  kNone,
+  kUnknown,    // not in the location list
+  kUnusable,   // blocked or not pickable, itself or through a parent
+  kHoldsNone,  // holds none of the SKU at or under it
+};
+
+// Checks whose blocking finding on a line names why the stock the line may
+// take is unusable: when such a finding explains a shortage, the line gets
+// no stock.short as well (one finding per root cause).
+constexpr bool ExplainsShortage(int check) {
+  return check == kLocationMismatch || check == kLotMissing ||
+         check == kLotExpired || check == kLotQuarantine ||
+         check == kLotShelfLife;
+}
+
 struct UndoEntry {
   uint32_t slot;
   bool reservation;
@@ -343,6 +364,9 @@ class Runner {
 
  private:
   bool Active(int c) const { return active_[c]; }
+  bool Blocks(int c) const {
+    return active_[c] && e_.severity[c] == Severity::kBlock;
+  }
   // Adds a finding to the order being checked; `message` is copied.
   void Emit(int check, const LineRec* line, std::string_view message,
             std::initializer_list<JsonField> details);
@@ -368,7 +392,14 @@ class Runner {
   Convert ToBase(const LineRec& l, const ItemRec* item, Nano* base,
                  const UnitRec** line_unit, const UnitRec** base_unit) const;
   void Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
-                const ItemRec& item, Nano need);
+                const ItemRec& item, Nano need, LocationProblem location);
+  LocationProblem FindLocationProblem(const LineRec& l,
+                                      const ItemRec* item) const;
+  void EmitLocationMismatch(const LineRec& l, LocationProblem problem);
+  // True when CheckLotUse reports a blocking finding on the line's
+  // assigned lot.
+  bool AssignedLotBlocks(const OrderTimes& t, const LineRec& l,
+                         int32_t min_shelf) const;
   bool SlotQualityOk(uint32_t si, const ItemRec& item, const OrderTimes& t,
                      int32_t min_shelf, int* reason) const;
   // Per slot for the run: the free stock left, in base units, and what
@@ -452,6 +483,10 @@ class Runner {
   std::vector<Finding> findings_;
   std::vector<std::pair<size_t, size_t>> finding_runs_;
   std::string msg_, details_;  // reused for each finding
+  // While a short line's findings are made: the quantity it could not be
+  // given, added to the details of the findings that explain why
+  // (ExplainsShortage) in place of a stock.short; -1 otherwise.
+  Nano unallocated_ = -1;
 };
 
 void Runner::Emit(int check, const LineRec* line, std::string_view message,
@@ -467,7 +502,14 @@ void Runner::Emit(int check, const LineRec* line, std::string_view message,
   f.severity = e_.severity[check];
   f.message = store_->Keep(message);
   details_.clear();
-  JsonObject(details, &details_);
+  if (unallocated_ >= 0 && line != nullptr && ExplainsShortage(check) &&
+      f.severity == Severity::kBlock) {
+    const std::string qty = Q(unallocated_);
+    const JsonField extra{"unallocated", JsonValue(qty)};
+    JsonObject(details, &extra, &details_);
+  } else {
+    JsonObject(details, nullptr, &details_);
+  }
   f.details_json = store_->Keep(details_);
 }
 
@@ -983,9 +1025,30 @@ void Runner::CheckLotUse(const OrderTimes& t, const LineRec& l,
   }
 }
 
+bool Runner::AssignedLotBlocks(const OrderTimes& t, const LineRec& l,
+                               int32_t min_shelf) const {
+  // The conditions of CheckLotUse for the line's own lot.
+  if (l.lot == kNone) return false;
+  if (l.lot_idx == kNone) {
+    return Blocks(kLotMissing) && (w_.capabilities & RFT_CAP_LOTS);
+  }
+  const LotRec& lot = w_.lots[l.lot_idx];
+  if (Blocks(kLotQuarantine) &&
+      (lot.status == RFT_LOT_QUARANTINE || lot.status == RFT_LOT_BLOCKED)) {
+    return true;
+  }
+  const int32_t exp = lot_expiry_[l.lot_idx];
+  if (exp == kNoDay || t.judge_day == kNoDay) return false;
+  if (exp <= t.judge_day) return Blocks(kLotExpired);
+  return Blocks(kLotShelfLife) && min_shelf > 0 &&
+         exp - t.judge_day < min_shelf;
+}
+
 void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
-                      const ItemRec& item, Nano need) {
+                      const ItemRec& item, Nano need,
+                      LocationProblem location) {
   const uint32_t line_idx = static_cast<uint32_t>(&l - w_.lines.data());
+  const size_t undo_start = undo_.size();
   const int32_t min_shelf = MinShelf(o, item);
   Nano got = 0;
   lot_uses_.clear();
@@ -1040,6 +1103,90 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       if (got == need) break;
     }
   }
+
+  // Short: where the stock is.
+  const bool is_short = got < need;
+  std::array<Nano, kNumReasons> by_reason{};
+  Nano initial = 0, left_now = 0, reserved_others = 0, lotless = 0;
+  bool negative = false;
+  for (uint32_t si = is_short ? item.slot_begin : item.slot_end;
+       si < item.slot_end; ++si) {
+    const Slot& s = w_.slots[si];
+    if (l.lot != kNone && s.lot != l.lot) continue;
+    if (l.location != kNone && !Under(s, l)) continue;
+    if (s.on_hand < 0) negative = true;
+    Nano on_hand = std::max<Nano>(0, s.on_hand);
+    Nano free0 = std::max<Nano>(0, on_hand - s.reserved);
+    int reason = kUsable;
+    if (l.lot == kNone) {
+      SlotQualityOk(si, item, t, min_shelf, &reason);
+    } else if (use_locations_ && s.location_idx != kNone &&
+               !w_.locations[s.location_idx].usable) {
+      reason = kBadLocation;
+    }
+    if (reason != kUsable) {
+      by_reason[reason] += free0;
+      if (reason == kLotless) lotless += free0;
+      continue;
+    }
+    initial += free0;
+    left_now += slot_state_[si].free_left;
+    reserved_others += std::min(s.reserved, on_hand);
+  }
+  reserved_others = std::max<Nano>(0, reserved_others - own_reserved);
+  const Nano earlier = std::max<Nano>(0, initial - left_now - from_free);
+  const Nano available = got;
+  // One finding per root cause: no stock.short when blocking findings of
+  // the line explain the whole shortfall. An assigned location or lot
+  // that is reported explains it when the line would have been served
+  // without the assignment (own reservations, what it took from good
+  // stock, and good stock left); stock reported as expired, short-dated,
+  // on quarantine or without a lot explains it when, with that stock, the
+  // line would have been served.
+  bool explained = false;
+  if (is_short && Active(kStockShort)) {
+    if ((location != LocationProblem::kNone && Blocks(kLocationMismatch)) ||
+        AssignedLotBlocks(t, l, min_shelf)) {
+      Nano open = own_reserved;
+      int reason;
+      for (size_t k = undo_start; k < undo_.size(); ++k) {
+        const UndoEntry& u = undo_[k];
+        if (!u.reservation &&
+            SlotQualityOk(u.slot, item, t, min_shelf, &reason)) {
+          open += u.qty;
+        }
+      }
+      for (uint32_t si = item.slot_begin; si < item.slot_end && open < need;
+           ++si) {
+        if (slot_state_[si].free_left > 0 &&
+            SlotQualityOk(si, item, t, min_shelf, &reason)) {
+          open += slot_state_[si].free_left;
+        }
+      }
+      explained = open >= need;
+    }
+    if (!explained && l.lot == kNone) {
+      Nano unusable = 0;
+      bool reported = false;
+      if (available == 0) {
+        for (auto [check, reason] : {std::pair{kLotExpired, kExpired},
+                                     {kLotShelfLife, kShortLife},
+                                     {kLotQuarantine, kQuarantine}}) {
+          if (Blocks(check) && by_reason[reason] > 0) {
+            unusable += by_reason[reason];
+            reported = true;
+          }
+        }
+      }
+      if (Blocks(kLotMissing) && lotless > 0) {
+        unusable += lotless;
+        reported = true;
+      }
+      explained = reported && available + unusable >= need;
+    }
+    if (explained) unallocated_ = need - got;
+  }
+  if (location != LocationProblem::kNone) EmitLocationMismatch(l, location);
   // Lots the line is served from by assignment or reservation.
   for (auto [lot_str, lot_idx] : lot_uses_) {
     CheckLotUse(t, l, lot_str, lot_idx, min_shelf);
@@ -1084,64 +1231,35 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
             {"tolerance_days", e_.fefo_tolerance}});
     }
   }
-  if (got >= need) return;
-
-  // Short: explain where the stock is.
-  std::array<Nano, kNumReasons> by_reason{};
-  Nano initial = 0, left_now = 0, reserved_others = 0, lotless = 0;
-  bool negative = false;
-  for (uint32_t si = item.slot_begin; si < item.slot_end; ++si) {
-    const Slot& s = w_.slots[si];
-    if (l.lot != kNone && s.lot != l.lot) continue;
-    if (l.location != kNone && !Under(s, l)) continue;
-    if (s.on_hand < 0) negative = true;
-    Nano on_hand = std::max<Nano>(0, s.on_hand);
-    Nano free0 = std::max<Nano>(0, on_hand - s.reserved);
-    int reason = kUsable;
-    if (l.lot == kNone) {
-      SlotQualityOk(si, item, t, min_shelf, &reason);
-    } else if (use_locations_ && s.location_idx != kNone &&
-               !w_.locations[s.location_idx].usable) {
-      reason = kBadLocation;
-    }
-    if (reason != kUsable) {
-      by_reason[reason] += free0;
-      if (reason == kLotless) lotless += free0;
-      continue;
-    }
-    initial += free0;
-    left_now += slot_state_[si].free_left;
-    reserved_others += std::min(s.reserved, on_hand);
-  }
-  reserved_others = std::max<Nano>(0, reserved_others - own_reserved);
-  const Nano earlier = std::max<Nano>(0, initial - left_now - from_free);
-  const Nano available = got;
+  if (!is_short) return;
   const std::string_view unit = BaseUnit(item);
-  std::string where = l.location != kNone ? fmt::format(" at {}", S(l.location))
-                                          : " at pickable locations";
-  if (l.lot != kNone) where += fmt::format(" in lot {}", S(l.lot));
-  std::string extra;
-  if (reserved_others > 0) {
-    extra += fmt::format("; {} reserved by other orders", Q(reserved_others));
-  }
-  if (earlier > 0) {
-    extra +=
-        fmt::format("; {} taken by earlier orders of this wave", Q(earlier));
-  }
-  static constexpr const char* kReasonText[kNumReasons] = {
-      "",
-      "at blocked or non-pickable locations",
-      "without a lot",
-      "in lots on quarantine or blocked",
-      "in expired lots",
-      "in lots short of the minimum shelf life"};
-  for (int k = 1; k < kNumReasons; ++k) {
-    if (by_reason[k] > 0) {
-      extra += fmt::format("; {} {}", Q(by_reason[k]), kReasonText[k]);
+  std::string where, extra;
+  if (Active(kStockShort) && !explained) {
+    where = l.location != kNone ? fmt::format(" at {}", S(l.location))
+                                : " at pickable locations";
+    if (l.lot != kNone) where += fmt::format(" in lot {}", S(l.lot));
+    if (reserved_others > 0) {
+      extra += fmt::format("; {} reserved by other orders", Q(reserved_others));
     }
+    if (earlier > 0) {
+      extra +=
+          fmt::format("; {} taken by earlier orders of this wave", Q(earlier));
+    }
+    static constexpr const char* kReasonText[kNumReasons] = {
+        "",
+        "at blocked or non-pickable locations",
+        "without a lot",
+        "in lots on quarantine or blocked",
+        "in expired lots",
+        "in lots short of the minimum shelf life"};
+    for (int k = 1; k < kNumReasons; ++k) {
+      if (by_reason[k] > 0) {
+        extra += fmt::format("; {} {}", Q(by_reason[k]), kReasonText[k]);
+      }
+    }
+    if (negative) extra += "; negative on-hand in the WMS data counted as 0";
   }
-  if (negative) extra += "; negative on-hand in the WMS data counted as 0";
-  if (Active(kStockShort)) {
+  if (Active(kStockShort) && !explained) {
     std::string needs =
         l.uom != kNone && l.uom != item.base_uom
             ? fmt::format("{} {} ({} {})", Q(l.qty), S(l.uom), Q(need), unit)
@@ -1162,7 +1280,10 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
           {"unusable_locations", Q(by_reason[kBadLocation])},
           {"negative_on_hand", negative}});
   }
-  if (l.lot != kNone) return;
+  if (l.lot != kNone) {
+    unallocated_ = -1;
+    return;
+  }
   const Nano shortfall = need - got;
   if (Active(kLotExpired) && by_reason[kExpired] > 0 && available == 0) {
     Emit(kLotExpired, &l,
@@ -1205,6 +1326,60 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
           {"observed", Q(lotless)},
           {"shortfall", Q(shortfall)},
           {"expected", "stock with a lot"}});
+  }
+  unallocated_ = -1;
+}
+
+LocationProblem Runner::FindLocationProblem(const LineRec& l,
+                                            const ItemRec* item) const {
+  if (l.location_idx == kNone) return LocationProblem::kUnknown;
+  if (!w_.locations[l.location_idx].usable) return LocationProblem::kUnusable;
+  if (item == nullptr) return LocationProblem::kNone;
+  for (uint32_t si = item->slot_begin; si < item->slot_end; ++si) {
+    if (w_.slots[si].on_hand > 0 && Under(w_.slots[si], l)) {
+      return LocationProblem::kNone;
+    }
+  }
+  return LocationProblem::kHoldsNone;
+}
+
+void Runner::EmitLocationMismatch(const LineRec& l, LocationProblem problem) {
+  const std::string_view loc = S(l.location);
+  switch (problem) {
+    case LocationProblem::kNone:
+      break;
+    case LocationProblem::kUnknown:
+      Emit(kLocationMismatch, &l,
+           Msg("line {}: location {} is not in the WMS's location "
+               "list; assign an existing pick location",
+               Info(l).line_no, loc),
+           {{"observed", loc}, {"expected", "a known location"}});
+      break;
+    case LocationProblem::kUnusable: {
+      const LocationRec& lr = w_.locations[l.location_idx];
+      std::string state = lr.blocked == RFT_FLAG_YES   ? "blocked"
+                          : lr.pickable == RFT_FLAG_NO ? "not pickable"
+                          : lr.cyclic ? "in a cycle of parent locations"
+                                      : "inside a blocked or non-pickable area";
+      Emit(kLocationMismatch, &l,
+           Msg("line {}: location {} is {}; assign a pickable "
+               "location",
+               Info(l).line_no, loc, state),
+           {{"observed", state},
+            {"location", loc},
+            {"expected", "pickable and not blocked"}});
+      break;
+    }
+    case LocationProblem::kHoldsNone:
+      Emit(kLocationMismatch, &l,
+           Msg("line {}: location {} holds no SKU {}; assign a "
+               "location that stocks it",
+               Info(l).line_no, loc, S(l.sku)),
+           {{"observed", 0},
+            {"location", loc},
+            {"sku", S(l.sku)},
+            {"expected", "stock of the SKU at the location"}});
+      break;
   }
 }
 
@@ -1365,48 +1540,15 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   }
   base_sig->Add(l.sku, base);
 
-  if (Active(kLocationMismatch) && l.location != kNone) {
-    std::string_view loc = S(l.location);
-    if (l.location_idx == kNone) {
-      Emit(kLocationMismatch, &l,
-           Msg("line {}: location {} is not in the WMS's location "
-               "list; assign an existing pick location",
-               Info(l).line_no, loc),
-           {{"observed", loc}, {"expected", "a known location"}});
-    } else if (!w_.locations[l.location_idx].usable) {
-      const LocationRec& lr = w_.locations[l.location_idx];
-      std::string state = lr.blocked == RFT_FLAG_YES   ? "blocked"
-                          : lr.pickable == RFT_FLAG_NO ? "not pickable"
-                          : lr.cyclic ? "in a cycle of parent locations"
-                                      : "inside a blocked or non-pickable area";
-      Emit(kLocationMismatch, &l,
-           Msg("line {}: location {} is {}; assign a pickable "
-               "location",
-               Info(l).line_no, loc, state),
-           {{"observed", state},
-            {"location", loc},
-            {"expected", "pickable and not blocked"}});
-    } else if (item != nullptr) {
-      bool holds = false;
-      for (uint32_t si = item->slot_begin; si < item->slot_end && !holds;
-           ++si) {
-        holds = w_.slots[si].on_hand > 0 && Under(w_.slots[si], l);
-      }
-      if (!holds) {
-        Emit(kLocationMismatch, &l,
-             Msg("line {}: location {} holds no SKU {}; assign a "
-                 "location that stocks it",
-                 Info(l).line_no, loc, sku()),
-             {{"observed", 0},
-              {"location", loc},
-              {"sku", sku()},
-              {"expected", "stock of the SKU at the location"}});
-      }
-    }
-  }
+  const LocationProblem location =
+      Active(kLocationMismatch) && l.location != kNone
+          ? FindLocationProblem(l, item)
+          : LocationProblem::kNone;
   // A SKU missing from the item master is reported as such, not as short.
   if (allocate_ && item != nullptr && (known || !have_items)) {
-    Allocate(o, t, l, *item, base);
+    Allocate(o, t, l, *item, base, location);  // reports the location too
+  } else if (location != LocationProblem::kNone) {
+    EmitLocationMismatch(l, location);
   }
   if (Active(kQtyOutlier) && history_ != nullptr) {
     const HistoryStat* stat = w_.FindHistoryStat(*history_, l.sku);

@@ -246,6 +246,72 @@ TEST(StockChecks, NestedLocationsCountUnitsOnce) {
   EXPECT_EQ(Of(ByRef(r, "O2"), "stock.short").size(), 1u);
 }
 
+TEST(RootCause, BlockedAssignedLocationIsOneFinding) {
+  WaveFixture f;
+  f.Basics();  // 100 at P1
+  f.Location("BLK").blocked = RFT_FLAG_YES;
+  f.Stock("A-100", "BLK", Dec(50));
+  f.Order("O1").priority = 5;
+  f.Line("O1", 1, "A-100", Dec(12)).location = f.S("BLK");
+  f.Order("O2");
+  f.Line("O2", 1, "A-100", Dec(100));
+  Engine engine(DefaultRuleset());
+  Wave wave = f.Build();
+  RunContext ctx = Ctx();
+  ctx.record_allocations = true;
+  WaveResult r = engine.Run(wave, ctx);
+  const OrderResult& o1 = ByRef(r, "O1");
+  ASSERT_EQ(o1.findings.size(), 1u);
+  EXPECT_EQ(o1.findings[0].check_id, "location.mismatch");
+  auto d = nlohmann::json::parse(o1.findings[0].details_json);
+  EXPECT_EQ(d["unallocated"], "12");
+  EXPECT_EQ(d["observed"], "blocked");
+  EXPECT_EQ(o1.verdict, Verdict::kHold);
+  // Stock is given and given back as before: O2 gets all 100 at P1.
+  const OrderResult& o2 = ByRef(r, "O2");
+  EXPECT_EQ(o2.verdict, Verdict::kPass);
+  ASSERT_EQ(o2.allocations.size(), 1u);
+  EXPECT_EQ(o2.allocations[0].qty, "100");
+}
+
+TEST(RootCause, ShortEvenWithoutTheAssignmentKeepsStockShort) {
+  WaveFixture f;
+  f.Basics();
+  f.stock.clear();
+  f.Stock("A-100", "P1", Dec(5));
+  f.Location("BLK").blocked = RFT_FLAG_YES;
+  f.Stock("A-100", "BLK", Dec(50));
+  f.Order("O1");
+  f.Line("O1", 1, "A-100", Dec(12)).location = f.S("BLK");
+  WaveResult r = RunWave(f);
+  auto l = Of(r.orders[0], "location.mismatch");
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_FALSE(
+      nlohmann::json::parse(l[0].details_json).contains("unallocated"));
+  auto s = Of(r.orders[0], "stock.short");
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].message,
+            "line 1: SKU A-100 needs 12 EA; 0 available at BLK; 50 at blocked "
+            "or non-pickable locations");
+}
+
+TEST(RootCause, OnlyABlockingFindingStandsForStockShort) {
+  WaveFixture f;
+  f.Basics();
+  f.Location("BLK").blocked = RFT_FLAG_YES;
+  f.Order("O1");
+  f.Line("O1", 1, "A-100", Dec(12)).location = f.S("BLK");
+  Ruleset rules = DefaultRuleset();
+  rules.checks["location.mismatch"].severity = Severity::kWarn;
+  WaveResult r = RunWave(f, kAllCaps, rules);
+  auto l = Of(r.orders[0], "location.mismatch");
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_FALSE(
+      nlohmann::json::parse(l[0].details_json).contains("unallocated"));
+  EXPECT_EQ(Of(r.orders[0], "stock.short").size(), 1u);
+  EXPECT_EQ(r.orders[0].verdict, Verdict::kHold);
+}
+
 TEST(LocationChecks, BlockedUnknownAndNotHolding) {
   WaveFixture f;
   f.Basics();
@@ -306,9 +372,43 @@ TEST_F(LotTest, OnlyAvailableLotExpired) {
   f.Lot("MILK", "OLD", kShipDay - 1);
   f.Stock("MILK", "P1", Dec(10), Dec(0), "OLD");
   f.Line("O1", 1, "MILK", Dec(1));
+  f.Order("O2");
+  f.Line("O2", 1, "MILK", Dec(15));  // short even if the lot were good
   WaveResult r = RunWave(f);
-  EXPECT_EQ(Of(r.orders[0], "lot.expired").size(), 1u);
-  EXPECT_EQ(Of(r.orders[0], "stock.short").size(), 1u);
+  // The expired lot explains the shortage: one finding, the quantity that
+  // could not be given in its details.
+  const OrderResult& o1 = ByRef(r, "O1");
+  auto e = Of(o1, "lot.expired");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(e[0].details_json)["unallocated"], "1");
+  EXPECT_TRUE(Of(o1, "stock.short").empty());
+  EXPECT_EQ(o1.verdict, Verdict::kHold);
+  // 10 expired units would not cover 15: the shortage is real as well.
+  const OrderResult& o2 = ByRef(r, "O2");
+  auto e2 = Of(o2, "lot.expired");
+  ASSERT_EQ(e2.size(), 1u);
+  EXPECT_FALSE(
+      nlohmann::json::parse(e2[0].details_json).contains("unallocated"));
+  EXPECT_EQ(Of(o2, "stock.short").size(), 1u);
+}
+
+TEST_F(LotTest, UnknownAssignedLotIsOneFindingUnlessShortAnyway) {
+  f.Lot("MILK", "GOOD", kShipDay + 30);
+  f.Stock("MILK", "P1", Dec(10), Dec(0), "GOOD");
+  f.Line("O1", 1, "MILK", Dec(3)).lot = f.S("GHOST");
+  f.Order("O2");
+  f.Line("O2", 1, "MILK", Dec(30)).lot = f.S("GHOST");
+  WaveResult r = RunWave(f);
+  const OrderResult& o1 = ByRef(r, "O1");
+  auto m = Of(o1, "lot.missing");
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(m[0].details_json)["unallocated"], "3");
+  EXPECT_TRUE(Of(o1, "stock.short").empty());
+  EXPECT_EQ(o1.verdict, Verdict::kHold);
+  // 30 wanted, 10 in good lots: short with any lot.
+  const OrderResult& o2 = ByRef(r, "O2");
+  EXPECT_EQ(Of(o2, "lot.missing").size(), 1u);
+  EXPECT_EQ(Of(o2, "stock.short").size(), 1u);
 }
 
 TEST_F(LotTest, QuarantineAndFefo) {
