@@ -23,7 +23,8 @@ enum class DecidedBy : int32_t { kChecks = 0, kFailurePolicy = 1 };
 
 // The text of findings and order results views storage that the result
 // owns (ResultStore): it stays valid as long as the WaveResult, or the
-// store it was moved into, lives.
+// store it was moved into, lives. Copies of a Finding or an OrderResult
+// view the same text: keep the store with them.
 struct Finding {
   int32_t line_no = 0;        // 1-based position in the order; 0 = whole order
   std::string_view line_ref;  // the WMS's own line id, may be empty
