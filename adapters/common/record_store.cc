@@ -401,6 +401,51 @@ std::string RecordStore::Stamp(int64_t unix_us) const {
   return s;
 }
 
+// The hold and release flags of a run, from its check-run rows, in two
+// statements. Orders already flagged are left alone, released or held:
+// rewriting a row costs a new row version (and index entries) each.
+// Returns the number of orders newly held.
+size_t RecordStore::ApplyHolds(Database& db, const HoldTarget& hold,
+                               const std::string& run_id) {
+  const std::string cr = Q(tables_.check_runs);
+  const std::string table =
+      QuoteIdentifier(dialect_, hold.table, "sources.orders.hold.table");
+  const std::string key = QuoteIdentifier(dialect_, hold.key_column,
+                                          "sources.orders.hold.key_column");
+  const std::string column =
+      QuoteIdentifier(dialect_, hold.column, "sources.orders.hold.column");
+  auto differs = [&](SqlBuilder& b, const std::string& value) {
+    const std::string v = b.Bind(Text(value));
+    switch (dialect_) {
+      case Dialect::kMysql:
+        return "NOT (" + column + " <=> " + v + ")";
+      case Dialect::kPostgres:
+        return column + " IS DISTINCT FROM " + v;
+      default:
+        return column + " IS NOT " + v;
+    }
+  };
+  SqlBuilder b;
+  b << "UPDATE " << table << " SET " << column << " = "
+    << b.Bind(Text(hold.value)) << " WHERE " << key
+    << " IN (SELECT order_ref FROM " << cr
+    << " WHERE run_id = " << b.Bind(Text(run_id))
+    << " AND verdict = 'hold') AND ";
+  b << differs(b, hold.value);
+  const auto held = static_cast<size_t>(db.Exec(std::move(b)));
+  if (hold.release_value) {
+    SqlBuilder r;
+    r << "UPDATE " << table << " SET " << column << " = "
+      << r.Bind(Text(*hold.release_value)) << " WHERE " << key
+      << " IN (SELECT order_ref FROM " << cr
+      << " WHERE run_id = " << r.Bind(Text(run_id))
+      << " AND verdict <> 'hold' AND decided_by = 'checks') AND ";
+    r << differs(r, *hold.release_value);
+    db.Exec(std::move(r));
+  }
+  return held;
+}
+
 // PostgreSQL: one round trip starts the transaction (its limits, the lock,
 // the schema table and its version), one statement per chunk of orders
 // writes everything of those orders (data-modifying CTEs: the run row, the
@@ -413,22 +458,6 @@ void RecordStore::WritePostgres(Database& db, const Prepared& p,
                                 const adapter::Logger& log,
                                 WriteSummary& summary, bool& in_transaction) {
   const rft_writeback_run& run = *p.run;
-  {
-    std::string begin = "BEGIN; SET LOCAL client_min_messages = warning; ";
-    if (const int64_t budget = db.StatementBudgetMs(); budget > 0) {
-      begin += "SET LOCAL statement_timeout = " + std::to_string(budget) + "; ";
-    }
-    // The schema table's "already exists" notice stays off the host's
-    // stderr; the component name is a constant of this file.
-    begin += std::string("SELECT pg_advisory_xact_lock(") + kPgLockKey + "); " +
-             SchemaTableDdl() + "; SELECT CAST(version AS text) FROM " +
-             Q(tables_.schema) + " WHERE component = '" + kComponent + "'";
-    in_transaction = true;
-    MigrateFrom(db, db.QueryValue(begin));
-  }
-
-  const std::string er = Q(tables_.error_records);
-  const std::string cr = Q(tables_.check_runs);
   const bool holds = run.apply_holds != 0 && hold != nullptr;
   std::string hold_table, hold_key, hold_column;
   if (holds) {
@@ -439,6 +468,49 @@ void RecordStore::WritePostgres(Database& db, const Prepared& p,
     hold_column =
         QuoteIdentifier(dialect_, hold->column, "sources.orders.hold.column");
   }
+  // PostgreSQL refuses a data-modifying WITH part on a table with rules
+  // (an audit rule "ON UPDATE ... DO ALSO" on the WMS's orders, say): the
+  // flags of such a table are set by separate statements after the chunks.
+  bool holds_in_chunks = holds;
+  {
+    std::string begin = "BEGIN; SET LOCAL client_min_messages = warning; ";
+    if (const int64_t budget = db.StatementBudgetMs(); budget > 0) {
+      begin += "SET LOCAL statement_timeout = " + std::to_string(budget) + "; ";
+    }
+    // The schema table's "already exists" notice stays off the host's
+    // stderr; the component name is a constant of this file. The last
+    // statement returns "<version>|<hold table has rules>"; the hold
+    // table's name is a validated, quoted identifier.
+    std::string rules = "false";
+    if (holds) {
+      std::string literal;
+      for (char c : hold_table) {
+        literal += c;
+        if (c == '\'') literal += c;
+      }
+      rules =
+          "COALESCE((SELECT CAST(relhasrules AS text) FROM pg_class WHERE "
+          "oid = to_regclass('" +
+          literal + "')), 'false')";
+    }
+    begin += std::string("SELECT pg_advisory_xact_lock(") + kPgLockKey + "); " +
+             SchemaTableDdl() +
+             "; SELECT COALESCE((SELECT CAST(version AS text) FROM " +
+             Q(tables_.schema) + " WHERE component = '" + kComponent +
+             "'), '') || '|' || " + rules;
+    in_transaction = true;
+    const std::string answer = db.QueryValue(begin).value_or("|false");
+    const size_t bar = answer.find('|');
+    std::optional<std::string> version;
+    if (bar != 0 && bar != std::string::npos) version = answer.substr(0, bar);
+    if (bar != std::string::npos && answer.substr(bar + 1) == "true") {
+      holds_in_chunks = false;
+    }
+    MigrateFrom(db, version);
+  }
+
+  const std::string er = Q(tables_.error_records);
+  const std::string cr = Q(tables_.check_runs);
   const Param ruleset = OptText(run.ruleset);
 
   // Orders in ref order, cut into chunks of contiguous refs, each with the
@@ -578,7 +650,7 @@ void RecordStore::WritePostgres(Database& db, const Prepared& p,
          "'checks') AND NOT EXISTS (SELECT 1 FROM f WHERE f.order_ref = "
          "e.order_ref AND f.line_no = e.line_no AND f.check_id = e.check_id) "
          "RETURNING 1)";
-    if (holds) {
+    if (holds_in_chunks) {
       // Orders already flagged are left alone, released or held: rewriting
       // a row costs a new row version and index entries each.
       b << ", held AS (UPDATE " << hold_table << " SET " << hold_column << " = "
@@ -602,7 +674,8 @@ void RecordStore::WritePostgres(Database& db, const Prepared& p,
          "FROM er WHERE first_seen_run = "
       << b.Bind(Text(p.run_id))
       << ") AS text), CAST((SELECT COUNT(*) FROM res) AS text), "
-      << (holds ? "CAST((SELECT COUNT(*) FROM held) AS text)" : "'0'");
+      << (holds_in_chunks ? "CAST((SELECT COUNT(*) FROM held) AS text)"
+                          : "'0'");
     std::vector<int64_t> counts;
     db.Query(b.sql, std::move(b.params), 5, 2, [&](const TextBatch& batch) {
       for (size_t c = 0; c < 5; ++c) {
@@ -628,6 +701,9 @@ void RecordStore::WritePostgres(Database& db, const Prepared& p,
               std::to_string(rows.size()) + " check-run rows and " +
               std::to_string(findings_done) + " of " +
               std::to_string(p.findings.size()) + " findings written");
+  }
+  if (holds && !holds_in_chunks) {
+    summary.holds_applied += ApplyHolds(db, *hold, p.run_id);
   }
   db.Exec("COMMIT");
   in_transaction = false;
@@ -789,37 +865,7 @@ void RecordStore::WriteGeneric(Database& db, const Prepared& p,
     summary.resolved = static_cast<size_t>(db.Exec(std::move(b)));
   }
   if (run.apply_holds != 0 && hold != nullptr) {
-    const std::string table =
-        QuoteIdentifier(dialect_, hold->table, "sources.orders.hold.table");
-    const std::string key = QuoteIdentifier(dialect_, hold->key_column,
-                                            "sources.orders.hold.key_column");
-    const std::string column =
-        QuoteIdentifier(dialect_, hold->column, "sources.orders.hold.column");
-    // Orders already flagged are left alone, released or held: rewriting
-    // a row costs a new row version each.
-    auto differs = [&](SqlBuilder& b, const std::string& value) {
-      const std::string v = b.Bind(Text(value));
-      return my ? "NOT (" + column + " <=> " + v + ")"
-                : column + " IS NOT " + v;
-    };
-    SqlBuilder b;
-    b << "UPDATE " << table << " SET " << column << " = "
-      << b.Bind(Text(hold->value)) << " WHERE " << key
-      << " IN (SELECT order_ref FROM " << cr
-      << " WHERE run_id = " << b.Bind(Text(run_id))
-      << " AND verdict = 'hold') AND ";
-    b << differs(b, hold->value);
-    summary.holds_applied = static_cast<size_t>(db.Exec(std::move(b)));
-    if (hold->release_value) {
-      SqlBuilder r;
-      r << "UPDATE " << table << " SET " << column << " = "
-        << r.Bind(Text(*hold->release_value)) << " WHERE " << key
-        << " IN (SELECT order_ref FROM " << cr
-        << " WHERE run_id = " << r.Bind(Text(run_id))
-        << " AND verdict <> 'hold' AND decided_by = 'checks') AND ";
-      r << differs(r, *hold->release_value);
-      db.Exec(std::move(r));
-    }
+    summary.holds_applied = ApplyHolds(db, *hold, run_id);
   }
   auto fresh =
       db.QueryValue("SELECT " + AsText(dialect_, "COUNT(*)") + " FROM " + er +

@@ -110,6 +110,11 @@ class RecordStore {
                     WriteSummary& summary, bool& in_transaction,
                     bool& holds_lock, bool& statement_time_set);
 
+  // Sets the hold and release flags of a written run in two statements;
+  // returns the number of orders newly held.
+  size_t ApplyHolds(Database& db, const HoldTarget& hold,
+                    const std::string& run_id);
+
   // Brings rftgate's tables to kSchemaVersion inside the caller's
   // transaction (MySQL: before it): creates the schema table when missing,
   // reads the version, then MigrateFrom.

@@ -667,6 +667,40 @@ TEST_P(SqlAdapterTest, SingleOrderWriteBackStatementsArePinned) {
                  std::to_string(statements));
 }
 
+// A WMS that audits its orders with a rule (PostgreSQL refuses rules on a
+// table that a data-modifying WITH part updates): the hold and release
+// flags are still set, through the rule, and the run is written.
+TEST_P(SqlAdapterTest, HoldTableWithAnAuditRuleIsFlagged) {
+  if (GetParam() != "postgresql") GTEST_SKIP() << "rules are PostgreSQL's";
+  wms_->AddOrders(1, 3, "released");
+  wms_->Exec("UPDATE wms_order SET hold_flag = 1 WHERE ref = 'O3'");
+  wms_->Exec(
+      "CREATE TABLE order_audit (ref TEXT, old_flag INTEGER, "
+      "new_flag INTEGER)");
+  wms_->Exec(
+      "CREATE RULE audit_hold AS ON UPDATE TO wms_order DO ALSO "
+      "INSERT INTO order_audit VALUES (NEW.ref, OLD.hold_flag, "
+      "NEW.hold_flag)");
+  const std::string hold = "hold: {column: hold_flag, value: \"1\"";
+  ASSERT_NE(TestWms::Mapping().find(hold), std::string::npos);
+  mapping_path_ = MappingFile(
+      *wms_, MappingWith(hold, hold + ", release_value: \"0\""), "rule.yaml");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  SyntheticRun run = FirstRun();
+  run.apply_holds = true;
+  std::string msg;
+  ASSERT_EQ(run.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run"), "3");
+  EXPECT_EQ(OpenRecords(), 3u);
+  EXPECT_EQ(wms_->Rows("SELECT ref, hold_flag FROM wms_order ORDER BY ref", 2),
+            (std::vector<std::string>{"O1|1", "O2|0", "O3|0"}));
+  EXPECT_EQ(wms_->Rows("SELECT ref, old_flag, new_flag FROM order_audit "
+                       "ORDER BY ref",
+                       3),
+            (std::vector<std::string>{"O1|0|1", "O3|1|0"}));
+}
+
 // More orders than one PostgreSQL statement takes (RecordStore::kPgChunkRows)
 // with their findings handed over in reverse order: every order's records
 // are upserted and resolved with the right orders, whichever chunk they
