@@ -133,12 +133,27 @@ class SqlAdapter::Loader {
         d_(a.db_->dialect()),
         sel_(selection),
         sink_(sink),
-        call_(call) {}
+        call_(call),
+        skipped_(Skipped(sink.Needs())) {}
 
   void Run();
   int64_t CountReady();
 
  private:
+  // The inputs whose queries this load leaves out: those the plugin's
+  // checks do not read (the sink's needs).
+  static uint64_t Skipped(uint64_t needs) {
+    constexpr uint64_t kQueried =
+        RFT_CAP_ITEMS | RFT_CAP_UNITS | RFT_CAP_STOCK | RFT_CAP_LOTS |
+        RFT_CAP_LOCATIONS | RFT_CAP_CUSTOMERS | RFT_CAP_CARRIERS |
+        RFT_CAP_RESERVATIONS | RFT_CAP_HISTORY;
+    uint64_t skipped = kQueried & ~needs;
+    if (skipped & RFT_CAP_ITEMS) skipped |= RFT_CAP_WEIGHTS;  // item columns
+    return skipped;
+  }
+  bool Wanted(uint64_t capability) const {
+    return (skipped_ & capability) == 0;
+  }
   std::string Q(const std::string& name) const {
     return adapters::QuoteIdentifier(d_, name, "identifier");
   }
@@ -336,6 +351,7 @@ class SqlAdapter::Loader {
   const rft_selection& sel_;
   adapter::Sink& sink_;
   adapter::Call& call_;
+  const uint64_t skipped_;
   std::string refs_json_;
   std::vector<std::string> refs_;
   // Up to this many refs are bound one by one on MySQL/MariaDB.
@@ -449,7 +465,7 @@ void SqlAdapter::Loader::LoadLines() {
 
 void SqlAdapter::Loader::LoadItems() {
   const Source& s = m_.items;
-  if (!s.present) return;
+  if (!s.present || !Wanted(RFT_CAP_ITEMS)) return;
   static const std::vector<std::string> kFields = {"sku",
                                                    "active",
                                                    "lot_tracked",
@@ -490,7 +506,7 @@ void SqlAdapter::Loader::LoadItems() {
 
 void SqlAdapter::Loader::LoadUnits() {
   const Source& s = m_.units;
-  if (!s.present) return;
+  if (!s.present || !Wanted(RFT_CAP_UNITS)) return;
   static const std::vector<std::string> kFields = {"code", "category", "factor",
                                                    "factor_kind", "rounding"};
   SqlBuilder b;
@@ -515,7 +531,7 @@ void SqlAdapter::Loader::LoadUnits() {
 
 void SqlAdapter::Loader::LoadItemUnits() {
   const Source& s = m_.item_units;
-  if (!s.present) return;
+  if (!s.present || !Wanted(RFT_CAP_UNITS)) return;
   static const std::vector<std::string> kFields = {"sku", "uom", "factor",
                                                    "factor_kind"};
   SqlBuilder b;
@@ -541,7 +557,7 @@ void SqlAdapter::Loader::LoadItemUnits() {
 
 void SqlAdapter::Loader::LoadStock() {
   const Source& s = m_.stock;
-  if (!s.present) return;
+  if (!s.present || !Wanted(RFT_CAP_STOCK)) return;
   static const std::vector<std::string> kFields = {
       "sku", "location", "lot", "on_hand", "reserved_qty", "in_date"};
   SqlBuilder b;
@@ -572,7 +588,7 @@ void SqlAdapter::Loader::LoadStock() {
 
 void SqlAdapter::Loader::LoadLots() {
   const Source& s = m_.lots;
-  if (!s.present) return;
+  if (!s.present || !Wanted(RFT_CAP_LOTS)) return;
   static const std::vector<std::string> kFields = {"sku", "lot", "expiry",
                                                    "removal_date", "status"};
   SqlBuilder b;
@@ -598,7 +614,7 @@ void SqlAdapter::Loader::LoadLots() {
 
 void SqlAdapter::Loader::LoadLocations() {
   const Source& s = m_.locations;
-  if (!s.present) return;
+  if (!s.present || !Wanted(RFT_CAP_LOCATIONS)) return;
   static const std::vector<std::string> kFields = {"code", "pickable",
                                                    "blocked", "zone", "parent"};
   SqlBuilder b;
@@ -648,7 +664,9 @@ void SqlAdapter::Loader::LoadLocations() {
 
 void SqlAdapter::Loader::LoadCustomers() {
   const Source& s = m_.customers;
-  if (!s.present || !m_.orders.Has("customer_ref")) return;
+  if (!s.present || !m_.orders.Has("customer_ref") ||
+      !Wanted(RFT_CAP_CUSTOMERS))
+    return;
   const Source& o = m_.orders;
   static const std::vector<std::string> kFields = {
       "ref",        "name", "blocked", "credit_hold", "min_shelf_life_days",
@@ -680,7 +698,7 @@ void SqlAdapter::Loader::LoadCustomers() {
 
 void SqlAdapter::Loader::LoadCarriers() {
   const Source& s = m_.carrier_services;
-  if (!s.present) return;
+  if (!s.present || !Wanted(RFT_CAP_CARRIERS)) return;
   static const std::vector<std::string> kFields = {
       "code", "carrier", "hazmat_allowed", "max_parcel_weight_kg", "cutoff"};
   SqlBuilder b;
@@ -714,7 +732,7 @@ void SqlAdapter::Loader::LoadCarriers() {
 
 void SqlAdapter::Loader::LoadReservations() {
   const Source& s = m_.reservations;
-  if (!s.present) return;
+  if (!s.present || !Wanted(RFT_CAP_RESERVATIONS)) return;
   const Source& o = m_.orders;
   static const std::vector<std::string> kFields = {"line_no", "location", "lot",
                                                    "qty"};
@@ -743,7 +761,9 @@ void SqlAdapter::Loader::LoadReservations() {
 }
 
 void SqlAdapter::Loader::LoadHistory() {
-  if (!m_.history_enabled || !m_.orders.Has("customer_ref")) return;
+  if (!m_.history_enabled || !m_.orders.Has("customer_ref") ||
+      !Wanted(RFT_CAP_HISTORY))
+    return;
   const Source& o = m_.orders;
   SqlBuilder b;
   if (!m_.history.table.empty() || !m_.history.query.empty()) {
@@ -828,7 +848,7 @@ void SqlAdapter::Loader::Run() {
                   "load: unknown selection mode " + std::to_string(sel_.mode));
   }
   history_since_ = adapters::FormatDate(history_from);
-  sink_.SetCapabilities(a_.Capabilities());
+  sink_.SetCapabilities(a_.Capabilities() & ~skipped_);
   if (sel_.mode == RFT_SELECT_REFS && sel_.ref_count == 0) return;
 
   adapters::Database& db = *a_.db_;

@@ -273,9 +273,10 @@ Status Gate::LoadWave(const rft_selection& selection, Wave* wave) {
     refs->emplace_back(FromStr(selection.refs[i]));
   }
   rft_selection sel = selection;
+  const uint64_t needs = config_.ruleset.InputsNeeded();
   Status s = RunTimed(
       "load", config_.timeouts.load_ms,
-      [state, adapter, refs, sel](rft_call* call) mutable {
+      [state, adapter, refs, sel, needs](rft_call* call) mutable {
         std::vector<rft_str> views;
         views.reserve(refs->size());
         for (const std::string& r : *refs) views.push_back(ToStr(r));
@@ -288,6 +289,7 @@ Status Gate::LoadWave(const rft_selection& selection, Wave* wave) {
         sink.ctx = state.get();
         sink.put = &LoadState::Put;
         sink.set_capabilities = &LoadState::SetCapabilities;
+        sink.needs = needs;
         return adapter->api().load(adapter->get(), &sel, &sink, call);
       },
       abandoned_);

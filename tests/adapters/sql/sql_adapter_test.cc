@@ -557,6 +557,66 @@ TEST_P(SqlAdapterTest, LoadQueriesDoNotGrowWithTheWave) {
   RecordProperty("statements_per_load", std::to_string(large_count));
 }
 
+TEST_P(SqlAdapterTest, LeavesOutTheInputsTheChecksDoNotRead) {
+  wms_->AddOrders(1, 4, "released");
+  wms_->AddOrders(100, 2, "shipped", 5);
+  LogCapture log;
+  auto h = Open(&log, /*trace=*/true);
+  ASSERT_TRUE(h);
+  StatementCounter counter(*wms_);
+  std::string reason;
+  if (!counter.Start(&reason)) {
+    if (ServersRequired()) FAIL() << reason;
+    GTEST_SKIP() << reason;
+  }
+  auto statements = [&](RecordingSink& sink) {
+    log.Clear();
+    size_t base = counter.Count(log);
+    EXPECT_EQ(Load(*h, Ready(), sink), RFT_OK);
+    return counter.Count(log) - base;
+  };
+  RecordingSink all;  // needs 0: everything
+  const size_t all_statements = statements(all);
+  ASSERT_FALSE(all.history.empty());
+  ASSERT_FALSE(all.customers.empty());
+  ASSERT_FALSE(all.carriers.empty());
+
+  // Only what the item, stock and address checks read.
+  RecordingSink some;
+  some.SetNeeds(RFT_CAP_ITEMS | RFT_CAP_UNITS | RFT_CAP_STOCK | RFT_CAP_LOTS |
+                RFT_CAP_LOCATIONS | RFT_CAP_RESERVATIONS | RFT_CAP_ADDRESSES);
+  const size_t some_statements = statements(some);
+  counter.Stop();
+  EXPECT_TRUE(some.history.empty());
+  EXPECT_TRUE(some.customers.empty());
+  EXPECT_TRUE(some.carriers.empty());
+  // What was left out is not announced: its checks are not applicable.
+  EXPECT_EQ(some.capabilities & RFT_CAP_HISTORY, 0u);
+  EXPECT_EQ(some.capabilities & RFT_CAP_CUSTOMERS, 0u);
+  EXPECT_EQ(some.capabilities & RFT_CAP_CARRIERS, 0u);
+  for (uint64_t cap : {RFT_CAP_ITEMS, RFT_CAP_UNITS, RFT_CAP_STOCK,
+                       RFT_CAP_LOTS, RFT_CAP_LOCATIONS, RFT_CAP_ADDRESSES}) {
+    EXPECT_NE(some.capabilities & cap, 0u) << cap;
+  }
+  EXPECT_EQ(some.orders.size(), all.orders.size());
+  EXPECT_EQ(some.lines.size(), all.lines.size());
+  EXPECT_EQ(some.items.size(), all.items.size());
+  EXPECT_EQ(some.stock.size(), all.stock.size());
+  EXPECT_EQ(some.lots.size(), all.lots.size());
+  EXPECT_EQ(some_statements + 3, all_statements);
+
+  // A plugin built for ABI 1.0 passes a shorter sink: everything is loaded,
+  // whatever lies beyond its end.
+  RecordingSink old;
+  old.SetNeeds(RFT_CAP_ITEMS);
+  old.AsAbi10();
+  ASSERT_EQ(Load(*h, Ready(), old), RFT_OK);
+  EXPECT_EQ(old.capabilities, all.capabilities);
+  EXPECT_EQ(old.history.size(), all.history.size());
+  EXPECT_EQ(old.customers.size(), all.customers.size());
+  EXPECT_EQ(old.carriers.size(), all.carriers.size());
+}
+
 // Runs a write-back in a child process that is SIGKILLed after the first
 // chunk of findings is in the database (inside the transaction).
 TEST_P(SqlAdapterTest, ProcessKilledMidWriteLeavesTablesAsTheyWere) {
