@@ -617,6 +617,61 @@ TEST_P(SqlAdapterTest, LeavesOutTheInputsTheChecksDoNotRead) {
   EXPECT_EQ(old.carriers.size(), all.carriers.size());
 }
 
+// A release call for one order: on PostgreSQL the load is one statement
+// inside its read-only snapshot (three round trips); the records are those
+// of the same orders loaded as a wave.
+TEST_P(SqlAdapterTest, LoadOfAFewOrdersByRefTakesFewStatements) {
+  wms_->AddOrders(1, 4, "released");
+  wms_->AddOrders(100, 2, "shipped", 5);
+  LogCapture log;
+  auto h = Open(&log, /*trace=*/true);
+  ASSERT_TRUE(h);
+  RecordingSink wave;
+  ASSERT_EQ(Load(*h, Ready(), wave), RFT_OK);
+  ASSERT_EQ(wave.orders.size(), 4u);
+
+  StatementCounter counter(*wms_);
+  std::string reason;
+  if (!counter.Start(&reason)) {
+    if (ServersRequired()) FAIL() << reason;
+    GTEST_SKIP() << reason;
+  }
+  std::vector<std::string> wanted = {"O1", "O2", "O3", "O4"};
+  std::vector<rft_str> refs;
+  for (const auto& w : wanted) refs.push_back(Borrow(w));
+  log.Clear();
+  size_t base = counter.Count(log);
+  RecordingSink four;
+  ASSERT_EQ(Load(*h, ByRefs(refs), four), RFT_OK);
+  const size_t four_statements = counter.Count(log) - base;
+
+  refs.resize(1);
+  log.Clear();
+  base = counter.Count(log);
+  RecordingSink one;
+  ASSERT_EQ(Load(*h, ByRefs(refs), one), RFT_OK);
+  const size_t one_statements = counter.Count(log) - base;
+  counter.Stop();
+
+  EXPECT_EQ(four.capabilities, wave.capabilities);
+  EXPECT_EQ(four.counts, wave.counts);
+  EXPECT_EQ(four.lines.size(), wave.lines.size());
+  ASSERT_EQ(one.orders.size(), 1u);
+  EXPECT_EQ(one.orders[0].ref, "O1");
+  EXPECT_EQ(one.lines.size(), 3u);
+  EXPECT_FALSE(one.items.empty());
+  EXPECT_FALSE(one.history.empty());
+  EXPECT_EQ(one_statements, four_statements);
+  if (wms_->dialect() == Dialect::kPostgres) {
+    // BEGIN, the load, COMMIT.
+    EXPECT_EQ(one_statements, 3u);
+  } else {
+    EXPECT_LE(one_statements, 16u);
+  }
+  RecordProperty("statements_per_single_order_load",
+                 std::to_string(one_statements));
+}
+
 // Runs a write-back in a child process that is SIGKILLed after the first
 // chunk of findings is in the database (inside the transaction).
 TEST_P(SqlAdapterTest, ProcessKilledMidWriteLeavesTablesAsTheyWere) {
