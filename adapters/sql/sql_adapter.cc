@@ -284,6 +284,14 @@ class SqlAdapter::Loader {
            From(o) + " w WHERE " + cond + " ORDER BY " + Col(o, "ref", "w") +
            " LIMIT " + std::to_string(sel_.max_orders) + ") wk";
   }
+  // `column` IN the keys of the selected orders. In a folded load, an
+  // array built once from rft_wk: PostgreSQL then looks the keys up by
+  // index instead of joining the common table expression.
+  std::string InKeys(SqlBuilder& b, const std::string& column) const {
+    if (cte_ready_) return column + " = ANY(ARRAY(SELECT k FROM rft_wk))";
+    return column + " IN (" + OrderKeys(b) + ")";
+  }
+
   // SKUs on the lines of the selected orders, as a subquery.
   std::string SkuSet(SqlBuilder& b) const {
     const Source& l = m_.lines;
@@ -299,7 +307,7 @@ class SqlAdapter::Loader {
   // PostgreSQL reads it as an array of the column's type. Elsewhere, the
   // subquery.
   std::string SkuFilter(SqlBuilder& b, const std::string& column) const {
-    if (cte_ready_) return column + " IN (SELECT sku FROM rft_wl)";
+    if (cte_ready_) return column + " = ANY(ARRAY(SELECT sku FROM rft_wl))";
     if (d_ == Dialect::kPostgres && lines_loaded_) {
       return AnyOf(b, column, wave_skus_);
     }
@@ -538,7 +546,7 @@ void SqlAdapter::Loader::LoadOrders() {
                                                    "status"};
   SqlBuilder b;
   b << "SELECT " << OutList(o, kFields, "o") << " FROM " << From(o)
-    << " o WHERE " << Col(o, "key", "o") << " IN (" << OrderKeys(b) << ")";
+    << " o WHERE " << InKeys(b, Col(o, "key", "o"));
   RunRecords<rft_order>("orders", RFT_REC_ORDER, std::move(b), kFields.size(),
                         [](const RowReader& r, rft_order& x) {
                           x.ref = r.Str(0);
@@ -571,8 +579,7 @@ void SqlAdapter::Loader::LoadLines() {
   b << "SELECT " << Out(o, "ref", "o") << ", " << OutList(l, kFields, "l")
     << " FROM " << From(l) << " l JOIN " << From(o) << " o ON "
     << Col(o, "key", "o") << " = " << Col(l, "order_key", "l") << " WHERE "
-    << Col(o, "key", "o") << " IN (" << OrderKeys(b) << ")"
-    << AndWhere(b, l.where, "l");
+    << InKeys(b, Col(o, "key", "o")) << AndWhere(b, l.where, "l");
   // On PostgreSQL, the SKUs and locations the lines name, for the
   // reference queries that follow (see SkuFilter); not when they are part
   // of the same statement.
@@ -723,15 +730,30 @@ void SqlAdapter::Loader::LoadLocations() {
     << " loc WHERE ";
   std::string code = Col(s, "code", "loc");
   std::vector<std::string> parts;
-  if (m_.stock.present) {
+  if (cte_ready_) {
+    // Folded: one array of the codes the stock and the lines name.
+    std::string named;
+    if (m_.stock.present) {
+      const Source& st = m_.stock;
+      named = "SELECT " + Col(st, "location", "ls") + " FROM " + From(st) +
+              " ls WHERE " + SkuFilter(b, Col(st, "sku", "ls"));
+    }
+    if (m_.lines.Has("location")) {
+      const Source& l = m_.lines;
+      named += (named.empty() ? "" : " UNION ") + std::string("SELECT ") +
+               Col(l, "location", "ll") + " FROM " + From(l) + " ll WHERE " +
+               InKeys(b, Col(l, "order_key", "ll"));
+    }
+    if (!named.empty()) parts.push_back(code + " = ANY(ARRAY(" + named + "))");
+  } else if (m_.stock.present) {
     const Source& st = m_.stock;
     parts.push_back(code + " IN (SELECT " + Col(st, "location", "ls") +
                     " FROM " + From(st) + " ls WHERE " +
                     SkuFilter(b, Col(st, "sku", "ls")) + ")");
   }
-  if (m_.lines.Has("location") && lines_loaded_) {
+  if (!cte_ready_ && m_.lines.Has("location") && lines_loaded_) {
     parts.push_back(AnyOf(b, code, wave_locations_));
-  } else if (m_.lines.Has("location")) {
+  } else if (!cte_ready_ && m_.lines.Has("location")) {
     const Source& l = m_.lines;
     parts.push_back(code + " IN (SELECT " + Col(l, "location", "ll") +
                     " FROM " + From(l) + " ll WHERE " +
@@ -769,8 +791,7 @@ void SqlAdapter::Loader::LoadCustomers() {
   b << "SELECT " << OutList(s, kFields, "c") << " FROM " << From(s)
     << " c WHERE " << Col(s, "ref", "c") << " IN (SELECT "
     << Col(o, "customer_ref", "oc") << " FROM " << From(o) << " oc WHERE "
-    << Col(o, "key", "oc") << " IN (" << OrderKeys(b) << "))"
-    << AndWhere(b, s.where, "c");
+    << InKeys(b, Col(o, "key", "oc")) << ")" << AndWhere(b, s.where, "c");
   RunRecords<rft_customer>("customers", RFT_REC_CUSTOMER, std::move(b),
                            kFields.size(),
                            [](const RowReader& r, rft_customer& x) {
@@ -820,8 +841,7 @@ void SqlAdapter::Loader::LoadReservations() {
   b << "SELECT " << Out(o, "ref", "o") << ", " << OutList(s, kFields, "r")
     << " FROM " << From(s) << " r JOIN " << From(o) << " o ON "
     << Col(o, "key", "o") << " = " << Col(s, "order_key", "r") << " WHERE "
-    << Col(o, "key", "o") << " IN (" << OrderKeys(b) << ")"
-    << AndWhere(b, s.where, "r");
+    << InKeys(b, Col(o, "key", "o")) << AndWhere(b, s.where, "r");
   RunRecords<rft_reservation>("reservations", RFT_REC_RESERVATION, std::move(b),
                               kFields.size() + 1,
                               [](const RowReader& r, rft_reservation& x) {
@@ -846,12 +866,11 @@ void SqlAdapter::Loader::LoadHistory() {
     b << "SELECT " << OutList(h, kFields, "h") << " FROM " << From(h)
       << " h WHERE " << Col(h, "customer_ref", "h") << " IN (SELECT "
       << Col(o, "customer_ref", "hc") << " FROM " << From(o) << " hc WHERE "
-      << Col(o, "key", "hc") << " IN (" << OrderKeys(b) << ")) AND "
-      << Col(h, "created_at", "h") << " >= " << b.Bind(Text(history_since_))
-      << " AND " << Col(h, "order_ref", "h") << " NOT IN (SELECT "
-      << Col(o, "ref", "hx") << " FROM " << From(o) << " hx WHERE "
-      << Col(o, "key", "hx") << " IN (" << OrderKeys(b) << "))"
-      << AndWhere(b, h.where, "h");
+      << InKeys(b, Col(o, "key", "hc")) << ") AND " << Col(h, "created_at", "h")
+      << " >= " << b.Bind(Text(history_since_)) << " AND "
+      << Col(h, "order_ref", "h") << " NOT IN (SELECT " << Col(o, "ref", "hx")
+      << " FROM " << From(o) << " hx WHERE " << InKeys(b, Col(o, "key", "hx"))
+      << ")" << AndWhere(b, h.where, "h");
   } else {
     const Source& l = m_.lines;
     b << "SELECT " << Out(o, "ref", "o") << ", " << Out(o, "customer_ref", "o")
@@ -860,10 +879,10 @@ void SqlAdapter::Loader::LoadHistory() {
       << From(o) << " o ON " << Col(o, "key", "o") << " = "
       << Col(l, "order_key", "l") << " WHERE " << Col(o, "customer_ref", "o")
       << " IN (SELECT " << Col(o, "customer_ref", "hc") << " FROM " << From(o)
-      << " hc WHERE " << Col(o, "key", "hc") << " IN (" << OrderKeys(b)
-      << ")) AND " << Col(o, "created_at", "o")
-      << " >= " << b.Bind(Text(history_since_)) << " AND " << Col(o, "key", "o")
-      << " NOT IN (" << OrderKeys(b) << ")"
+      << " hc WHERE " << InKeys(b, Col(o, "key", "hc")) << ") AND "
+      << Col(o, "created_at", "o") << " >= " << b.Bind(Text(history_since_))
+      << " AND "
+      << " NOT (" << InKeys(b, Col(o, "key", "o")) << ")"
       << AndWhere(b, m_.history.where, "o") << AndWhere(b, l.where, "l");
   }
   RunRecords<rft_history_line>("history", RFT_REC_HISTORY_LINE, std::move(b), 5,
