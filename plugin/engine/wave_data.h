@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -30,7 +31,7 @@ class StringPool {
   std::string_view Get(uint32_t id) const {
     return id == kNone ? std::string_view() : views_[id];
   }
-  size_t size() const { return strings_.size(); }
+  size_t size() const { return views_.size(); }
   // Brings the view of id into cache ahead of a Get(id); no effect on
   // results.
   void Prefetch(uint32_t id) const {
@@ -40,9 +41,14 @@ class StringPool {
   }
 
  private:
-  std::deque<std::string> strings_;      // stable addresses for the views
+  // Characters in chunks that never move (the views point into them), no
+  // allocation per string; an open-addressing index of ids by hash.
+  std::vector<std::unique_ptr<char[]>> chunks_;
+  char* free_ = nullptr;
+  size_t left_ = 0;
   std::vector<std::string_view> views_;  // by id, for constant-time Get
-  std::unordered_map<std::string_view, uint32_t> index_;
+  std::vector<uint32_t> hashes_;         // by id: the hash's low bits
+  std::vector<uint32_t> slots_;          // id + 1; 0 = empty
 };
 
 struct TimeValue {
