@@ -40,25 +40,38 @@ uint32_t StringPool::Intern(const rft_str& s) {
 
 uint32_t StringPool::Intern(std::string_view s) {
   const uint64_t h = HashBytes(s.data(), s.size());
-  const uint32_t tag = static_cast<uint32_t>(h);
+  const uint64_t tag = h & ~uint64_t{0xffffffff};
   if (views_.size() * 2 >= slots_.size()) {
-    // Grow (load factor at most 1/2): re-place the ids by their hashes.
-    std::vector<uint32_t> grown(std::max<size_t>(slots_.size() * 2, 1024), 0);
+    // Grow (load factor at most 1/2): re-place the slots by their hashes.
+    std::vector<uint64_t> grown(std::max<size_t>(slots_.size() * 2, 1024), 0);
     const size_t mask = grown.size() - 1;
-    for (uint32_t id = 0; id < views_.size(); ++id) {
-      size_t i = static_cast<size_t>(hashes_[id] ^ (hashes_[id] >> 16)) & mask;
+    for (uint64_t slot : slots_) {
+      if (slot == 0) continue;
+      size_t i = static_cast<size_t>(slot >> 32) & mask;
       while (grown[i] != 0) i = (i + 1) & mask;
-      grown[i] = id + 1;
+      grown[i] = slot;
     }
     slots_.swap(grown);
   }
   const size_t mask = slots_.size() - 1;
-  size_t i = static_cast<size_t>(tag ^ (tag >> 16)) & mask;
+  size_t i = static_cast<size_t>(h >> 32) & mask;
   for (; slots_[i] != 0; i = (i + 1) & mask) {
-    const uint32_t id = slots_[i] - 1;
-    if (hashes_[id] == tag && views_[id] == s) return id;
+    if ((slots_[i] & ~uint64_t{0xffffffff}) != tag) continue;
+    const uint32_t id = static_cast<uint32_t>(slots_[i]) - 1;
+    if (views_[id] == s) return id;
   }
-  // A new string: its characters at the end of the current chunk.
+  const uint32_t id = Store(s);
+  slots_[i] = tag | (uint64_t{id} + 1);
+  return id;
+}
+
+uint32_t StringPool::Add(const rft_str& s) {
+  if (s.data == nullptr) return kNone;
+  return Store(std::string_view(s.data, s.len));
+}
+
+uint32_t StringPool::Store(std::string_view s) {
+  // The characters at the end of the current chunk.
   if (s.size() > left_ || free_ == nullptr) {
     const size_t cap = std::max(kChunkChars, s.size());
     chunks_.push_back(std::make_unique<char[]>(cap));
@@ -70,19 +83,19 @@ uint32_t StringPool::Intern(std::string_view s) {
   views_.emplace_back(free_, s.size());
   free_ += s.size();
   left_ -= s.size();
-  hashes_.push_back(tag);
-  slots_[i] = id + 1;
   return id;
 }
 
 uint32_t StringPool::Find(std::string_view s) const {
   if (slots_.empty()) return kNone;
-  const uint32_t tag = static_cast<uint32_t>(HashBytes(s.data(), s.size()));
+  const uint64_t h = HashBytes(s.data(), s.size());
+  const uint64_t tag = h & ~uint64_t{0xffffffff};
   const size_t mask = slots_.size() - 1;
-  for (size_t i = static_cast<size_t>(tag ^ (tag >> 16)) & mask; slots_[i] != 0;
+  for (size_t i = static_cast<size_t>(h >> 32) & mask; slots_[i] != 0;
        i = (i + 1) & mask) {
-    const uint32_t id = slots_[i] - 1;
-    if (hashes_[id] == tag && views_[id] == s) return id;
+    if ((slots_[i] & ~uint64_t{0xffffffff}) != tag) continue;
+    const uint32_t id = static_cast<uint32_t>(slots_[i]) - 1;
+    if (views_[id] == s) return id;
   }
   return kNone;
 }
@@ -351,13 +364,13 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
               fmt::format("order record {}: ref '{}' is delivered twice", i,
                           sp.Get(o.ref)));
         }
-        o.stable_id = sp.Intern(r.stable_id);
+        o.stable_id = sp.Add(r.stable_id);
         o.site = sp.Intern(r.site);
         o.provider = sp.Intern(r.provider);
         o.customer = sp.Intern(r.customer_ref);
         o.customer_order_ref = sp.Intern(r.customer_order_ref);
-        o.ship_to_name = sp.Intern(r.ship_to_name);
-        o.street = sp.Intern(r.street);
+        o.ship_to_name = sp.Add(r.ship_to_name);
+        o.street = sp.Add(r.street);
         o.city = sp.Intern(r.city);
         o.postcode = sp.Intern(r.postcode);
         o.country = sp.Intern(r.country);
@@ -390,7 +403,7 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
               "line record {}: line_no {} of order '{}' is delivered twice", i,
               r.line_no, sp.Get(l.order_ref)));
         }
-        l.line_ref = sp.Intern(r.line_ref);
+        l.line_ref = sp.Add(r.line_ref);
         l.sku = sp.Intern(r.sku);
         l.uom = sp.Intern(r.uom);
         l.location = sp.Intern(r.location);
@@ -417,7 +430,7 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
         }
         it.base_uom = sp.Intern(r.base_uom);
         it.hazmat = r.hazmat_class.len > 0 ? sp.Intern(r.hazmat_class) : kNone;
-        it.description = sp.Intern(r.description);
+        it.description = sp.Add(r.description);
         it.active = r.active;
         it.lot_tracked = r.lot_tracked;
         it.serial_tracked = r.serial_tracked;
