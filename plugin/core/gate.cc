@@ -254,7 +254,7 @@ Status Gate::EnsureConnected() {
         }
         return st;
       },
-      abandoned_);
+      abandoned_, &worker_);
   if (!s.ok()) {
     return Status(s.code(),
                   Masked(fmt::format("cannot open adapter '{}': {}",
@@ -292,7 +292,7 @@ Status Gate::LoadWave(const rft_selection& selection, Wave* wave) {
         sink.needs = needs;
         return adapter->api().load(adapter->get(), &sel, &sink, call);
       },
-      abandoned_);
+      abandoned_, &worker_);
   if (!s.ok()) {
     if (IsConnectionProblem(s.code())) adapter_.reset();  // reconnect next time
     return Status(s.code(), Masked(fmt::format("loading the wave failed: {}",
@@ -384,7 +384,7 @@ Status Gate::WriteBack(std::shared_ptr<const RunResult> result,
             rows.size(), findings.empty() ? nullptr : findings.data(),
             findings.size(), call);
       },
-      abandoned_);
+      abandoned_, &worker_);
   if (!s.ok() && IsConnectionProblem(s.code())) adapter_.reset();
   if (!s.ok()) return Status(s.code(), Masked(s.message()));
   return s;
@@ -519,7 +519,7 @@ Status Gate::Describe(
             },
             pairs.get(), call);
       },
-      abandoned_);
+      abandoned_, &worker_);
   if (!s.ok()) return Status(s.code(), Masked(s.message()));
   for (const auto& [k, v] : *pairs) emit(k, Masked(v));
   return Status::Ok();
