@@ -86,6 +86,13 @@ uint32_t StringPool::Store(std::string_view s) {
   return id;
 }
 
+void StringPool::PrefetchIntern(const rft_str& s) const {
+  if (s.data == nullptr || slots_.empty()) return;
+  const uint64_t h = HashBytes(s.data, s.len);
+  __builtin_prefetch(
+      &slots_[static_cast<size_t>(h >> 32) & (slots_.size() - 1)]);
+}
+
 uint32_t StringPool::Find(std::string_view s) const {
   if (slots_.empty()) return kNone;
   const uint64_t h = HashBytes(s.data(), s.size());
@@ -334,7 +341,34 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
   WaveBuilderState& st = *state_;
   StringPool& sp = w.strings;
   const char* base = static_cast<const char*>(records);
+  // The index entries of records a few ahead, fetched while this one is
+  // interned: the index is too large for the cache, and a lookup waits on
+  // memory otherwise.
+  constexpr size_t kAhead = 4;
+  auto prefetch = [&](size_t k) {
+    if (k >= count) return;
+    const char* q = base + k * stride;
+    if (kind == RFT_REC_LINE) {
+      const auto* r = reinterpret_cast<const rft_order_line*>(q);
+      sp.PrefetchIntern(r->sku);
+      sp.PrefetchIntern(r->location);
+      sp.PrefetchIntern(r->lot);
+    } else if (kind == RFT_REC_STOCK) {
+      const auto* r = reinterpret_cast<const rft_stock*>(q);
+      sp.PrefetchIntern(r->sku);
+      sp.PrefetchIntern(r->location);
+      sp.PrefetchIntern(r->lot);
+    } else if (kind == RFT_REC_ORDER) {
+      const auto* r = reinterpret_cast<const rft_order*>(q);
+      sp.PrefetchIntern(r->ref);
+      sp.PrefetchIntern(r->customer_ref);
+      sp.PrefetchIntern(r->city);
+      sp.PrefetchIntern(r->postcode);
+    }
+  };
+  for (size_t k = 0; k < kAhead; ++k) prefetch(k);
   for (size_t i = 0; i < count; ++i) {
+    prefetch(i + kAhead);
     const char* p = base + i * stride;
     Checker c(kind_name, i);
     switch (kind) {

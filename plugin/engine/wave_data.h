@@ -32,6 +32,9 @@ class StringPool {
   uint32_t Add(const rft_str& s);
   // kNone when the string was never interned.
   uint32_t Find(std::string_view s) const;
+  // Brings the index entry where `s` would be into cache ahead of an
+  // Intern(s); no effect on results.
+  void PrefetchIntern(const rft_str& s) const;
   std::string_view Get(uint32_t id) const {
     return id == kNone ? std::string_view() : views_[id];
   }
