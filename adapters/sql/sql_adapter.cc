@@ -512,8 +512,10 @@ class SqlAdapter::Loader {
   std::vector<std::string> refs_;
   // Up to this many refs are bound one by one on MySQL/MariaDB.
   static constexpr size_t kMysqlBoundRefs = 500;
-  // What the loaded lines name (PostgreSQL only; see SkuFilter).
+  // What the loaded lines (and stock) name (PostgreSQL only; see SkuFilter
+  // and LoadLocations).
   bool lines_loaded_ = false;
+  bool stock_loaded_ = false;
   std::unordered_set<std::string> wave_skus_;
   std::unordered_set<std::string> wave_locations_;
   std::string range_from_;
@@ -686,11 +688,17 @@ void SqlAdapter::Loader::LoadStock() {
     << " s WHERE " << SkuFilter(b, Col(s, "sku", "s"))
     << AndWhere(b, s.where, "s");
   const bool has_reserved = s.Has("reserved_qty");
+  // On PostgreSQL, the locations of the stock, for the locations query
+  // (see LoadLocations).
+  const bool collect = lines_loaded_;
   RunRecords<rft_stock>(
       "stock", RFT_REC_STOCK, std::move(b), kFields.size(),
-      [has_reserved](const RowReader& r, rft_stock& x) {
+      [this, has_reserved, collect](const RowReader& r, rft_stock& x) {
         x.sku = r.Str(0);
         x.location = r.Str(1);
+        if (collect && x.location.data != nullptr) {
+          wave_locations_.emplace(x.location.data, x.location.len);
+        }
         x.lot = r.Str(2);
         x.on_hand = r.Decimal(3);
         x.reserved_qty = has_reserved ? r.Decimal(4) : rft_decimal{0, 0, 0};
@@ -699,6 +707,7 @@ void SqlAdapter::Loader::LoadStock() {
         }
         x.in_date = r.Time(5);
       });
+  stock_loaded_ = collect;
 }
 
 void SqlAdapter::Loader::LoadLots() {
@@ -745,15 +754,20 @@ void SqlAdapter::Loader::LoadLocations() {
                InKeys(b, Col(l, "order_key", "ll"));
     }
     if (!named.empty()) parts.push_back(code + " = ANY(ARRAY(" + named + "))");
+  } else if (stock_loaded_) {
+    // PostgreSQL: the codes the loaded stock and lines name, one array.
+    parts.push_back(AnyOf(b, code, wave_locations_));
   } else if (m_.stock.present) {
     const Source& st = m_.stock;
     parts.push_back(code + " IN (SELECT " + Col(st, "location", "ls") +
                     " FROM " + From(st) + " ls WHERE " +
                     SkuFilter(b, Col(st, "sku", "ls")) + ")");
   }
-  if (!cte_ready_ && m_.lines.Has("location") && lines_loaded_) {
+  if (cte_ready_ || stock_loaded_) {
+    // Already in the part above.
+  } else if (m_.lines.Has("location") && lines_loaded_) {
     parts.push_back(AnyOf(b, code, wave_locations_));
-  } else if (!cte_ready_ && m_.lines.Has("location")) {
+  } else if (m_.lines.Has("location")) {
     const Source& l = m_.lines;
     parts.push_back(code + " IN (SELECT " + Col(l, "location", "ll") +
                     " FROM " + From(l) + " ll WHERE " +
