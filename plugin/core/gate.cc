@@ -1,6 +1,7 @@
 #include "plugin/core/gate.h"
 
 #include <dlfcn.h>
+#include <sys/random.h>
 
 #include <algorithm>
 #include <chrono>
@@ -105,8 +106,13 @@ std::string NewRunId() {
   std::time_t t = std::chrono::system_clock::to_time_t(now);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  std::random_device rd;
-  uint64_t r = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  // 64 random bits from the kernel: one system call, where a
+  // std::random_device is set up (and often a file opened) per call.
+  uint64_t r = 0;
+  if (getrandom(&r, sizeof r, 0) != static_cast<ssize_t>(sizeof r)) {
+    std::random_device rd;
+    r = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  }
   return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z-{:016x}",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                      tm.tm_min, tm.tm_sec, r);

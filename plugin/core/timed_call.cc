@@ -52,8 +52,7 @@ bool AbandonedCalls::WaitIdle(int64_t timeout_ms) {
 struct CallWorker::Shared {
   std::mutex mu;
   std::condition_variable cv;
-  std::function<void()> job;
-  bool busy = false;
+  std::function<void()> job;  // waiting for the thread
   bool stop = false;
   std::shared_ptr<AbandonedCalls> abandoned;  // set when given up
 };
@@ -70,7 +69,6 @@ CallWorker::CallWorker() : shared_(std::make_shared<Shared>()) {
         job();
         job = nullptr;  // release what the call held
         lock.lock();
-        s->busy = false;
       }
       if (s->abandoned) {
         std::shared_ptr<AbandonedCalls> a = std::move(s->abandoned);
@@ -95,8 +93,10 @@ CallWorker::~CallWorker() {
 bool CallWorker::Run(std::function<void()>& job) {
   {
     std::lock_guard<std::mutex> lock(shared_->mu);
-    if (shared_->busy || shared_->stop) return false;
-    shared_->busy = true;
+    // A job still waiting means a call from another thread: the caller
+    // runs its own. (The previous job may still be returning: the new one
+    // runs right after it.)
+    if (shared_->job != nullptr || shared_->stop) return false;
     shared_->job = std::move(job);
   }
   shared_->cv.notify_all();

@@ -48,7 +48,7 @@ class CallWorker {
   CallWorker& operator=(const CallWorker&) = delete;
 
   // Hands `job` to the thread (moved from); false, `job` untouched, when
-  // the thread is busy or given up.
+  // another job is waiting or the thread was given up.
   bool Run(std::function<void()>& job);
   // The job running now is abandoned: counted in `abandoned` until it ends.
   void GiveUp(const std::shared_ptr<AbandonedCalls>& abandoned);
