@@ -420,21 +420,22 @@ class SqlAdapter::Loader {
       for (Param& v : p.b.params) b.params.push_back(std::move(v));
     }
     call_.ThrowIfStopped();
-    a_.db_->Query(b.sql, std::move(b.params), width + 1, BatchRows(),
-                  [&](const TextBatch& batch) {
-                    for (size_t r = 0; r < batch.rows(); ++r) {
-                      auto tag = adapters::ParseInteger(batch.At(r, 0));
-                      if (!tag || *tag < 0 ||
-                          static_cast<size_t>(*tag) >= parts_.size()) {
-                        throw Error(RFT_ERR_INTERNAL,
-                                    "load: a row of an unknown query");
-                      }
-                      parts_[static_cast<size_t>(*tag)].row(
-                          RowReader(batch, r, m_.timestamps, &bad_values_, 1));
-                    }
-                    for (Part& p : parts_) p.flush();
-                    call_.ThrowIfStopped();
-                  });
+    // The same text at every release call of one order: prepared once.
+    a_.db_->QueryPrepared(
+        b.sql, std::move(b.params), width + 1, BatchRows(),
+        [&](const TextBatch& batch) {
+          for (size_t r = 0; r < batch.rows(); ++r) {
+            auto tag = adapters::ParseInteger(batch.At(r, 0));
+            if (!tag || *tag < 0 ||
+                static_cast<size_t>(*tag) >= parts_.size()) {
+              throw Error(RFT_ERR_INTERNAL, "load: a row of an unknown query");
+            }
+            parts_[static_cast<size_t>(*tag)].row(
+                RowReader(batch, r, m_.timestamps, &bad_values_, 1));
+          }
+          for (Part& p : parts_) p.flush();
+          call_.ThrowIfStopped();
+        });
     ++queries_;
     parts_.clear();
   }

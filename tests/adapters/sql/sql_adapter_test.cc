@@ -670,6 +670,20 @@ TEST_P(SqlAdapterTest, LoadOfAFewOrdersByRefTakesFewStatements) {
   }
   RecordProperty("statements_per_single_order_load",
                  std::to_string(one_statements));
+
+  // The same statement again (prepared once on PostgreSQL) with other
+  // values: each load gets its own order.
+  for (const char* ref : {"O3", "O2", "O3"}) {
+    std::string r = ref;
+    std::vector<rft_str> other = {Borrow(r)};
+    RecordingSink again;
+    ASSERT_EQ(Load(*h, ByRefs(other), again), RFT_OK);
+    ASSERT_EQ(again.orders.size(), 1u) << ref;
+    EXPECT_EQ(again.orders[0].ref, ref);
+    EXPECT_EQ(again.lines.size(), 3u) << ref;
+    for (const auto& l : again.lines) EXPECT_EQ(l.order_ref, ref);
+    EXPECT_EQ(again.counts[RFT_REC_ITEM], one.counts[RFT_REC_ITEM]) << ref;
+  }
 }
 
 // Runs a write-back in a child process that is SIGKILLed after the first
