@@ -2,10 +2,14 @@
 
 #include <soci/soci.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstddef>
-#include <map>
-#include <set>
+#include <functional>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace rftgate::adapters {
@@ -56,23 +60,39 @@ bool HasDetails(const rft_finding_row& f) {
 
 // Columns of PostgreSQL array literals ("{"a","b",NULL}"), one element per
 // row: a chunk of rows is then bound as one parameter per column and
-// expanded with unnest(), instead of one parameter per value.
+// expanded with unnest(), instead of one parameter per value. Values are
+// written straight from the rows, without an intermediate string each.
 class PgColumns {
  public:
   explicit PgColumns(size_t columns) : text_(columns, "{") {}
-  void Add(size_t column, const Param& p) {
-    std::string& t = text_[column];
-    if (t.size() > 1) t += ',';
-    if (p.is_null) {
-      t += "NULL";
-      return;
-    }
+  void AddNull(size_t column) { Next(column) += "NULL"; }
+  void AddText(size_t column, std::string_view v) {
+    std::string& t = Next(column);
     t += '"';
-    for (char c : p.value) {
-      if (c == '"' || c == '\\') t += '\\';
-      t += c;
+    size_t from = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (v[i] == '"' || v[i] == '\\') {
+        t.append(v.data() + from, i - from);
+        t += '\\';
+        from = i;
+      }
     }
+    t.append(v.data() + from, v.size() - from);
     t += '"';
+  }
+  // Absent (data() == nullptr) is NULL.
+  void AddOpt(size_t column, rft_str s) {
+    if (s.data == nullptr) {
+      AddNull(column);
+    } else {
+      AddText(column, View(s));
+    }
+  }
+  void AddInt(size_t column, int64_t v) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    (void)ec;
+    Next(column).append(buf, end);
   }
   // "unnest(CAST(:p AS text[]), ...) AS alias(c0, c1, ...)".
   std::string Unnest(SqlBuilder& b, const char* alias) {
@@ -87,7 +107,21 @@ class PgColumns {
   }
 
  private:
+  std::string& Next(size_t column) {
+    std::string& t = text_[column];
+    if (t.size() > 1) t += ',';
+    return t;
+  }
   std::vector<std::string> text_;
+};
+
+using FindingKey = std::tuple<std::string_view, int32_t, std::string_view>;
+struct FindingKeyHash {
+  size_t operator()(const FindingKey& k) const {
+    size_t h = std::hash<std::string_view>()(std::get<0>(k));
+    h = h * 1000003u ^ std::hash<int32_t>()(std::get<1>(k));
+    return h * 1000003u ^ std::hash<std::string_view>()(std::get<2>(k));
+  }
 };
 
 }  // namespace
@@ -135,7 +169,16 @@ std::string RecordStore::SchemaTableDdl() const {
              : "");
 }
 
-void RecordStore::Migrate(Database& db, bool schema_table_ensured) {
+void RecordStore::Migrate(Database& db) {
+  db.Exec(SchemaTableDdl());
+  MigrateFrom(db,
+              db.QueryValue("SELECT " + AsText(dialect_, "version") + " FROM " +
+                                Q(tables_.schema) + " WHERE component = :p0",
+                            {Text(kComponent)}));
+}
+
+void RecordStore::MigrateFrom(Database& db,
+                              const std::optional<std::string>& current_text) {
   const bool my = dialect_ == Dialect::kMysql;
   const bool pg = dialect_ == Dialect::kPostgres;
   const std::string ts = pg ? "timestamptz" : (my ? "DATETIME(6)" : "TEXT");
@@ -147,13 +190,6 @@ void RecordStore::Migrate(Database& db, bool schema_table_ensured) {
   const std::string engine =
       my ? " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin" : "";
 
-  if (!schema_table_ensured) {
-    db.Exec(SchemaTableDdl());
-  }
-  auto current_text =
-      db.QueryValue("SELECT " + AsText(dialect_, "version") + " FROM " +
-                        Q(tables_.schema) + " WHERE component = :p0",
-                    {Text(kComponent)});
   int current = current_text
                     ? static_cast<int>(ParseInteger(*current_text).value_or(0))
                     : 0;
@@ -246,34 +282,25 @@ WriteSummary RecordStore::Write(Database& db,
                                 const adapter::Call& call,
                                 const adapter::Logger& log) {
   const rft_writeback_run& run = *batch.run;
-  const std::string run_id(View(run.run_id));
-  if (run_id.empty()) {
+  Prepared p;
+  p.run = &run;
+  p.run_id = std::string(View(run.run_id));
+  if (p.run_id.empty()) {
     throw adapter::Error(RFT_ERR_INVALID_ARGUMENT,
                          "write_back: the run has no run_id");
   }
   const bool pg = dialect_ == Dialect::kPostgres;
-  const bool my = dialect_ == Dialect::kMysql;
-  auto stamp = [&](int64_t unix_us) {
-    std::string s = FormatTimestampUtc(unix_us);
-    if (pg) s += "+00";
-    return s;
-  };
-  auto time_param = [&](const rft_time& t) {
-    if (t.kind != RFT_TIME_UTC) return Null();
-    return Text(stamp(t.value));
-  };
-  const std::string now = stamp(NowUnixUs());
-  const std::string checked_at =
-      run.finished_at.kind == RFT_TIME_UTC ? stamp(run.finished_at.value) : now;
-  const Param ruleset = OptText(run.ruleset);
-  const std::string er = Q(tables_.error_records);
-  const std::string cr = Q(tables_.check_runs);
+  p.now = Stamp(NowUnixUs());
+  p.checked_at = run.finished_at.kind == RFT_TIME_UTC
+                     ? Stamp(run.finished_at.value)
+                     : p.now;
 
   // One check-run row per order (first wins) and one finding per
   // (order, line, check) (first wins): the upsert must not touch a row twice.
-  std::vector<const rft_check_run_row*> rows;
+  p.rows.reserve(batch.row_count);
   {
-    std::set<std::string_view> seen;
+    std::unordered_set<std::string_view> seen;
+    seen.reserve(batch.row_count);
     for (size_t i = 0; i < batch.row_count; ++i) {
       const auto& r = batch.Row(i);
       if (r.order_ref.data == nullptr || r.order_ref.len == 0) {
@@ -281,12 +308,13 @@ WriteSummary RecordStore::Write(Database& db,
                              "write_back: check-run row " + std::to_string(i) +
                                  " has no order_ref");
       }
-      if (seen.insert(View(r.order_ref)).second) rows.push_back(&r);
+      if (seen.insert(View(r.order_ref)).second) p.rows.push_back(&r);
     }
   }
-  std::vector<const rft_finding_row*> findings;
+  p.findings.reserve(batch.finding_count);
   {
-    std::set<std::tuple<std::string_view, int32_t, std::string_view>> seen;
+    std::unordered_set<FindingKey, FindingKeyHash> seen;
+    seen.reserve(batch.finding_count);
     for (size_t i = 0; i < batch.finding_count; ++i) {
       const auto& f = batch.Finding(i);
       if (f.order_ref.data == nullptr || f.order_ref.len == 0 ||
@@ -297,13 +325,16 @@ WriteSummary RecordStore::Write(Database& db,
       }
       if (seen.insert({View(f.order_ref), f.line_no, View(f.check_id)})
               .second) {
-        findings.push_back(&f);
+        p.findings.push_back(&f);
       }
     }
   }
 
+  log.Debug("write-back: writing run " + p.run_id + ": " +
+            std::to_string(p.rows.size()) + " check-run rows and " +
+            std::to_string(p.findings.size()) + " findings");
   WriteSummary summary;
-  RunDatabaseCall(db, call, "writing back run " + run_id, [&] {
+  RunDatabaseCall(db, call, "writing back run " + p.run_id, [&] {
     bool in_transaction = false;
     bool holds_lock = false;
     bool statement_time_set = false;
@@ -330,263 +361,20 @@ WriteSummary RecordStore::Write(Database& db,
       }
     };
     try {
-      const int64_t budget = db.StatementBudgetMs();
-      switch (dialect_) {
-        case Dialect::kSqlite:
-          db.Exec("BEGIN IMMEDIATE");
-          in_transaction = true;
-          Migrate(db);
-          break;
-        case Dialect::kPostgres: {
-          // One round trip: the transaction, its limits, the lock and the
-          // schema table (its "already exists" notice kept off the host's
-          // stderr), then the version check and migrations.
-          std::string begin =
-              "BEGIN; SET LOCAL client_min_messages = warning; ";
-          if (budget > 0) {
-            begin += "SET LOCAL statement_timeout = " + std::to_string(budget) +
-                     "; ";
-          }
-          begin += std::string("SELECT pg_advisory_xact_lock(") + kPgLockKey +
-                   "); " + SchemaTableDdl();
-          in_transaction = true;
-          db.Exec(begin);
-          Migrate(db, /*schema_table_ensured=*/true);
-          break;
-        }
-        case Dialect::kMysql: {
-          if (budget > 0) {
-            db.Exec("SET SESSION max_statement_time = " +
-                    std::to_string(static_cast<double>(budget) / 1000.0));
-            statement_time_set = true;
-          }
-          int64_t wait_s = budget > 0 ? (budget + 999) / 1000 : 60;
-          auto got = db.QueryValue(
-              "SELECT " +
-              AsText(dialect_, std::string("GET_LOCK(") + kMysqlLockName +
-                                   ", " + std::to_string(wait_s) + ")"));
-          if (!got || *got != "1") {
-            throw adapter::Error(RFT_ERR_TIMEOUT,
-                                 "another write-back held the lock for " +
-                                     std::to_string(wait_s) + " s");
-          }
-          holds_lock = true;
-          // DDL commits implicitly on MySQL: migrate before the transaction,
-          // under the lock.
-          Migrate(db);
-          db.Exec("START TRANSACTION");
-          in_transaction = true;
-          break;
-        }
+      if (pg) {
+        WritePostgres(db, p, hold, call, log, summary, in_transaction);
+      } else {
+        WriteGeneric(db, p, hold, call, log, summary, in_transaction,
+                     holds_lock, statement_time_set);
       }
-
-      auto existing =
-          db.QueryValue("SELECT " + AsText(dialect_, "COUNT(*)") + " FROM " +
-                            Q(tables_.runs) + " WHERE run_id = :p0",
-                        {Text(run_id)});
-      if (existing && *existing != "0") {
-        summary.already_written = true;
-        db.Exec("ROLLBACK");
-        in_transaction = false;
-        log.Info("write-back: run " + run_id +
+      if (summary.already_written) {
+        log.Info("write-back: run " + p.run_id +
                  " was written before; nothing changed");
       } else {
-        {
-          SqlBuilder b;
-          b << "INSERT INTO " << Q(tables_.runs)
-            << " (run_id, ruleset, started_at, finished_at, written_at, "
-               "orders, findings) VALUES ("
-            << b.Bind(Text(run_id)) << ", " << b.Bind(ruleset) << ", "
-            << b.Bind(time_param(run.started_at)) << ", "
-            << b.Bind(time_param(run.finished_at)) << ", " << b.Bind(Text(now))
-            << ", " << b.Bind(Text(std::to_string(rows.size()))) << ", "
-            << b.Bind(Text(std::to_string(findings.size()))) << ")";
-          db.Exec(std::move(b));
-        }
-        // Check-run rows. PostgreSQL: one array per column and chunk.
-        const size_t chunk_rows = pg ? kPgChunkRows : kChunkRows;
-        for (size_t start = 0; start < rows.size(); start += chunk_rows) {
-          call.ThrowIfStopped();
-          size_t end = std::min(rows.size(), start + chunk_rows);
-          SqlBuilder b;
-          b << "INSERT INTO " << cr
-            << " (run_id, order_ref, verdict, decided_by, reason, "
-               "blocking_findings, warning_findings, duration_us, ruleset, "
-               "site, provider, customer_ref, customer_order_ref, checked_at) ";
-          if (pg) {
-            PgColumns cols(11);
-            for (size_t i = start; i < end; ++i) {
-              const auto& r = *rows[i];
-              cols.Add(0, OptText(r.order_ref));
-              cols.Add(1, Text(std::string(VerdictName(r.verdict))));
-              cols.Add(2, Text(r.decided_by == RFT_DECIDED_BY_FAILURE_POLICY
-                                   ? "failure_policy"
-                                   : "checks"));
-              cols.Add(3, OptText(r.reason));
-              cols.Add(4, Text(std::to_string(r.blocking_findings)));
-              cols.Add(5, Text(std::to_string(r.warning_findings)));
-              cols.Add(6, Text(std::to_string(r.duration_us)));
-              cols.Add(7, OptText(r.site));
-              cols.Add(8, OptText(r.provider));
-              cols.Add(9, OptText(r.customer_ref));
-              cols.Add(10, OptText(r.customer_order_ref));
-            }
-            b << "SELECT CAST(" << b.Bind(Text(run_id))
-              << " AS text), u.c0, u.c1, u.c2, u.c3, CAST(u.c4 AS integer), "
-                 "CAST(u.c5 AS integer), CAST(u.c6 AS bigint), CAST("
-              << b.Bind(ruleset) << " AS text), u.c7, u.c8, u.c9, u.c10, CAST("
-              << b.Bind(Text(checked_at)) << " AS timestamptz) FROM ";
-            b << cols.Unnest(b, "u");
-          } else {
-            b << "VALUES ";
-            for (size_t i = start; i < end; ++i) {
-              const auto& r = *rows[i];
-              if (i > start) b << ", ";
-              b << "(" << b.Bind(Text(run_id)) << ", "
-                << b.Bind(OptText(r.order_ref)) << ", "
-                << b.Bind(Text(std::string(VerdictName(r.verdict)))) << ", "
-                << b.Bind(Text(r.decided_by == RFT_DECIDED_BY_FAILURE_POLICY
-                                   ? "failure_policy"
-                                   : "checks"))
-                << ", " << b.Bind(OptText(r.reason)) << ", "
-                << b.Bind(Text(std::to_string(r.blocking_findings))) << ", "
-                << b.Bind(Text(std::to_string(r.warning_findings))) << ", "
-                << b.Bind(Text(std::to_string(r.duration_us))) << ", "
-                << b.Bind(ruleset) << ", " << b.Bind(OptText(r.site)) << ", "
-                << b.Bind(OptText(r.provider)) << ", "
-                << b.Bind(OptText(r.customer_ref)) << ", "
-                << b.Bind(OptText(r.customer_order_ref)) << ", "
-                << b.Bind(Text(checked_at)) << ")";
-            }
-          }
-          db.Exec(std::move(b));
-          summary.check_runs += end - start;
-          log.Debug("write-back: " + std::to_string(end) + " of " +
-                    std::to_string(rows.size()) + " check-run rows written");
-        }
-        // Findings: upsert on the active record of (order, line, check).
-        for (size_t start = 0; start < findings.size(); start += chunk_rows) {
-          call.ThrowIfStopped();
-          size_t end = std::min(findings.size(), start + chunk_rows);
-          SqlBuilder b;
-          b << "INSERT INTO " << er
-            << " (order_ref, line_no, line_ref, check_id, severity, message, "
-               "details, status, open_key, first_seen_run, last_seen_run, "
-               "first_seen_at, last_seen_at, times_seen, ruleset) ";
-          if (pg) {
-            PgColumns cols(7);
-            for (size_t i = start; i < end; ++i) {
-              const auto& f = *findings[i];
-              cols.Add(0, OptText(f.order_ref));
-              cols.Add(1, Text(std::to_string(f.line_no)));
-              cols.Add(2, OptText(f.line_ref));
-              cols.Add(3, OptText(f.check_id));
-              cols.Add(4, Text(std::string(SeverityName(f.severity))));
-              cols.Add(5, OptText(f.message));
-              cols.Add(6, HasDetails(f) ? OptText(f.details_json) : Null());
-            }
-            b << "SELECT u.c0, CAST(u.c1 AS integer), u.c2, u.c3, u.c4, u.c5, "
-                 "u.c6, 'open', 1, CAST("
-              << b.Bind(Text(run_id)) << " AS text), CAST("
-              << b.Bind(Text(run_id)) << " AS text), CAST(" << b.Bind(Text(now))
-              << " AS timestamptz), CAST(" << b.Bind(Text(now))
-              << " AS timestamptz), 1, CAST(" << b.Bind(ruleset)
-              << " AS text) FROM ";
-            b << cols.Unnest(b, "u");
-          } else {
-            b << "VALUES ";
-            for (size_t i = start; i < end; ++i) {
-              const auto& f = *findings[i];
-              if (i > start) b << ", ";
-              b << "(" << b.Bind(OptText(f.order_ref)) << ", "
-                << b.Bind(Text(std::to_string(f.line_no))) << ", "
-                << b.Bind(OptText(f.line_ref)) << ", "
-                << b.Bind(OptText(f.check_id)) << ", "
-                << b.Bind(Text(std::string(SeverityName(f.severity)))) << ", "
-                << b.Bind(OptText(f.message)) << ", "
-                << b.Bind(HasDetails(f) ? OptText(f.details_json) : Null())
-                << ", 'open', 1, " << b.Bind(Text(run_id)) << ", "
-                << b.Bind(Text(run_id)) << ", " << b.Bind(Text(now)) << ", "
-                << b.Bind(Text(now)) << ", 1, " << b.Bind(ruleset) << ")";
-            }
-          }
-          if (my) {
-            b << " ON DUPLICATE KEY UPDATE last_seen_run = "
-                 "VALUES(last_seen_run), last_seen_at = VALUES(last_seen_at), "
-                 "times_seen = times_seen + 1, severity = VALUES(severity), "
-                 "message = VALUES(message), details = VALUES(details), "
-                 "line_ref = VALUES(line_ref), ruleset = VALUES(ruleset)";
-          } else {
-            b << " ON CONFLICT (order_ref, line_no, check_id, open_key) DO "
-                 "UPDATE SET last_seen_run = excluded.last_seen_run, "
-                 "last_seen_at = excluded.last_seen_at, times_seen = "
-              << er
-              << ".times_seen + 1, severity = excluded.severity, message = "
-                 "excluded.message, details = excluded.details, line_ref = "
-                 "excluded.line_ref, ruleset = excluded.ruleset";
-          }
-          db.Exec(std::move(b));
-          log.Debug("write-back: " + std::to_string(end) + " of " +
-                    std::to_string(findings.size()) + " findings written");
-        }
-        // Resolve the active records of orders the checks judged in this run
-        // whose finding was not seen again.
-        {
-          SqlBuilder b;
-          b << "UPDATE " << er << " SET status = 'resolved', open_key = NULL, "
-            << "resolved_at = " << b.Bind(Text(now))
-            << ", resolved_run = " << b.Bind(Text(run_id))
-            << " WHERE open_key = 1 AND last_seen_run <> "
-            << b.Bind(Text(run_id))
-            << " AND order_ref IN (SELECT order_ref FROM " << cr
-            << " WHERE run_id = " << b.Bind(Text(run_id))
-            << " AND decided_by = 'checks')";
-          summary.resolved = static_cast<size_t>(db.Exec(std::move(b)));
-        }
-        if (run.apply_holds != 0 && hold != nullptr) {
-          const std::string table = QuoteIdentifier(
-              dialect_, hold->table, "sources.orders.hold.table");
-          const std::string key = QuoteIdentifier(
-              dialect_, hold->key_column, "sources.orders.hold.key_column");
-          const std::string column = QuoteIdentifier(
-              dialect_, hold->column, "sources.orders.hold.column");
-          SqlBuilder b;
-          b << "UPDATE " << table << " SET " << column << " = "
-            << b.Bind(Text(hold->value)) << " WHERE " << key
-            << " IN (SELECT order_ref FROM " << cr
-            << " WHERE run_id = " << b.Bind(Text(run_id))
-            << " AND verdict = 'hold')";
-          summary.holds_applied = static_cast<size_t>(db.Exec(std::move(b)));
-          if (hold->release_value) {
-            SqlBuilder r;
-            // Orders already released are left alone: rewriting the row
-            // of every passing order costs a new row version each.
-            r << "UPDATE " << table << " SET " << column << " = "
-              << r.Bind(Text(*hold->release_value)) << " WHERE " << key
-              << " IN (SELECT order_ref FROM " << cr
-              << " WHERE run_id = " << r.Bind(Text(run_id))
-              << " AND verdict <> 'hold' AND decided_by = 'checks') AND ";
-            const std::string again = r.Bind(Text(*hold->release_value));
-            r << (pg   ? column + " IS DISTINCT FROM " + again
-                  : my ? "NOT (" + column + " <=> " + again + ")"
-                       : column + " IS NOT " + again);
-            db.Exec(std::move(r));
-          }
-        }
-        auto fresh = db.QueryValue(
-            "SELECT " + AsText(dialect_, "COUNT(*)") + " FROM " + er +
-                // New records were last seen in this run too:
-                // the index on last_seen_run finds them.
-                " WHERE last_seen_run = :p0 AND first_seen_run "
-                "= :p1",
-            {Text(run_id), Text(run_id)});
-        summary.findings_new =
-            fresh ? static_cast<size_t>(ParseInteger(*fresh).value_or(0)) : 0;
         summary.findings_seen_again =
-            findings.size() - std::min(findings.size(), summary.findings_new);
-        db.Exec("COMMIT");
-        in_transaction = false;
-        log.Info("write-back: run " + run_id + ": " +
+            p.findings.size() -
+            std::min(p.findings.size(), summary.findings_new);
+        log.Info("write-back: run " + p.run_id + ": " +
                  std::to_string(summary.check_runs) + " check-run rows, " +
                  std::to_string(summary.findings_new) + " new findings, " +
                  std::to_string(summary.findings_seen_again) + " seen again, " +
@@ -600,6 +388,449 @@ WriteSummary RecordStore::Write(Database& db,
     cleanup();
   });
   return summary;
+}
+
+Param RecordStore::TimeParam(const rft_time& t) const {
+  if (t.kind != RFT_TIME_UTC) return Null();
+  return Text(Stamp(t.value));
+}
+
+std::string RecordStore::Stamp(int64_t unix_us) const {
+  std::string s = FormatTimestampUtc(unix_us);
+  if (dialect_ == Dialect::kPostgres) s += "+00";
+  return s;
+}
+
+// PostgreSQL: one round trip starts the transaction (its limits, the lock,
+// the schema table and its version), one statement per chunk of orders
+// writes everything of those orders (data-modifying CTEs: the run row, the
+// check-run rows, the upsert of the findings, the resolve, the hold and
+// release flags, returning the counts), then COMMIT. A single order is
+// three round trips.
+void RecordStore::WritePostgres(Database& db, const Prepared& p,
+                                const HoldTarget* hold,
+                                const adapter::Call& call,
+                                const adapter::Logger& log,
+                                WriteSummary& summary, bool& in_transaction) {
+  const rft_writeback_run& run = *p.run;
+  {
+    std::string begin = "BEGIN; SET LOCAL client_min_messages = warning; ";
+    if (const int64_t budget = db.StatementBudgetMs(); budget > 0) {
+      begin += "SET LOCAL statement_timeout = " + std::to_string(budget) + "; ";
+    }
+    // The schema table's "already exists" notice stays off the host's
+    // stderr; the component name is a constant of this file.
+    begin += std::string("SELECT pg_advisory_xact_lock(") + kPgLockKey + "); " +
+             SchemaTableDdl() + "; SELECT CAST(version AS text) FROM " +
+             Q(tables_.schema) + " WHERE component = '" + kComponent + "'";
+    in_transaction = true;
+    MigrateFrom(db, db.QueryValue(begin));
+  }
+
+  const std::string er = Q(tables_.error_records);
+  const std::string cr = Q(tables_.check_runs);
+  const bool holds = run.apply_holds != 0 && hold != nullptr;
+  std::string hold_table, hold_key, hold_column;
+  if (holds) {
+    hold_table =
+        QuoteIdentifier(dialect_, hold->table, "sources.orders.hold.table");
+    hold_key = QuoteIdentifier(dialect_, hold->key_column,
+                               "sources.orders.hold.key_column");
+    hold_column =
+        QuoteIdentifier(dialect_, hold->column, "sources.orders.hold.column");
+  }
+  const Param ruleset = OptText(run.ruleset);
+
+  // Orders in ref order, cut into chunks of contiguous refs, each with the
+  // findings of its orders: the resolve of a chunk then sees every finding
+  // of its orders, and each statement works on a narrow range of the
+  // indexes and of the hold table instead of pages all over them (at
+  // 100,000 orders the hold UPDATEs and index inserts of chunks in serving
+  // sequence touched most pages of the orders table once per chunk).
+  std::vector<const rft_check_run_row*> rows(p.rows);
+  std::sort(rows.begin(), rows.end(), [](const auto* a, const auto* b) {
+    return View(a->order_ref) < View(b->order_ref);
+  });
+  std::vector<const rft_finding_row*> findings(p.findings);
+  std::stable_sort(findings.begin(), findings.end(),
+                   [](const auto* a, const auto* b) {
+                     return View(a->order_ref) < View(b->order_ref);
+                   });
+  const size_t chunk_rows = kPgChunkRows;
+  const size_t chunks =
+      std::max<size_t>(1, (rows.size() + chunk_rows - 1) / chunk_rows);
+  std::vector<std::vector<const rft_finding_row*>> chunk_findings(chunks);
+  {
+    size_t chunk = 0;
+    for (const rft_finding_row* f : findings) {
+      while (chunk + 1 < chunks &&
+             View(rows[(chunk + 1) * chunk_rows]->order_ref) <=
+                 View(f->order_ref)) {
+        ++chunk;
+      }
+      chunk_findings[chunk].push_back(f);
+    }
+  }
+
+  size_t findings_done = 0;
+  for (size_t chunk = 0; chunk < chunks; ++chunk) {
+    call.ThrowIfStopped();
+    const bool first = chunk == 0;
+    const size_t start = chunk * chunk_rows;
+    const size_t end = std::min(rows.size(), start + chunk_rows);
+    const auto& fs = chunk_findings[chunk];
+    SqlBuilder b;
+    b << "WITH ";
+    // The run row: a run id written before inserts nothing, and then
+    // nothing else of the first chunk is written either.
+    if (first) {
+      b << "run AS (INSERT INTO " << Q(tables_.runs)
+        << " (run_id, ruleset, started_at, finished_at, written_at, orders, "
+           "findings) VALUES ("
+        << b.Bind(Text(p.run_id)) << ", " << b.Bind(ruleset) << ", "
+        << b.Bind(TimeParam(run.started_at)) << ", "
+        << b.Bind(TimeParam(run.finished_at)) << ", " << b.Bind(Text(p.now))
+        << ", " << b.Bind(Text(std::to_string(rows.size()))) << ", "
+        << b.Bind(Text(std::to_string(p.findings.size())))
+        << ") ON CONFLICT (run_id) DO NOTHING RETURNING 1), ";
+    }
+    const char* gate = first ? " WHERE EXISTS (SELECT 1 FROM run)" : "";
+    {
+      PgColumns cols(11);
+      for (size_t i = start; i < end; ++i) {
+        const auto& r = *rows[i];
+        cols.AddText(0, View(r.order_ref));
+        cols.AddText(1, VerdictName(r.verdict));
+        cols.AddText(2, r.decided_by == RFT_DECIDED_BY_FAILURE_POLICY
+                            ? "failure_policy"
+                            : "checks");
+        cols.AddOpt(3, r.reason);
+        cols.AddInt(4, r.blocking_findings);
+        cols.AddInt(5, r.warning_findings);
+        cols.AddInt(6, r.duration_us);
+        cols.AddOpt(7, r.site);
+        cols.AddOpt(8, r.provider);
+        cols.AddOpt(9, r.customer_ref);
+        cols.AddOpt(10, r.customer_order_ref);
+      }
+      b << "cr AS (INSERT INTO " << cr
+        << " (run_id, order_ref, verdict, decided_by, reason, "
+           "blocking_findings, warning_findings, duration_us, ruleset, site, "
+           "provider, customer_ref, customer_order_ref, checked_at) SELECT "
+           "CAST("
+        << b.Bind(Text(p.run_id))
+        << " AS text), u.c0, u.c1, u.c2, u.c3, CAST(u.c4 AS integer), "
+           "CAST(u.c5 AS integer), CAST(u.c6 AS bigint), CAST("
+        << b.Bind(ruleset) << " AS text), u.c7, u.c8, u.c9, u.c10, CAST("
+        << b.Bind(Text(p.checked_at)) << " AS timestamptz) FROM "
+        << cols.Unnest(b, "u") << gate
+        << " RETURNING order_ref, verdict, decided_by), ";
+    }
+    {
+      PgColumns cols(7);
+      for (const rft_finding_row* f : fs) {
+        cols.AddText(0, View(f->order_ref));
+        cols.AddInt(1, f->line_no);
+        cols.AddOpt(2, f->line_ref);
+        cols.AddText(3, View(f->check_id));
+        cols.AddText(4, SeverityName(f->severity));
+        cols.AddOpt(5, f->message);
+        if (HasDetails(*f)) {
+          cols.AddOpt(6, f->details_json);
+        } else {
+          cols.AddNull(6);
+        }
+      }
+      b << "f AS (SELECT u.c0 AS order_ref, CAST(u.c1 AS integer) AS line_no, "
+           "u.c2 AS line_ref, u.c3 AS check_id, u.c4 AS severity, u.c5 AS "
+           "message, u.c6 AS details FROM "
+        << cols.Unnest(b, "u") << "), ";
+    }
+    // Findings: upsert on the active record of (order, line, check).
+    b << "er AS (INSERT INTO " << er
+      << " (order_ref, line_no, line_ref, check_id, severity, message, "
+         "details, status, open_key, first_seen_run, last_seen_run, "
+         "first_seen_at, last_seen_at, times_seen, ruleset) SELECT "
+         "f.order_ref, f.line_no, f.line_ref, f.check_id, f.severity, "
+         "f.message, f.details, 'open', 1, CAST("
+      << b.Bind(Text(p.run_id)) << " AS text), CAST(" << b.Bind(Text(p.run_id))
+      << " AS text), CAST(" << b.Bind(Text(p.now)) << " AS timestamptz), CAST("
+      << b.Bind(Text(p.now)) << " AS timestamptz), 1, CAST(" << b.Bind(ruleset)
+      << " AS text) FROM f" << gate
+      << " ON CONFLICT (order_ref, line_no, check_id, open_key) DO UPDATE SET "
+         "last_seen_run = excluded.last_seen_run, last_seen_at = "
+         "excluded.last_seen_at, times_seen = "
+      << er
+      << ".times_seen + 1, severity = excluded.severity, message = "
+         "excluded.message, details = excluded.details, line_ref = "
+         "excluded.line_ref, ruleset = excluded.ruleset RETURNING "
+         "first_seen_run), ";
+    // Resolve the active records of this chunk's orders (judged by the
+    // checks) whose finding this run did not see again. All parts of one
+    // statement see the tables as they were before it: the records the
+    // upsert updates are left out by key, not by last_seen_run.
+    b << "res AS (UPDATE " << er
+      << " e SET status = 'resolved', open_key = NULL, resolved_at = "
+      << b.Bind(Text(p.now)) << ", resolved_run = " << b.Bind(Text(p.run_id))
+      << " WHERE e.open_key = 1 AND e.last_seen_run <> "
+      << b.Bind(Text(p.run_id))
+      << " AND e.order_ref IN (SELECT order_ref FROM cr WHERE decided_by = "
+         "'checks') AND NOT EXISTS (SELECT 1 FROM f WHERE f.order_ref = "
+         "e.order_ref AND f.line_no = e.line_no AND f.check_id = e.check_id) "
+         "RETURNING 1)";
+    if (holds) {
+      // Orders already flagged are left alone, released or held: rewriting
+      // a row costs a new row version and index entries each.
+      b << ", held AS (UPDATE " << hold_table << " SET " << hold_column << " = "
+        << b.Bind(Text(hold->value)) << " WHERE " << hold_key
+        << " IN (SELECT order_ref FROM cr WHERE verdict = 'hold') AND "
+        << hold_column << " IS DISTINCT FROM " << b.Bind(Text(hold->value))
+        << " RETURNING 1)";
+      if (hold->release_value) {
+        b << ", released AS (UPDATE " << hold_table << " SET " << hold_column
+          << " = " << b.Bind(Text(*hold->release_value)) << " WHERE "
+          << hold_key
+          << " IN (SELECT order_ref FROM cr WHERE verdict <> 'hold' AND "
+             "decided_by = 'checks') AND "
+          << hold_column << " IS DISTINCT FROM "
+          << b.Bind(Text(*hold->release_value)) << " RETURNING 1)";
+      }
+    }
+    b << " SELECT "
+      << (first ? "CAST((SELECT COUNT(*) FROM run) AS text)" : "'1'")
+      << ", CAST((SELECT COUNT(*) FROM cr) AS text), CAST((SELECT COUNT(*) "
+         "FROM er WHERE first_seen_run = "
+      << b.Bind(Text(p.run_id))
+      << ") AS text), CAST((SELECT COUNT(*) FROM res) AS text), "
+      << (holds ? "CAST((SELECT COUNT(*) FROM held) AS text)" : "'0'");
+    std::vector<int64_t> counts;
+    db.Query(b.sql, std::move(b.params), 5, 2, [&](const TextBatch& batch) {
+      for (size_t c = 0; c < 5; ++c) {
+        counts.push_back(ParseInteger(batch.At(0, c)).value_or(0));
+      }
+    });
+    if (counts.size() != 5) {
+      throw adapter::Error(RFT_ERR_DATABASE,
+                           "write-back: the database returned no counts");
+    }
+    if (first && counts[0] == 0) {
+      summary.already_written = true;
+      db.Exec("ROLLBACK");
+      in_transaction = false;
+      return;
+    }
+    summary.check_runs += static_cast<size_t>(counts[1]);
+    summary.findings_new += static_cast<size_t>(counts[2]);
+    summary.resolved += static_cast<size_t>(counts[3]);
+    summary.holds_applied += static_cast<size_t>(counts[4]);
+    findings_done += fs.size();
+    log.Debug("write-back: " + std::to_string(end) + " of " +
+              std::to_string(rows.size()) + " check-run rows and " +
+              std::to_string(findings_done) + " of " +
+              std::to_string(p.findings.size()) + " findings written");
+  }
+  db.Exec("COMMIT");
+  in_transaction = false;
+}
+
+// SQLite and MySQL: the lock and the migration, the run-id check, one
+// multi-row INSERT per chunk of check-run rows and of findings, the
+// resolve, the hold and release UPDATEs, the count of new records, COMMIT.
+void RecordStore::WriteGeneric(Database& db, const Prepared& p,
+                               const HoldTarget* hold,
+                               const adapter::Call& call,
+                               const adapter::Logger& log,
+                               WriteSummary& summary, bool& in_transaction,
+                               bool& holds_lock, bool& statement_time_set) {
+  const rft_writeback_run& run = *p.run;
+  const bool my = dialect_ == Dialect::kMysql;
+  const Param ruleset = OptText(run.ruleset);
+  const std::string er = Q(tables_.error_records);
+  const std::string cr = Q(tables_.check_runs);
+  const std::string& run_id = p.run_id;
+  const std::string& now = p.now;
+  const auto& rows = p.rows;
+  const auto& findings = p.findings;
+
+  if (!my) {
+    db.Exec("BEGIN IMMEDIATE");
+    in_transaction = true;
+    Migrate(db);
+  } else {
+    const int64_t budget = db.StatementBudgetMs();
+    if (budget > 0) {
+      db.Exec("SET SESSION max_statement_time = " +
+              std::to_string(static_cast<double>(budget) / 1000.0));
+      statement_time_set = true;
+    }
+    int64_t wait_s = budget > 0 ? (budget + 999) / 1000 : 60;
+    auto got = db.QueryValue(
+        "SELECT " + AsText(dialect_, std::string("GET_LOCK(") + kMysqlLockName +
+                                         ", " + std::to_string(wait_s) + ")"));
+    if (!got || *got != "1") {
+      throw adapter::Error(RFT_ERR_TIMEOUT,
+                           "another write-back held the lock for " +
+                               std::to_string(wait_s) + " s");
+    }
+    holds_lock = true;
+    // DDL commits implicitly on MySQL: migrate before the transaction,
+    // under the lock.
+    Migrate(db);
+    db.Exec("START TRANSACTION");
+    in_transaction = true;
+  }
+
+  auto existing =
+      db.QueryValue("SELECT " + AsText(dialect_, "COUNT(*)") + " FROM " +
+                        Q(tables_.runs) + " WHERE run_id = :p0",
+                    {Text(run_id)});
+  if (existing && *existing != "0") {
+    summary.already_written = true;
+    db.Exec("ROLLBACK");
+    in_transaction = false;
+    return;
+  }
+  {
+    SqlBuilder b;
+    b << "INSERT INTO " << Q(tables_.runs)
+      << " (run_id, ruleset, started_at, finished_at, written_at, "
+         "orders, findings) VALUES ("
+      << b.Bind(Text(run_id)) << ", " << b.Bind(ruleset) << ", "
+      << b.Bind(TimeParam(run.started_at)) << ", "
+      << b.Bind(TimeParam(run.finished_at)) << ", " << b.Bind(Text(now)) << ", "
+      << b.Bind(Text(std::to_string(rows.size()))) << ", "
+      << b.Bind(Text(std::to_string(findings.size()))) << ")";
+    db.Exec(std::move(b));
+  }
+  for (size_t start = 0; start < rows.size(); start += kChunkRows) {
+    call.ThrowIfStopped();
+    size_t end = std::min(rows.size(), start + kChunkRows);
+    SqlBuilder b;
+    b << "INSERT INTO " << cr
+      << " (run_id, order_ref, verdict, decided_by, reason, "
+         "blocking_findings, warning_findings, duration_us, ruleset, "
+         "site, provider, customer_ref, customer_order_ref, checked_at) "
+         "VALUES ";
+    for (size_t i = start; i < end; ++i) {
+      const auto& r = *rows[i];
+      if (i > start) b << ", ";
+      b << "(" << b.Bind(Text(run_id)) << ", " << b.Bind(OptText(r.order_ref))
+        << ", " << b.Bind(Text(std::string(VerdictName(r.verdict)))) << ", "
+        << b.Bind(Text(r.decided_by == RFT_DECIDED_BY_FAILURE_POLICY
+                           ? "failure_policy"
+                           : "checks"))
+        << ", " << b.Bind(OptText(r.reason)) << ", "
+        << b.Bind(Text(std::to_string(r.blocking_findings))) << ", "
+        << b.Bind(Text(std::to_string(r.warning_findings))) << ", "
+        << b.Bind(Text(std::to_string(r.duration_us))) << ", "
+        << b.Bind(ruleset) << ", " << b.Bind(OptText(r.site)) << ", "
+        << b.Bind(OptText(r.provider)) << ", "
+        << b.Bind(OptText(r.customer_ref)) << ", "
+        << b.Bind(OptText(r.customer_order_ref)) << ", "
+        << b.Bind(Text(p.checked_at)) << ")";
+    }
+    db.Exec(std::move(b));
+    summary.check_runs += end - start;
+    log.Debug("write-back: " + std::to_string(end) + " of " +
+              std::to_string(rows.size()) + " check-run rows written");
+  }
+  // Findings: upsert on the active record of (order, line, check).
+  for (size_t start = 0; start < findings.size(); start += kChunkRows) {
+    call.ThrowIfStopped();
+    size_t end = std::min(findings.size(), start + kChunkRows);
+    SqlBuilder b;
+    b << "INSERT INTO " << er
+      << " (order_ref, line_no, line_ref, check_id, severity, message, "
+         "details, status, open_key, first_seen_run, last_seen_run, "
+         "first_seen_at, last_seen_at, times_seen, ruleset) VALUES ";
+    for (size_t i = start; i < end; ++i) {
+      const auto& f = *findings[i];
+      if (i > start) b << ", ";
+      b << "(" << b.Bind(OptText(f.order_ref)) << ", "
+        << b.Bind(Text(std::to_string(f.line_no))) << ", "
+        << b.Bind(OptText(f.line_ref)) << ", " << b.Bind(OptText(f.check_id))
+        << ", " << b.Bind(Text(std::string(SeverityName(f.severity)))) << ", "
+        << b.Bind(OptText(f.message)) << ", "
+        << b.Bind(HasDetails(f) ? OptText(f.details_json) : Null())
+        << ", 'open', 1, " << b.Bind(Text(run_id)) << ", "
+        << b.Bind(Text(run_id)) << ", " << b.Bind(Text(now)) << ", "
+        << b.Bind(Text(now)) << ", 1, " << b.Bind(ruleset) << ")";
+    }
+    if (my) {
+      b << " ON DUPLICATE KEY UPDATE last_seen_run = "
+           "VALUES(last_seen_run), last_seen_at = VALUES(last_seen_at), "
+           "times_seen = times_seen + 1, severity = VALUES(severity), "
+           "message = VALUES(message), details = VALUES(details), "
+           "line_ref = VALUES(line_ref), ruleset = VALUES(ruleset)";
+    } else {
+      b << " ON CONFLICT (order_ref, line_no, check_id, open_key) DO "
+           "UPDATE SET last_seen_run = excluded.last_seen_run, "
+           "last_seen_at = excluded.last_seen_at, times_seen = "
+        << er
+        << ".times_seen + 1, severity = excluded.severity, message = "
+           "excluded.message, details = excluded.details, line_ref = "
+           "excluded.line_ref, ruleset = excluded.ruleset";
+    }
+    db.Exec(std::move(b));
+    log.Debug("write-back: " + std::to_string(end) + " of " +
+              std::to_string(findings.size()) + " findings written");
+  }
+  // Resolve the active records of orders the checks judged in this run
+  // whose finding was not seen again.
+  {
+    SqlBuilder b;
+    b << "UPDATE " << er << " SET status = 'resolved', open_key = NULL, "
+      << "resolved_at = " << b.Bind(Text(now))
+      << ", resolved_run = " << b.Bind(Text(run_id))
+      << " WHERE open_key = 1 AND last_seen_run <> " << b.Bind(Text(run_id))
+      << " AND order_ref IN (SELECT order_ref FROM " << cr
+      << " WHERE run_id = " << b.Bind(Text(run_id))
+      << " AND decided_by = 'checks')";
+    summary.resolved = static_cast<size_t>(db.Exec(std::move(b)));
+  }
+  if (run.apply_holds != 0 && hold != nullptr) {
+    const std::string table =
+        QuoteIdentifier(dialect_, hold->table, "sources.orders.hold.table");
+    const std::string key = QuoteIdentifier(dialect_, hold->key_column,
+                                            "sources.orders.hold.key_column");
+    const std::string column =
+        QuoteIdentifier(dialect_, hold->column, "sources.orders.hold.column");
+    // Orders already flagged are left alone, released or held: rewriting
+    // a row costs a new row version each.
+    auto differs = [&](SqlBuilder& b, const std::string& value) {
+      const std::string v = b.Bind(Text(value));
+      return my ? "NOT (" + column + " <=> " + v + ")"
+                : column + " IS NOT " + v;
+    };
+    SqlBuilder b;
+    b << "UPDATE " << table << " SET " << column << " = "
+      << b.Bind(Text(hold->value)) << " WHERE " << key
+      << " IN (SELECT order_ref FROM " << cr
+      << " WHERE run_id = " << b.Bind(Text(run_id))
+      << " AND verdict = 'hold') AND ";
+    b << differs(b, hold->value);
+    summary.holds_applied = static_cast<size_t>(db.Exec(std::move(b)));
+    if (hold->release_value) {
+      SqlBuilder r;
+      r << "UPDATE " << table << " SET " << column << " = "
+        << r.Bind(Text(*hold->release_value)) << " WHERE " << key
+        << " IN (SELECT order_ref FROM " << cr
+        << " WHERE run_id = " << r.Bind(Text(run_id))
+        << " AND verdict <> 'hold' AND decided_by = 'checks') AND ";
+      r << differs(r, *hold->release_value);
+      db.Exec(std::move(r));
+    }
+  }
+  auto fresh =
+      db.QueryValue("SELECT " + AsText(dialect_, "COUNT(*)") + " FROM " + er +
+                        // New records were last seen in this run too:
+                        // the index on last_seen_run finds them.
+                        " WHERE last_seen_run = :p0 AND first_seen_run = :p1",
+                    {Text(run_id), Text(run_id)});
+  summary.findings_new =
+      fresh ? static_cast<size_t>(ParseInteger(*fresh).value_or(0)) : 0;
+  db.Exec("COMMIT");
+  in_transaction = false;
 }
 
 }  // namespace rftgate::adapters

@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "adapters/common/database.h"
 #include "rftgate/adapter.hpp"
@@ -83,17 +84,43 @@ class RecordStore {
 
   // Rows per multi-row INSERT.
   static constexpr size_t kChunkRows = 500;
-  // Rows per INSERT on PostgreSQL, where a chunk is bound as one array per
-  // column.
+  // Orders per statement on PostgreSQL, where a chunk is bound as one array
+  // per column.
   static constexpr size_t kPgChunkRows = 5000;
 
  private:
+  // The run being written: its rows deduplicated (first wins), and the
+  // values every statement binds.
+  struct Prepared {
+    const rft_writeback_run* run = nullptr;
+    std::string run_id;
+    std::string now;         // written_at, first/last_seen_at, resolved_at
+    std::string checked_at;  // the run's finished_at, or now
+    std::vector<const rft_check_run_row*> rows;
+    std::vector<const rft_finding_row*> findings;
+  };
+
+  // PostgreSQL: three round trips for a run of up to kPgChunkRows orders.
+  void WritePostgres(Database& db, const Prepared& p, const HoldTarget* hold,
+                     const adapter::Call& call, const adapter::Logger& log,
+                     WriteSummary& summary, bool& in_transaction);
+  // SQLite and MySQL.
+  void WriteGeneric(Database& db, const Prepared& p, const HoldTarget* hold,
+                    const adapter::Call& call, const adapter::Logger& log,
+                    WriteSummary& summary, bool& in_transaction,
+                    bool& holds_lock, bool& statement_time_set);
+
   // Brings rftgate's tables to kSchemaVersion inside the caller's
-  // transaction (MySQL: before it). `schema_table_ensured`: the caller has
-  // already run SchemaTableDdl().
-  void Migrate(Database& db, bool schema_table_ensured = false);
+  // transaction (MySQL: before it): creates the schema table when missing,
+  // reads the version, then MigrateFrom.
+  void Migrate(Database& db);
+  // The same from the version already read (nullopt: no row).
+  void MigrateFrom(Database& db, const std::optional<std::string>& current);
   std::string SchemaTableDdl() const;
   std::string Q(const std::string& name) const;
+  // A UTC timestamp as the dialect reads it.
+  std::string Stamp(int64_t unix_us) const;
+  Param TimeParam(const rft_time& t) const;
 
   Dialect dialect_;
   RecordTables tables_;

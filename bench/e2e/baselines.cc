@@ -261,6 +261,12 @@ SELECT l.order_id, l.order_no, l.id, l.seq, l.line_no, l.base_qty, p.idx,
        p.expired, p.quarantine, p.lotless,
        (l.lot_code IS NOT NULL OR l.pick_location IS NOT NULL) AS assigned,
        own.free AS own_free,
+       -- The assignment is already reported as a root cause: such a line
+       -- is short only if it would be short without its assignment.
+       EXISTS (SELECT 1 FROM w_find f WHERE f.line_id = l.id
+               AND f.check_id IN ('location.mismatch', 'lot.missing',
+                                  'lot.quarantine', 'lot.expired'))
+         AS root_cause,
        h.order_id IS NOT NULL AS held_already
 FROM w_lines l JOIN w_pool p ON p.sku = l.sku
 LEFT JOIN (SELECT DISTINCT order_id FROM w_find) h ON h.order_id = l.order_id
@@ -286,6 +292,8 @@ DECLARE
   t_idx int[] := '{}';
   t_qty numeric[] := '{}';
   got numeric;
+  unusable numeric;
+  reported boolean;
 BEGIN
   SELECT array_agg(p.free ORDER BY p.idx) INTO free FROM w_pool p;
   FOR r IN SELECT * FROM w_alloc ORDER BY seq, line_no LOOP
@@ -302,7 +310,10 @@ BEGIN
     END IF;
     IF r.assigned THEN
       IF r.base_qty > r.own_free THEN
-        INSERT INTO w_find VALUES (r.order_id, r.order_no, r.id, 'stock.short');
+        IF NOT r.root_cause OR r.base_qty > free[r.idx] THEN
+          INSERT INTO w_find
+            VALUES (r.order_id, r.order_no, r.id, 'stock.short');
+        END IF;
         held := true;
       END IF;
     ELSE
@@ -314,7 +325,26 @@ BEGIN
       END IF;
       IF got < r.base_qty THEN
         held := true;
-        INSERT INTO w_find VALUES (r.order_id, r.order_no, r.id, 'stock.short');
+        -- Stock reported as expired, on quarantine or without a lot stands
+        -- for the shortage when it would have covered it.
+        unusable := 0;
+        reported := false;
+        IF got = 0 AND r.expired > 0 THEN
+          unusable := unusable + r.expired;
+          reported := true;
+        END IF;
+        IF got = 0 AND r.quarantine > 0 THEN
+          unusable := unusable + r.quarantine;
+          reported := true;
+        END IF;
+        IF r.lotless > 0 THEN
+          unusable := unusable + r.lotless;
+          reported := true;
+        END IF;
+        IF NOT reported OR got + unusable < r.base_qty THEN
+          INSERT INTO w_find
+            VALUES (r.order_id, r.order_no, r.id, 'stock.short');
+        END IF;
         IF got = 0 AND r.expired > 0 THEN
           INSERT INTO w_find VALUES (r.order_id, r.order_no, r.id, 'lot.expired');
         END IF;
@@ -500,19 +530,26 @@ ORDER BY l.line_no)SQL";
         add(l[0], "qty.invalid");
         continue;
       }
-      if (l[9] == "t" && l[10] == "t") add(l[0], "location.mismatch");
+      // A reported assignment or unusable stock stands for a shortage it
+      // explains: stock.short only when the line would be short without it.
+      bool root_cause = false;
+      if (l[9] == "t" && l[10] == "t") {
+        add(l[0], "location.mismatch");
+        root_cause = true;
+      }
       if (l[11] == "t") {
         if (l[12] == "t") add(l[0], "lot.missing");
         if (l[13] == "t") add(l[0], "lot.quarantine");
         if (l[14] == "t") add(l[0], "lot.expired");
+        root_cause |= l[12] == "t" || l[13] == "t" || l[14] == "t";
       }
+      auto it = free.try_emplace(l[8], std::stod(l[15])).first;
       if (l[11] == "t" || l[9] == "t") {
         if (base > std::stod(l[19])) {
-          add(l[0], "stock.short");
+          if (!root_cause || base > it->second) add(l[0], "stock.short");
           short_any = true;
         }
       } else {
-        auto it = free.try_emplace(l[8], std::stod(l[15])).first;
         double got = std::min(it->second, base);
         if (got > 0) {
           it->second -= got;
@@ -520,7 +557,19 @@ ORDER BY l.line_no)SQL";
         }
         if (got < base) {
           short_any = true;
-          add(l[0], "stock.short");
+          double unusable = 0;
+          bool reported = false;
+          for (int k : {16, 17}) {
+            if (got == 0 && std::stod(l[k]) > 0) {
+              unusable += std::stod(l[k]);
+              reported = true;
+            }
+          }
+          if (std::stod(l[18]) > 0) {
+            unusable += std::stod(l[18]);
+            reported = true;
+          }
+          if (!reported || got + unusable < base) add(l[0], "stock.short");
           if (got == 0 && std::stod(l[16]) > 0) add(l[0], "lot.expired");
           if (got == 0 && std::stod(l[17]) > 0) add(l[0], "lot.quarantine");
           if (std::stod(l[18]) > 0) add(l[0], "lot.missing");

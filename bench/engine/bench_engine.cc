@@ -331,7 +331,7 @@ int main(int argc, char** argv) {
     ctx.now_unix_us = rftgate::kShipDay * rftgate::kDayUs;
     std::map<std::string, int> count;
     for (const auto& o : engine.Run(wave, ctx).orders) {
-      for (const auto& f : o.findings) ++count[f.check_id];
+      for (const auto& f : o.findings) ++count[std::string(f.check_id)];
     }
     for (const auto& [id, n] : count) std::printf("%-20s %d\n", id.c_str(), n);
     return 0;
@@ -352,16 +352,17 @@ int main(int argc, char** argv) {
     for (const auto& n : r.notes) {
       std::printf("note\t%s\t%s\n", n.check_id.c_str(), n.message.c_str());
     }
+    auto c = [](std::string_view v) { return std::string(v); };
     for (const auto& o : r.orders) {
-      std::printf("order\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", o.ref.c_str(),
-                  o.stable_id.c_str(), o.site.c_str(), o.provider.c_str(),
-                  o.customer.c_str(), o.customer_order_ref.c_str(),
-                  static_cast<int>(o.verdict));
+      std::printf("order\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", c(o.ref).c_str(),
+                  c(o.stable_id).c_str(), c(o.site).c_str(),
+                  c(o.provider).c_str(), c(o.customer).c_str(),
+                  c(o.customer_order_ref).c_str(), static_cast<int>(o.verdict));
       for (const auto& f : o.findings) {
         std::printf("finding\t%d\t%s\t%s\t%d\t%s\t%s\n", f.line_no,
-                    f.line_ref.c_str(), f.check_id.c_str(),
-                    static_cast<int>(f.severity), f.message.c_str(),
-                    f.details_json.c_str());
+                    c(f.line_ref).c_str(), c(f.check_id).c_str(),
+                    static_cast<int>(f.severity), c(f.message).c_str(),
+                    c(f.details_json).c_str());
       }
       for (const auto& a : o.allocations) {
         std::printf("allocation\t%d\t%s\t%s\t%s\t%s\t%d\n", a.line_no,

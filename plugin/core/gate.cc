@@ -315,17 +315,20 @@ void Gate::ApplyFailurePolicy(const rft_selection& selection,
                         ? Verdict::kHold
                         : Verdict::kPass;
   result->orders.clear();
+  auto store = std::make_shared<ResultStore>();
+  const std::string_view kept_reason = store->Keep(reason);
   std::set<std::string> seen;
   for (size_t i = 0; i < selection.ref_count; ++i) {
     std::string ref(FromStr(selection.refs[i]));
     if (!seen.insert(ref).second) continue;
     OrderResult o;
-    o.ref = ref;
+    o.ref = store->Keep(ref);
     o.verdict = verdict;
     o.decided_by = DecidedBy::kFailurePolicy;
-    o.reason = reason;
+    o.reason = kept_reason;
     result->orders.push_back(std::move(o));
   }
+  result->store = std::move(store);
 }
 
 Status Gate::WriteBack(std::shared_ptr<const RunResult> result,
@@ -431,6 +434,7 @@ Status Gate::Check(const Request& request, std::unique_ptr<RunResult>* out) {
     try {
       WaveResult wr = engine_.Run(wave, ctx);
       result->orders = std::move(wr.orders);
+      result->store = std::move(wr.store);
       result->notes = std::move(wr.notes);
       if (ctx.past_orders) {
         result->notes.push_back(CheckNote{
@@ -448,7 +452,7 @@ Status Gate::Check(const Request& request, std::unique_ptr<RunResult>* out) {
     }
     if (by_refs) {
       std::unordered_set<std::string> got;
-      for (const OrderResult& o : result->orders) got.insert(o.ref);
+      for (const OrderResult& o : result->orders) got.emplace(o.ref);
       for (size_t i = 0; i < sel.ref_count; ++i) {
         std::string ref(FromStr(sel.refs[i]));
         if (got.insert(ref).second) {

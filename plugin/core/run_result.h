@@ -4,6 +4,7 @@
 #define RFTGATE_PLUGIN_CORE_RUN_RESULT_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@ struct RunResult {
   std::string written_to;  // where the records went, for people
   int64_t duration_us = 0;
   std::vector<OrderResult> orders;  // in serving sequence
+  // What the orders' and findings' text views.
+  std::shared_ptr<const ResultStore> store;
   std::vector<CheckNote> notes;
 
   uint64_t passed = 0, warned = 0, held = 0, by_policy = 0, findings = 0;

@@ -132,12 +132,14 @@ void JsonValue::AppendTo(std::string* out) const {
 
 using JsonField = std::pair<std::string_view, JsonValue>;
 
-// A JSON object of the fields, keys in bytewise order, the first of equal
-// keys kept: what nlohmann::json (std::map objects) dumps.
-std::string JsonObject(std::initializer_list<JsonField> fields) {
+// A JSON object of the fields (and `extra` when not null, after them),
+// keys in bytewise order, the first of equal keys kept: what nlohmann::json
+// (std::map objects) dumps.
+void JsonObject(std::initializer_list<JsonField> fields, const JsonField* extra,
+                std::string* out) {
   std::array<const JsonField*, 16> sorted{};
   size_t n = 0;
-  for (const JsonField& f : fields) {
+  auto insert = [&](const JsonField& f) {
     if (n == sorted.size()) throw std::logic_error("too many detail fields");
     size_t k = n++;
     while (k > 0 && f.first < sorted[k - 1]->first) {
@@ -145,20 +147,20 @@ std::string JsonObject(std::initializer_list<JsonField> fields) {
       --k;
     }
     sorted[k] = &f;
-  }
-  std::string out;
-  out.reserve(192);
-  out.push_back('{');
+  };
+  for (const JsonField& f : fields) insert(f);
+  if (extra != nullptr) insert(*extra);
+  const size_t start = out->size();
+  out->push_back('{');
   for (size_t i = 0; i < n; ++i) {
     if (i > 0 && sorted[i]->first == sorted[i - 1]->first) continue;
-    if (out.size() > 1) out.push_back(',');
-    out.push_back('"');
-    out.append(sorted[i]->first);  // keys are plain ASCII names
-    out.append("\":");
-    sorted[i]->second.AppendTo(&out);
+    if (out->size() > start + 1) out->push_back(',');
+    out->push_back('"');
+    out->append(sorted[i]->first);  // keys are plain ASCII names
+    out->append("\":");
+    sorted[i]->second.AppendTo(out);
   }
-  out.push_back('}');
-  return out;
+  out->push_back('}');
 }
 
 std::string Q(Nano n) { return FormatNano(n); }
@@ -319,6 +321,23 @@ struct EngineConfig {
   }
 };
 
+// What is wrong with a line's assigned pick location (location.mismatch).
+enum class LocationProblem : uint8_t {
+  kNone,
+  kUnknown,    // not in the location list
+  kUnusable,   // blocked or not pickable, itself or through a parent
+  kHoldsNone,  // holds none of the SKU at or under it
+};
+
+// Checks whose blocking finding on a line names why the stock the line may
+// take is unusable: when such a finding explains a shortage, the line gets
+// no stock.short as well (one finding per root cause).
+constexpr bool ExplainsShortage(int check) {
+  return check == kLocationMismatch || check == kLotMissing ||
+         check == kLotExpired || check == kLotQuarantine ||
+         check == kLotShelfLife;
+}
+
 struct UndoEntry {
   uint32_t slot;
   bool reservation;
@@ -339,14 +358,26 @@ struct OrderTimes {
 class Runner {
  public:
   Runner(const EngineConfig& e, const WaveData& w, const RunContext& ctx)
-      : e_(e), w_(w), sp_(w.strings), ctx_(ctx) {}
+      : e_(e), w_(w), sp_(*w.strings), ctx_(ctx) {}
 
   WaveResult Run();
 
  private:
   bool Active(int c) const { return active_[c]; }
-  void Emit(OrderResult& r, int check, const LineRec* line, std::string message,
+  bool Blocks(int c) const {
+    return active_[c] && e_.severity[c] == Severity::kBlock;
+  }
+  // Adds a finding to the order being checked; `message` is copied.
+  void Emit(int check, const LineRec* line, std::string_view message,
             std::initializer_list<JsonField> details);
+  // Formats a message into a buffer reused for every finding; valid until
+  // the next call.
+  template <typename... T>
+  std::string_view Msg(fmt::format_string<T...> f, T&&... args) {
+    msg_.clear();
+    fmt::format_to(std::back_inserter(msg_), f, std::forward<T>(args)...);
+    return msg_;
+  }
   void PrefetchOrder(uint32_t oi) const;
   void PrefetchItems(uint32_t oi) const;
   void PrefetchStock(uint32_t oi) const;
@@ -356,12 +387,19 @@ class Runner {
   void FindWaveDuplicates();
   void CheckOrder(uint32_t oi, OrderResult& r);
   void CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
-                 OrderResult& r, Nano* weight, uint32_t* unknown_weights,
+                 Nano* weight, uint32_t* unknown_weights,
                  SignatureBuilder* base_sig, bool* base_sig_ok);
   Convert ToBase(const LineRec& l, const ItemRec* item, Nano* base,
                  const UnitRec** line_unit, const UnitRec** base_unit) const;
   void Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
-                const ItemRec& item, Nano need, OrderResult& r);
+                const ItemRec& item, Nano need, LocationProblem location);
+  LocationProblem FindLocationProblem(const LineRec& l,
+                                      const ItemRec* item) const;
+  void EmitLocationMismatch(const LineRec& l, LocationProblem problem);
+  // True when CheckLotUse reports a blocking finding on the line's
+  // assigned lot.
+  bool AssignedLotBlocks(const OrderTimes& t, const LineRec& l,
+                         int32_t min_shelf) const;
   bool SlotQualityOk(uint32_t si, const ItemRec& item, const OrderTimes& t,
                      int32_t min_shelf, int* reason) const;
   // Per slot for the run: the free stock left, in base units, and what
@@ -374,11 +412,15 @@ class Runner {
   std::vector<SlotState> slot_state_;
   bool Under(const Slot& s, const LineRec& l) const;
   void CheckLotUse(const OrderTimes& t, const LineRec& l, uint32_t lot_str,
-                   uint32_t lot_idx, int32_t min_shelf, OrderResult& r);
-  void CheckAddress(const OrderRec& o, OrderResult& r);
+                   uint32_t lot_idx, int32_t min_shelf);
+  void CheckAddress(const OrderRec& o);
   void CheckCarrierOrder(const OrderRec& o, const OrderTimes& t, Nano weight,
-                         uint32_t unknown_weights, OrderResult& r);
+                         uint32_t unknown_weights);
   std::string_view S(uint32_t id) const { return sp_.Get(id); }
+  // What findings read of a line besides what the checks read.
+  const LineInfo& Info(const LineRec& l) const {
+    return w_.line_info[static_cast<size_t>(&l - w_.lines.data())];
+  }
   std::string_view UnitOf(const LineRec& l, const ItemRec* item) const {
     if (l.uom != kNone) return S(l.uom);
     if (item != nullptr && item->base_uom != kNone) return S(item->base_uom);
@@ -435,21 +477,40 @@ class Runner {
   // Per order when qty.outlier is active: its customer in the history.
   std::vector<const HistoryCustomer*> history_of_;
   WaveResult result_;
+  std::shared_ptr<ResultStore> store_ = std::make_shared<ResultStore>();
+  // Every finding of the run, in serving sequence; per order its first
+  // finding and count, in result_.orders' order.
+  std::vector<Finding> findings_;
+  std::vector<std::pair<size_t, size_t>> finding_runs_;
+  std::string msg_, details_;  // reused for each finding
+  // While a short line's findings are made: the quantity it could not be
+  // given, added to the details of the findings that explain why
+  // (ExplainsShortage) in place of a stock.short; -1 otherwise.
+  Nano unallocated_ = -1;
 };
 
-void Runner::Emit(OrderResult& r, int check, const LineRec* line,
-                  std::string message,
+void Runner::Emit(int check, const LineRec* line, std::string_view message,
                   std::initializer_list<JsonField> details) {
-  Finding f;
-  f.line_no = line == nullptr ? 0 : line->line_no;
-  if (line != nullptr && line->line_ref != kNone) {
-    f.line_ref = std::string(S(line->line_ref));
+  Finding& f = findings_.emplace_back();
+  if (line != nullptr) {
+    const LineInfo& info = Info(*line);
+    f.line_no = info.line_no;
+    // The wave's strings live as long as the store.
+    if (info.line_ref != kNone) f.line_ref = S(info.line_ref);
   }
-  f.check_id = std::string(kCheckIds[check]);
+  f.check_id = kCheckIds[check];
   f.severity = e_.severity[check];
-  f.message = std::move(message);
-  f.details_json = JsonObject(details);
-  r.findings.push_back(std::move(f));
+  f.message = store_->Keep(message);
+  details_.clear();
+  if (unallocated_ >= 0 && line != nullptr && ExplainsShortage(check) &&
+      f.severity == Severity::kBlock) {
+    const std::string qty = Q(unallocated_);
+    const JsonField extra{"unallocated", JsonValue(qty)};
+    JsonObject(details, &extra, &details_);
+  } else {
+    JsonObject(details, nullptr, &details_);
+  }
+  f.details_json = store_->Keep(details_);
 }
 
 WaveResult Runner::Run() {
@@ -530,6 +591,8 @@ WaveResult Runner::Run() {
   std::vector<uint32_t> seq = ServingSequence();
 
   result_.orders.reserve(seq.size());
+  finding_runs_.reserve(seq.size());
+  store_->KeepAlive(w_.strings);
   for (size_t k = 0; k < seq.size(); ++k) {
     // Orders are served in a sequence unrelated to where their records
     // lie: fetch ahead what the next orders will read, one dependency level
@@ -539,6 +602,15 @@ WaveResult Runner::Run() {
     if (k + 1 < seq.size()) PrefetchStock(seq[k + 1]);
     CheckOrder(seq[k], result_.orders.emplace_back());
   }
+  // The findings move into the store (no reallocation: the views of the
+  // wave's strings and of the store's blocks stay where they are).
+  store_->findings = std::move(findings_);
+  for (size_t k = 0; k < result_.orders.size(); ++k) {
+    const auto [begin, count] = finding_runs_[k];
+    result_.orders[k].findings =
+        std::span<const Finding>(store_->findings.data() + begin, count);
+  }
+  result_.store = std::move(store_);
   return std::move(result_);
 }
 
@@ -892,15 +964,15 @@ enum Reason : int {
 }
 
 void Runner::CheckLotUse(const OrderTimes& t, const LineRec& l,
-                         uint32_t lot_str, uint32_t lot_idx, int32_t min_shelf,
-                         OrderResult& r) {
+                         uint32_t lot_str, uint32_t lot_idx,
+                         int32_t min_shelf) {
   std::string_view sku = S(l.sku), lot_code = S(lot_str);
   if (lot_idx == kNone) {
     if (Active(kLotMissing) && (w_.capabilities & RFT_CAP_LOTS)) {
-      Emit(r, kLotMissing, &l,
-           fmt::format("line {}: lot {} of SKU {} is not known to the WMS; "
-                       "assign an existing lot",
-                       l.line_no, lot_code, sku),
+      Emit(kLotMissing, &l,
+           Msg("line {}: lot {} of SKU {} is not known to the WMS; "
+               "assign an existing lot",
+               Info(l).line_no, lot_code, sku),
            {{"sku", sku}, {"lot", lot_code}, {"expected", "a known lot"}});
     }
     return;
@@ -910,26 +982,26 @@ void Runner::CheckLotUse(const OrderTimes& t, const LineRec& l,
       (lot.status == RFT_LOT_QUARANTINE || lot.status == RFT_LOT_BLOCKED)) {
     const char* st =
         lot.status == RFT_LOT_QUARANTINE ? "quarantine" : "blocked";
-    Emit(r, kLotQuarantine, &l,
-         fmt::format("line {}: lot {} of SKU {} is on {}; assign a released "
-                     "lot",
-                     l.line_no, lot_code, sku,
-                     lot.status == RFT_LOT_QUARANTINE ? "quarantine"
-                                                      : "blocked status"),
-         {{"sku", sku},
-          {"lot", lot_code},
-          {"observed", st},
-          {"expected", "released"}});
+    Emit(
+        kLotQuarantine, &l,
+        Msg("line {}: lot {} of SKU {} is on {}; assign a released "
+            "lot",
+            Info(l).line_no, lot_code, sku,
+            lot.status == RFT_LOT_QUARANTINE ? "quarantine" : "blocked status"),
+        {{"sku", sku},
+         {"lot", lot_code},
+         {"observed", st},
+         {"expected", "released"}});
   }
   int32_t exp = lot_expiry_[lot_idx];
   if (exp == kNoDay || t.judge_day == kNoDay) return;
   if (exp <= t.judge_day) {
     if (Active(kLotExpired)) {
-      Emit(r, kLotExpired, &l,
-           fmt::format("line {}: lot {} of SKU {} expires {}, on or before "
-                       "the ship date {}; assign a lot that is still good",
-                       l.line_no, lot_code, sku, FormatDay(exp),
-                       FormatDay(t.judge_day)),
+      Emit(kLotExpired, &l,
+           Msg("line {}: lot {} of SKU {} expires {}, on or before "
+               "the ship date {}; assign a lot that is still good",
+               Info(l).line_no, lot_code, sku, FormatDay(exp),
+               FormatDay(t.judge_day)),
            {{"sku", sku},
             {"lot", lot_code},
             {"observed", FormatDay(exp)},
@@ -939,11 +1011,11 @@ void Runner::CheckLotUse(const OrderTimes& t, const LineRec& l,
     return;
   }
   if (Active(kLotShelfLife) && min_shelf > 0 && exp - t.judge_day < min_shelf) {
-    Emit(r, kLotShelfLife, &l,
-         fmt::format("line {}: lot {} of SKU {} has {} days of shelf life "
-                     "left at the ship date {}; the minimum is {} days",
-                     l.line_no, lot_code, sku, exp - t.judge_day,
-                     FormatDay(t.judge_day), min_shelf),
+    Emit(kLotShelfLife, &l,
+         Msg("line {}: lot {} of SKU {} has {} days of shelf life "
+             "left at the ship date {}; the minimum is {} days",
+             Info(l).line_no, lot_code, sku, exp - t.judge_day,
+             FormatDay(t.judge_day), min_shelf),
          {{"sku", sku},
           {"lot", lot_code},
           {"observed", exp - t.judge_day},
@@ -953,9 +1025,30 @@ void Runner::CheckLotUse(const OrderTimes& t, const LineRec& l,
   }
 }
 
+bool Runner::AssignedLotBlocks(const OrderTimes& t, const LineRec& l,
+                               int32_t min_shelf) const {
+  // The conditions of CheckLotUse for the line's own lot.
+  if (l.lot == kNone) return false;
+  if (l.lot_idx == kNone) {
+    return Blocks(kLotMissing) && (w_.capabilities & RFT_CAP_LOTS);
+  }
+  const LotRec& lot = w_.lots[l.lot_idx];
+  if (Blocks(kLotQuarantine) &&
+      (lot.status == RFT_LOT_QUARANTINE || lot.status == RFT_LOT_BLOCKED)) {
+    return true;
+  }
+  const int32_t exp = lot_expiry_[l.lot_idx];
+  if (exp == kNoDay || t.judge_day == kNoDay) return false;
+  if (exp <= t.judge_day) return Blocks(kLotExpired);
+  return Blocks(kLotShelfLife) && min_shelf > 0 &&
+         exp - t.judge_day < min_shelf;
+}
+
 void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
-                      const ItemRec& item, Nano need, OrderResult& r) {
+                      const ItemRec& item, Nano need,
+                      LocationProblem location) {
   const uint32_t line_idx = static_cast<uint32_t>(&l - w_.lines.data());
+  const size_t undo_start = undo_.size();
   const int32_t min_shelf = MinShelf(o, item);
   Nano got = 0;
   lot_uses_.clear();
@@ -1010,9 +1103,93 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       if (got == need) break;
     }
   }
+
+  // Short: where the stock is.
+  const bool is_short = got < need;
+  std::array<Nano, kNumReasons> by_reason{};
+  Nano initial = 0, left_now = 0, reserved_others = 0, lotless = 0;
+  bool negative = false;
+  for (uint32_t si = is_short ? item.slot_begin : item.slot_end;
+       si < item.slot_end; ++si) {
+    const Slot& s = w_.slots[si];
+    if (l.lot != kNone && s.lot != l.lot) continue;
+    if (l.location != kNone && !Under(s, l)) continue;
+    if (s.on_hand < 0) negative = true;
+    Nano on_hand = std::max<Nano>(0, s.on_hand);
+    Nano free0 = std::max<Nano>(0, on_hand - s.reserved);
+    int reason = kUsable;
+    if (l.lot == kNone) {
+      SlotQualityOk(si, item, t, min_shelf, &reason);
+    } else if (use_locations_ && s.location_idx != kNone &&
+               !w_.locations[s.location_idx].usable) {
+      reason = kBadLocation;
+    }
+    if (reason != kUsable) {
+      by_reason[reason] += free0;
+      if (reason == kLotless) lotless += free0;
+      continue;
+    }
+    initial += free0;
+    left_now += slot_state_[si].free_left;
+    reserved_others += std::min(s.reserved, on_hand);
+  }
+  reserved_others = std::max<Nano>(0, reserved_others - own_reserved);
+  const Nano earlier = std::max<Nano>(0, initial - left_now - from_free);
+  const Nano available = got;
+  // One finding per root cause: no stock.short when blocking findings of
+  // the line explain the whole shortfall. An assigned location or lot
+  // that is reported explains it when the line would have been served
+  // without the assignment (own reservations, what it took from good
+  // stock, and good stock left); stock reported as expired, short-dated,
+  // on quarantine or without a lot explains it when, with that stock, the
+  // line would have been served.
+  bool explained = false;
+  if (is_short && Active(kStockShort)) {
+    if ((location != LocationProblem::kNone && Blocks(kLocationMismatch)) ||
+        AssignedLotBlocks(t, l, min_shelf)) {
+      Nano open = own_reserved;
+      int reason;
+      for (size_t k = undo_start; k < undo_.size(); ++k) {
+        const UndoEntry& u = undo_[k];
+        if (!u.reservation &&
+            SlotQualityOk(u.slot, item, t, min_shelf, &reason)) {
+          open += u.qty;
+        }
+      }
+      for (uint32_t si = item.slot_begin; si < item.slot_end && open < need;
+           ++si) {
+        if (slot_state_[si].free_left > 0 &&
+            SlotQualityOk(si, item, t, min_shelf, &reason)) {
+          open += slot_state_[si].free_left;
+        }
+      }
+      explained = open >= need;
+    }
+    if (!explained && l.lot == kNone) {
+      Nano unusable = 0;
+      bool reported = false;
+      if (available == 0) {
+        for (auto [check, reason] : {std::pair{kLotExpired, kExpired},
+                                     {kLotShelfLife, kShortLife},
+                                     {kLotQuarantine, kQuarantine}}) {
+          if (Blocks(check) && by_reason[reason] > 0) {
+            unusable += by_reason[reason];
+            reported = true;
+          }
+        }
+      }
+      if (Blocks(kLotMissing) && lotless > 0) {
+        unusable += lotless;
+        reported = true;
+      }
+      explained = reported && available + unusable >= need;
+    }
+    if (explained) unallocated_ = need - got;
+  }
+  if (location != LocationProblem::kNone) EmitLocationMismatch(l, location);
   // Lots the line is served from by assignment or reservation.
   for (auto [lot_str, lot_idx] : lot_uses_) {
-    CheckLotUse(t, l, lot_str, lot_idx, min_shelf, r);
+    CheckLotUse(t, l, lot_str, lot_idx, min_shelf);
   }
   // FEFO: an earlier-expiring lot with stock left.
   // Only for a lot that is itself good: a bad lot is reported as such.
@@ -1039,14 +1216,13 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
     }
     if (best_slot != kNone) {
       const Slot& s = w_.slots[best_slot];
-      Emit(r, kLotFefo, &l,
-           fmt::format("line {}: lot {} of SKU {} expires {}, but lot {} "
-                       "expires earlier ({}) and has {} {} available at {}; "
-                       "pick the first-expiring lot",
-                       l.line_no, S(l.lot), S(l.sku), FormatDay(assigned),
-                       S(s.lot), FormatDay(best),
-                       Q(slot_state_[best_slot].free_left), BaseUnit(item),
-                       S(s.location)),
+      Emit(kLotFefo, &l,
+           Msg("line {}: lot {} of SKU {} expires {}, but lot {} "
+               "expires earlier ({}) and has {} {} available at {}; "
+               "pick the first-expiring lot",
+               Info(l).line_no, S(l.lot), S(l.sku), FormatDay(assigned),
+               S(s.lot), FormatDay(best), Q(slot_state_[best_slot].free_left),
+               BaseUnit(item), S(s.location)),
            {{"sku", S(l.sku)},
             {"observed", S(l.lot)},
             {"observed_expiry", FormatDay(assigned)},
@@ -1055,71 +1231,42 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
             {"tolerance_days", e_.fefo_tolerance}});
     }
   }
-  if (got >= need) return;
-
-  // Short: explain where the stock is.
-  std::array<Nano, kNumReasons> by_reason{};
-  Nano initial = 0, left_now = 0, reserved_others = 0, lotless = 0;
-  bool negative = false;
-  for (uint32_t si = item.slot_begin; si < item.slot_end; ++si) {
-    const Slot& s = w_.slots[si];
-    if (l.lot != kNone && s.lot != l.lot) continue;
-    if (l.location != kNone && !Under(s, l)) continue;
-    if (s.on_hand < 0) negative = true;
-    Nano on_hand = std::max<Nano>(0, s.on_hand);
-    Nano free0 = std::max<Nano>(0, on_hand - s.reserved);
-    int reason = kUsable;
-    if (l.lot == kNone) {
-      SlotQualityOk(si, item, t, min_shelf, &reason);
-    } else if (use_locations_ && s.location_idx != kNone &&
-               !w_.locations[s.location_idx].usable) {
-      reason = kBadLocation;
-    }
-    if (reason != kUsable) {
-      by_reason[reason] += free0;
-      if (reason == kLotless) lotless += free0;
-      continue;
-    }
-    initial += free0;
-    left_now += slot_state_[si].free_left;
-    reserved_others += std::min(s.reserved, on_hand);
-  }
-  reserved_others = std::max<Nano>(0, reserved_others - own_reserved);
-  const Nano earlier = std::max<Nano>(0, initial - left_now - from_free);
-  const Nano available = got;
+  if (!is_short) return;
   const std::string_view unit = BaseUnit(item);
-  std::string where = l.location != kNone ? fmt::format(" at {}", S(l.location))
-                                          : " at pickable locations";
-  if (l.lot != kNone) where += fmt::format(" in lot {}", S(l.lot));
-  std::string extra;
-  if (reserved_others > 0) {
-    extra += fmt::format("; {} reserved by other orders", Q(reserved_others));
-  }
-  if (earlier > 0) {
-    extra +=
-        fmt::format("; {} taken by earlier orders of this wave", Q(earlier));
-  }
-  static constexpr const char* kReasonText[kNumReasons] = {
-      "",
-      "at blocked or non-pickable locations",
-      "without a lot",
-      "in lots on quarantine or blocked",
-      "in expired lots",
-      "in lots short of the minimum shelf life"};
-  for (int k = 1; k < kNumReasons; ++k) {
-    if (by_reason[k] > 0) {
-      extra += fmt::format("; {} {}", Q(by_reason[k]), kReasonText[k]);
+  std::string where, extra;
+  if (Active(kStockShort) && !explained) {
+    where = l.location != kNone ? fmt::format(" at {}", S(l.location))
+                                : " at pickable locations";
+    if (l.lot != kNone) where += fmt::format(" in lot {}", S(l.lot));
+    if (reserved_others > 0) {
+      extra += fmt::format("; {} reserved by other orders", Q(reserved_others));
     }
+    if (earlier > 0) {
+      extra +=
+          fmt::format("; {} taken by earlier orders of this wave", Q(earlier));
+    }
+    static constexpr const char* kReasonText[kNumReasons] = {
+        "",
+        "at blocked or non-pickable locations",
+        "without a lot",
+        "in lots on quarantine or blocked",
+        "in expired lots",
+        "in lots short of the minimum shelf life"};
+    for (int k = 1; k < kNumReasons; ++k) {
+      if (by_reason[k] > 0) {
+        extra += fmt::format("; {} {}", Q(by_reason[k]), kReasonText[k]);
+      }
+    }
+    if (negative) extra += "; negative on-hand in the WMS data counted as 0";
   }
-  if (negative) extra += "; negative on-hand in the WMS data counted as 0";
-  if (Active(kStockShort)) {
+  if (Active(kStockShort) && !explained) {
     std::string needs =
         l.uom != kNone && l.uom != item.base_uom
             ? fmt::format("{} {} ({} {})", Q(l.qty), S(l.uom), Q(need), unit)
             : fmt::format("{} {}", Q(need), unit);
-    Emit(r, kStockShort, &l,
-         fmt::format("line {}: SKU {} needs {}; {} available{}{}", l.line_no,
-                     S(l.sku), needs, Q(available), where, extra),
+    Emit(kStockShort, &l,
+         Msg("line {}: SKU {} needs {}; {} available{}{}", Info(l).line_no,
+             S(l.sku), needs, Q(available), where, extra),
          {{"sku", S(l.sku)},
           {"observed", Q(available)},
           {"threshold", Q(need)},
@@ -1133,54 +1280,111 @@ void Runner::Allocate(const OrderRec& o, const OrderTimes& t, const LineRec& l,
           {"unusable_locations", Q(by_reason[kBadLocation])},
           {"negative_on_hand", negative}});
   }
-  if (l.lot != kNone) return;
+  if (l.lot != kNone) {
+    unallocated_ = -1;
+    return;
+  }
   const Nano shortfall = need - got;
   if (Active(kLotExpired) && by_reason[kExpired] > 0 && available == 0) {
-    Emit(r, kLotExpired, &l,
-         fmt::format("line {}: the only stock of SKU {} left ({} {}) is in "
-                     "lots expired by the ship date {}; dispose of them and "
-                     "replenish",
-                     l.line_no, S(l.sku), Q(by_reason[kExpired]), unit,
-                     FormatDay(t.judge_day)),
+    Emit(kLotExpired, &l,
+         Msg("line {}: the only stock of SKU {} left ({} {}) is in "
+             "lots expired by the ship date {}; dispose of them and "
+             "replenish",
+             Info(l).line_no, S(l.sku), Q(by_reason[kExpired]), unit,
+             FormatDay(t.judge_day)),
          {{"sku", S(l.sku)},
           {"observed", Q(by_reason[kExpired])},
           {"threshold", FormatDay(t.judge_day)},
           {"expected", "a lot expiring after the ship date"}});
   }
   if (Active(kLotShelfLife) && by_reason[kShortLife] > 0 && available == 0) {
-    Emit(r, kLotShelfLife, &l,
-         fmt::format("line {}: the only stock of SKU {} left ({} {}) has "
-                     "less than {} days of shelf life at the ship date {}",
-                     l.line_no, S(l.sku), Q(by_reason[kShortLife]), unit,
-                     min_shelf, FormatDay(t.judge_day)),
+    Emit(kLotShelfLife, &l,
+         Msg("line {}: the only stock of SKU {} left ({} {}) has "
+             "less than {} days of shelf life at the ship date {}",
+             Info(l).line_no, S(l.sku), Q(by_reason[kShortLife]), unit,
+             min_shelf, FormatDay(t.judge_day)),
          {{"sku", S(l.sku)},
           {"observed", Q(by_reason[kShortLife])},
           {"threshold", min_shelf},
           {"unit", "days"}});
   }
   if (Active(kLotQuarantine) && by_reason[kQuarantine] > 0 && available == 0) {
-    Emit(r, kLotQuarantine, &l,
-         fmt::format("line {}: the only stock of SKU {} left ({} {}) is in "
-                     "lots on quarantine or blocked",
-                     l.line_no, S(l.sku), Q(by_reason[kQuarantine]), unit),
+    Emit(kLotQuarantine, &l,
+         Msg("line {}: the only stock of SKU {} left ({} {}) is in "
+             "lots on quarantine or blocked",
+             Info(l).line_no, S(l.sku), Q(by_reason[kQuarantine]), unit),
          {{"sku", S(l.sku)},
           {"observed", Q(by_reason[kQuarantine])},
           {"expected", "released lots"}});
   }
   if (Active(kLotMissing) && lotless > 0) {
-    Emit(r, kLotMissing, &l,
-         fmt::format("line {}: SKU {} is lot-tracked but {} {} of its stock "
-                     "has no lot; {} {} cannot be given a lot",
-                     l.line_no, S(l.sku), Q(lotless), unit, Q(shortfall), unit),
+    Emit(kLotMissing, &l,
+         Msg("line {}: SKU {} is lot-tracked but {} {} of its stock "
+             "has no lot; {} {} cannot be given a lot",
+             Info(l).line_no, S(l.sku), Q(lotless), unit, Q(shortfall), unit),
          {{"sku", S(l.sku)},
           {"observed", Q(lotless)},
           {"shortfall", Q(shortfall)},
           {"expected", "stock with a lot"}});
   }
+  unallocated_ = -1;
+}
+
+LocationProblem Runner::FindLocationProblem(const LineRec& l,
+                                            const ItemRec* item) const {
+  if (l.location_idx == kNone) return LocationProblem::kUnknown;
+  if (!w_.locations[l.location_idx].usable) return LocationProblem::kUnusable;
+  if (item == nullptr) return LocationProblem::kNone;
+  for (uint32_t si = item->slot_begin; si < item->slot_end; ++si) {
+    if (w_.slots[si].on_hand > 0 && Under(w_.slots[si], l)) {
+      return LocationProblem::kNone;
+    }
+  }
+  return LocationProblem::kHoldsNone;
+}
+
+void Runner::EmitLocationMismatch(const LineRec& l, LocationProblem problem) {
+  const std::string_view loc = S(l.location);
+  switch (problem) {
+    case LocationProblem::kNone:
+      break;
+    case LocationProblem::kUnknown:
+      Emit(kLocationMismatch, &l,
+           Msg("line {}: location {} is not in the WMS's location "
+               "list; assign an existing pick location",
+               Info(l).line_no, loc),
+           {{"observed", loc}, {"expected", "a known location"}});
+      break;
+    case LocationProblem::kUnusable: {
+      const LocationRec& lr = w_.locations[l.location_idx];
+      std::string state = lr.blocked == RFT_FLAG_YES   ? "blocked"
+                          : lr.pickable == RFT_FLAG_NO ? "not pickable"
+                          : lr.cyclic ? "in a cycle of parent locations"
+                                      : "inside a blocked or non-pickable area";
+      Emit(kLocationMismatch, &l,
+           Msg("line {}: location {} is {}; assign a pickable "
+               "location",
+               Info(l).line_no, loc, state),
+           {{"observed", state},
+            {"location", loc},
+            {"expected", "pickable and not blocked"}});
+      break;
+    }
+    case LocationProblem::kHoldsNone:
+      Emit(kLocationMismatch, &l,
+           Msg("line {}: location {} holds no SKU {}; assign a "
+               "location that stocks it",
+               Info(l).line_no, loc, S(l.sku)),
+           {{"observed", 0},
+            {"location", loc},
+            {"sku", S(l.sku)},
+            {"expected", "stock of the SKU at the location"}});
+      break;
+  }
 }
 
 void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
-                       OrderResult& r, Nano* weight, uint32_t* unknown_weights,
+                       Nano* weight, uint32_t* unknown_weights,
                        SignatureBuilder* base_sig, bool* base_sig_ok) {
   const ItemRec* item = l.item == kNone ? nullptr : &w_.items[l.item];
   const bool have_items = (w_.capabilities & RFT_CAP_ITEMS) != 0;
@@ -1188,22 +1392,22 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   auto sku = [&] { return S(l.sku); };
   if (Active(kItemUnknown) && !known) {
     if (l.sku == kNone || Blank(sku())) {
-      Emit(r, kItemUnknown, &l,
-           fmt::format("line {}: no SKU given; enter the item", l.line_no),
+      Emit(kItemUnknown, &l,
+           Msg("line {}: no SKU given; enter the item", Info(l).line_no),
            {{"observed", nullptr}, {"expected", "a SKU of the item master"}});
     } else {
-      Emit(r, kItemUnknown, &l,
-           fmt::format("line {}: SKU {} is not in the item master; check the "
-                       "SKU or create the item",
-                       l.line_no, sku()),
+      Emit(kItemUnknown, &l,
+           Msg("line {}: SKU {} is not in the item master; check the "
+               "SKU or create the item",
+               Info(l).line_no, sku()),
            {{"observed", sku()}, {"expected", "a SKU of the item master"}});
     }
   }
   if (Active(kItemInactive) && known && item->active == RFT_FLAG_NO) {
-    Emit(r, kItemInactive, &l,
-         fmt::format("line {}: SKU {} is archived or not sellable; replace "
-                     "it with its successor or remove the line",
-                     l.line_no, sku()),
+    Emit(kItemInactive, &l,
+         Msg("line {}: SKU {} is archived or not sellable; replace "
+             "it with its successor or remove the line",
+             Info(l).line_no, sku()),
          {{"observed", "inactive"}, {"sku", sku()}, {"expected", "active"}});
   }
   // Quantity.
@@ -1214,12 +1418,12 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       problem = "has no quantity";
       break;
     case DecimalState::kOutOfRange:
-      problem =
-          fmt::format("quantity {} is out of range", FormatDecimal(l.qty_raw));
+      problem = fmt::format("quantity {} is out of range",
+                            FormatDecimal(Info(l).qty_raw));
       break;
     case DecimalState::kTooPrecise:
       problem = fmt::format("quantity {} has more than 9 decimals",
-                            FormatDecimal(l.qty_raw));
+                            FormatDecimal(Info(l).qty_raw));
       break;
     case DecimalState::kOk:
       if (l.qty == 0) {
@@ -1231,13 +1435,13 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   }
   if (!problem.empty()) {
     if (Active(kQtyInvalid)) {
-      Emit(r, kQtyInvalid, &l,
-           fmt::format("line {}: SKU {} {}; enter a positive quantity",
-                       l.line_no, sku(), problem),
+      Emit(kQtyInvalid, &l,
+           Msg("line {}: SKU {} {}; enter a positive quantity", Info(l).line_no,
+               sku(), problem),
            {{"sku", sku()},
             {"observed", l.qty_state == DecimalState::kNull
                              ? JsonValue(nullptr)
-                             : JsonValue(FormatDecimal(l.qty_raw))},
+                             : JsonValue(FormatDecimal(Info(l).qty_raw))},
             {"expected", "> 0"}});
     }
     *base_sig_ok = false;
@@ -1254,11 +1458,11 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   if (line_unit != nullptr && line_unit->rounding > 0 &&
       l.qty % line_unit->rounding != 0) {
     if (Active(kQtyInvalid)) {
-      Emit(r, kQtyInvalid, &l,
-           fmt::format("line {}: SKU {} {} {}: {} comes in steps of {}; "
-                       "round the quantity",
-                       l.line_no, sku(), Q(l.qty), unit(), unit(),
-                       Q(line_unit->rounding)),
+      Emit(kQtyInvalid, &l,
+           Msg("line {}: SKU {} {} {}: {} comes in steps of {}; "
+               "round the quantity",
+               Info(l).line_no, sku(), Q(l.qty), unit(), unit(),
+               Q(line_unit->rounding)),
            {{"sku", sku()},
             {"observed", Q(l.qty)},
             {"unit", unit()},
@@ -1296,10 +1500,10 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
           break;
       }
       Emit(
-          r, kUomMismatch, &l,
-          fmt::format("line {}: {}; order in {} or a unit that converts "
-                      "exactly",
-                      l.line_no, why, base_name),
+          kUomMismatch, &l,
+          Msg("line {}: {}; order in {} or a unit that converts "
+              "exactly",
+              Info(l).line_no, why, base_name),
           {{"sku", sku()},
            {"observed", unit()},
            {"qty", Q(l.qty)},
@@ -1313,20 +1517,20 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
       base % kNanoPerUnit != 0) {
     if (Active(kQtyInvalid)) {
       Emit(
-          r, kQtyInvalid, &l,
-          fmt::format("line {}: SKU {} is serial-tracked; {} {} is not a "
-                      "whole number of pieces",
-                      l.line_no, sku(), Q(base), BaseUnit(*item)),
+          kQtyInvalid, &l,
+          Msg("line {}: SKU {} is serial-tracked; {} {} is not a "
+              "whole number of pieces",
+              Info(l).line_no, sku(), Q(base), BaseUnit(*item)),
           {{"sku", sku()}, {"observed", Q(base)}, {"expected", "whole units"}});
     }
     return;
   }
   if (base > e_.max_qty) {
     if (Active(kQtyInvalid)) {
-      Emit(r, kQtyInvalid, &l,
-           fmt::format("line {}: SKU {} {} {} is more than the largest "
-                       "plausible line ({}); check for a typing slip",
-                       l.line_no, sku(), Q(l.qty), unit(), Q(e_.max_qty)),
+      Emit(kQtyInvalid, &l,
+           Msg("line {}: SKU {} {} {} is more than the largest "
+               "plausible line ({}); check for a typing slip",
+               Info(l).line_no, sku(), Q(l.qty), unit(), Q(e_.max_qty)),
            {{"sku", sku()},
             {"observed", Q(base)},
             {"threshold", Q(e_.max_qty)},
@@ -1336,48 +1540,15 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   }
   base_sig->Add(l.sku, base);
 
-  if (Active(kLocationMismatch) && l.location != kNone) {
-    std::string_view loc = S(l.location);
-    if (l.location_idx == kNone) {
-      Emit(r, kLocationMismatch, &l,
-           fmt::format("line {}: location {} is not in the WMS's location "
-                       "list; assign an existing pick location",
-                       l.line_no, loc),
-           {{"observed", loc}, {"expected", "a known location"}});
-    } else if (!w_.locations[l.location_idx].usable) {
-      const LocationRec& lr = w_.locations[l.location_idx];
-      std::string state = lr.blocked == RFT_FLAG_YES   ? "blocked"
-                          : lr.pickable == RFT_FLAG_NO ? "not pickable"
-                          : lr.cyclic ? "in a cycle of parent locations"
-                                      : "inside a blocked or non-pickable area";
-      Emit(r, kLocationMismatch, &l,
-           fmt::format("line {}: location {} is {}; assign a pickable "
-                       "location",
-                       l.line_no, loc, state),
-           {{"observed", state},
-            {"location", loc},
-            {"expected", "pickable and not blocked"}});
-    } else if (item != nullptr) {
-      bool holds = false;
-      for (uint32_t si = item->slot_begin; si < item->slot_end && !holds;
-           ++si) {
-        holds = w_.slots[si].on_hand > 0 && Under(w_.slots[si], l);
-      }
-      if (!holds) {
-        Emit(r, kLocationMismatch, &l,
-             fmt::format("line {}: location {} holds no SKU {}; assign a "
-                         "location that stocks it",
-                         l.line_no, loc, sku()),
-             {{"observed", 0},
-              {"location", loc},
-              {"sku", sku()},
-              {"expected", "stock of the SKU at the location"}});
-      }
-    }
-  }
+  const LocationProblem location =
+      Active(kLocationMismatch) && l.location != kNone
+          ? FindLocationProblem(l, item)
+          : LocationProblem::kNone;
   // A SKU missing from the item master is reported as such, not as short.
   if (allocate_ && item != nullptr && (known || !have_items)) {
-    Allocate(o, t, l, *item, base, r);
+    Allocate(o, t, l, *item, base, location);  // reports the location too
+  } else if (location != LocationProblem::kNone) {
+    EmitLocationMismatch(l, location);
   }
   if (Active(kQtyOutlier) && history_ != nullptr) {
     const HistoryStat* stat = w_.FindHistoryStat(*history_, l.sku);
@@ -1388,12 +1559,12 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
           static_cast<long double>(h.median) * e_.outlier_factor;
       if (static_cast<long double>(base) > threshold && base > h.max) {
         std::string_view bu = item != nullptr ? BaseUnit(*item) : unit();
-        Emit(r, kQtyOutlier, &l,
-             fmt::format("line {}: {} {} of SKU {} is far above what customer "
-                         "{} usually orders ({} {} median, {} at most in {} "
-                         "past lines); confirm the quantity",
-                         l.line_no, Q(base), bu, sku(), S(o.customer),
-                         Q(h.median), bu, Q(h.max), h.count),
+        Emit(kQtyOutlier, &l,
+             Msg("line {}: {} {} of SKU {} is far above what customer "
+                 "{} usually orders ({} {} median, {} at most in {} "
+                 "past lines); confirm the quantity",
+                 Info(l).line_no, Q(base), bu, sku(), S(o.customer),
+                 Q(h.median), bu, Q(h.max), h.count),
              {{"sku", sku()},
               {"observed", Q(base)},
               {"median", Q(h.median)},
@@ -1407,11 +1578,11 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
     const CarrierRec& c = w_.carriers[o.carrier_idx];
     if (e_.car_hazmat && item->hazmat != kNone &&
         c.hazmat_allowed == RFT_FLAG_NO) {
-      Emit(r, kCarrierConstraint, &l,
-           fmt::format("line {}: SKU {} is dangerous goods (class {}) and "
-                       "carrier service {} does not accept them; choose a "
-                       "service that does",
-                       l.line_no, sku(), S(item->hazmat), S(c.code)),
+      Emit(kCarrierConstraint, &l,
+           Msg("line {}: SKU {} is dangerous goods (class {}) and "
+               "carrier service {} does not accept them; choose a "
+               "service that does",
+               Info(l).line_no, sku(), S(item->hazmat), S(c.code)),
            {{"sku", sku()},
             {"observed", S(item->hazmat)},
             {"service", S(c.code)},
@@ -1427,7 +1598,7 @@ void Runner::CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
   }
 }
 
-void Runner::CheckAddress(const OrderRec& o, OrderResult& r) {
+void Runner::CheckAddress(const OrderRec& o) {
   std::vector<std::string_view> missing;
   int country = -1;
   auto blank = [&](uint32_t id) {
@@ -1453,10 +1624,10 @@ void Runner::CheckAddress(const OrderRec& o, OrderResult& r) {
   if (!missing.empty()) {
     std::string list;
     for (auto m : missing) list += (list.empty() ? "" : ", ") + std::string(m);
-    Emit(r, kAddressIncomplete, nullptr,
-         fmt::format("ship-to address of order {} has no {}; complete the "
-                     "address",
-                     S(o.ref), list),
+    Emit(kAddressIncomplete, nullptr,
+         Msg("ship-to address of order {} has no {}; complete the "
+             "address",
+             S(o.ref), list),
          {{"missing", missing}, {"expected", "a complete address"}});
   }
   for (auto [id, name] : {std::pair{o.street, "street"},
@@ -1465,18 +1636,18 @@ void Runner::CheckAddress(const OrderRec& o, OrderResult& r) {
                           {o.country, "country"},
                           {o.ship_to_name, "name"}}) {
     if (id != kNone && (TextFlags(id) & kTextUtf8) == 0) {
-      Emit(r, kAddressIncomplete, nullptr,
-           fmt::format("ship-to {} of order {} is not valid UTF-8 text; "
-                       "re-enter it",
-                       name, S(o.ref)),
+      Emit(kAddressIncomplete, nullptr,
+           Msg("ship-to {} of order {} is not valid UTF-8 text; "
+               "re-enter it",
+               name, S(o.ref)),
            {{"field", name}, {"expected", "UTF-8 text"}});
     }
   }
   if (!country_blank && country < 0) {
-    Emit(r, kAddressIncomplete, nullptr,
-         fmt::format("ship-to country '{}' of order {} is not a known country "
-                     "code or name; use the ISO 3166 code",
-                     S(o.country), S(o.ref)),
+    Emit(kAddressIncomplete, nullptr,
+         Msg("ship-to country '{}' of order {} is not a known country "
+             "code or name; use the ISO 3166 code",
+             S(o.country), S(o.ref)),
          {{"observed", S(o.country)}, {"expected", "ISO 3166-1 alpha-2"}});
     return;
   }
@@ -1493,10 +1664,10 @@ void Runner::CheckAddress(const OrderRec& o, OrderResult& r) {
   if (!it->second) {
     std::string_view ex(f.examples);
     ex = ex.substr(0, ex.find(','));
-    Emit(r, kAddressIncomplete, nullptr,
-         fmt::format("postcode '{}' of order {} is not a valid {} postcode "
-                     "(for example {}); correct the address",
-                     S(o.postcode), S(o.ref), f.key, ex),
+    Emit(kAddressIncomplete, nullptr,
+         Msg("postcode '{}' of order {} is not a valid {} postcode "
+             "(for example {}); correct the address",
+             S(o.postcode), S(o.ref), f.key, ex),
          {{"observed", S(o.postcode)},
           {"country", f.key},
           {"expected", f.pattern},
@@ -1505,14 +1676,13 @@ void Runner::CheckAddress(const OrderRec& o, OrderResult& r) {
 }
 
 void Runner::CheckCarrierOrder(const OrderRec& o, const OrderTimes& t,
-                               Nano weight, uint32_t unknown_weights,
-                               OrderResult& r) {
+                               Nano weight, uint32_t unknown_weights) {
   if (o.carrier_service == kNone) return;
   if (o.carrier_idx == kNone) {
-    Emit(r, kCarrierConstraint, nullptr,
-         fmt::format("carrier service {} of order {} is not known; choose a "
-                     "configured service",
-                     S(o.carrier_service), S(o.ref)),
+    Emit(kCarrierConstraint, nullptr,
+         Msg("carrier service {} of order {} is not known; choose a "
+             "configured service",
+             S(o.carrier_service), S(o.ref)),
          {{"observed", S(o.carrier_service)},
           {"expected", "a known carrier service"}});
     return;
@@ -1520,16 +1690,16 @@ void Runner::CheckCarrierOrder(const OrderRec& o, const OrderTimes& t,
   const CarrierRec& c = w_.carriers[o.carrier_idx];
   if (e_.car_weight && c.has_max_weight &&
       (w_.capabilities & RFT_CAP_WEIGHTS) && weight > c.max_weight_kg) {
-    Emit(r, kCarrierConstraint, nullptr,
-         fmt::format("order {} weighs {} kg{}; carrier service {} takes at "
-                     "most {} kg per parcel: split the shipment or change "
-                     "the service",
-                     S(o.ref), Q(weight),
-                     unknown_weights > 0
-                         ? fmt::format(" or more ({} lines without weight)",
-                                       unknown_weights)
-                         : "",
-                     S(c.code), Q(c.max_weight_kg)),
+    Emit(kCarrierConstraint, nullptr,
+         Msg("order {} weighs {} kg{}; carrier service {} takes at "
+             "most {} kg per parcel: split the shipment or change "
+             "the service",
+             S(o.ref), Q(weight),
+             unknown_weights > 0
+                 ? fmt::format(" or more ({} lines without weight)",
+                               unknown_weights)
+                 : "",
+             S(c.code), Q(c.max_weight_kg)),
          {{"observed", Q(weight)},
           {"threshold", Q(c.max_weight_kg)},
           {"unit", "kg"},
@@ -1537,23 +1707,22 @@ void Runner::CheckCarrierOrder(const OrderRec& o, const OrderTimes& t,
   }
   if (e_.car_cutoff && t.ship_day != kNoDay) {
     if (t.ship_day < t.release_day) {
-      Emit(r, kCarrierConstraint, nullptr,
-           fmt::format("ship date {} of order {} is already past (released "
-                       "{}); agree a new ship date",
-                       FormatDay(t.ship_day), S(o.ref),
-                       FormatDay(t.release_day)),
+      Emit(kCarrierConstraint, nullptr,
+           Msg("ship date {} of order {} is already past (released "
+               "{}); agree a new ship date",
+               FormatDay(t.ship_day), S(o.ref), FormatDay(t.release_day)),
            {{"observed", FormatDay(t.release_day)},
             {"threshold", FormatDay(t.ship_day)},
             {"expected", "release on or before the ship date"}});
     } else if (t.ship_day == t.release_day && c.cutoff_minute >= 0) {
       int32_t minute = LocalClock::MinuteOfLocal(t.release_local);
       if (minute >= c.cutoff_minute) {
-        Emit(r, kCarrierConstraint, nullptr,
-             fmt::format("order {} is released at {}, after the {} cut-off "
-                         "of carrier service {} for shipping today; move the "
-                         "ship date or use a later service",
-                         S(o.ref), FormatMinute(minute),
-                         FormatMinute(c.cutoff_minute), S(c.code)),
+        Emit(kCarrierConstraint, nullptr,
+             Msg("order {} is released at {}, after the {} cut-off "
+                 "of carrier service {} for shipping today; move the "
+                 "ship date or use a later service",
+                 S(o.ref), FormatMinute(minute), FormatMinute(c.cutoff_minute),
+                 S(c.code)),
              {{"observed", FormatMinute(minute)},
               {"threshold", FormatMinute(c.cutoff_minute)},
               {"expected", "release before the cut-off"}});
@@ -1565,17 +1734,19 @@ void Runner::CheckCarrierOrder(const OrderRec& o, const OrderTimes& t,
 void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
   const OrderRec& o = w_.orders[oi];
   const OrderTimes& t = times_[oi];
-  r.ref.assign(S(o.ref));
-  r.stable_id.assign(S(o.stable_id));
-  r.site.assign(S(o.site));
-  r.provider.assign(S(o.provider));
-  r.customer.assign(S(o.customer));
-  r.customer_order_ref.assign(S(o.customer_order_ref));
+  // Views of the wave's strings, which the result store keeps alive.
+  r.ref = S(o.ref);
+  r.stable_id = S(o.stable_id);
+  r.site = S(o.site);
+  r.provider = S(o.provider);
+  r.customer = S(o.customer);
+  r.customer_order_ref = S(o.customer_order_ref);
+  const size_t first_finding = findings_.size();
 
   if (Active(kCustomerHold)) {
     if (o.customer_idx == kNone) {
       if (e_.unknown_customer) {
-        Emit(r, kCustomerHold, nullptr,
+        Emit(kCustomerHold, nullptr,
              o.customer == kNone
                  ? fmt::format("order {} names no customer; assign one",
                                S(o.ref))
@@ -1594,10 +1765,10 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
         std::string reason = c.hold_reason != kNone
                                  ? fmt::format(" ({})", S(c.hold_reason))
                                  : "";
-        Emit(r, kCustomerHold, nullptr,
-             fmt::format("customer {} is {}{}; release only after the hold "
-                         "is lifted",
-                         S(c.ref), what, reason),
+        Emit(kCustomerHold, nullptr,
+             Msg("customer {} is {}{}; release only after the hold "
+                 "is lifted",
+                 S(c.ref), what, reason),
              {{"observed", what},
               {"customer", S(c.ref)},
               {"reason", S(c.hold_reason)},
@@ -1605,14 +1776,14 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
       }
     }
   }
-  if (Active(kAddressIncomplete)) CheckAddress(o, r);
+  if (Active(kAddressIncomplete)) CheckAddress(o);
   if (Active(kOrderDuplicate) && !duplicate_of_.empty() &&
       duplicate_of_[oi] != kNone) {
     const OrderRec& d = w_.orders[duplicate_of_[oi]];
-    Emit(r, kOrderDuplicate, nullptr,
-         fmt::format("order {} has the same customer and lines as order {} "
-                     "of this wave; cancel one unless both are wanted",
-                     S(o.ref), S(d.ref)),
+    Emit(kOrderDuplicate, nullptr,
+         Msg("order {} has the same customer and lines as order {} "
+             "of this wave; cancel one unless both are wanted",
+             S(o.ref), S(d.ref)),
          {{"observed", S(d.ref)},
           {"window_hours", e_.dup_window_us / 3'600'000'000LL}});
   }
@@ -1624,7 +1795,7 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
   SignatureBuilder base_sig;
   bool base_sig_ok = true;
   for (uint32_t li = o.line_begin; li < o.line_end; ++li) {
-    CheckLine(o, t, w_.lines[li], r, &weight, &unknown_weights, &base_sig,
+    CheckLine(o, t, w_.lines[li], &weight, &unknown_weights, &base_sig,
               &base_sig_ok);
   }
   if (Active(kOrderDuplicate) && e_.dup_repeated_lines &&
@@ -1657,11 +1828,11 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
       if (key(repeat_buf_[k - 1]) != key(repeat_buf_[k]) || b.sku == kNone) {
         continue;
       }
-      Emit(r, kOrderDuplicate, &b,
-           fmt::format("line {}: SKU {} repeats line {}; merge the lines or "
-                       "remove one",
-                       b.line_no, S(b.sku), a.line_no),
-           {{"observed", S(b.sku)}, {"repeats_line", a.line_no}});
+      Emit(kOrderDuplicate, &b,
+           Msg("line {}: SKU {} repeats line {}; merge the lines or "
+               "remove one",
+               Info(b).line_no, S(b.sku), Info(a).line_no),
+           {{"observed", S(b.sku)}, {"repeats_line", Info(a).line_no}});
     }
   }
   if (Active(kOrderDuplicate) && base_sig_ok && o.customer != kNone &&
@@ -1669,13 +1840,8 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
     uint64_t sig = base_sig.Value();
     const uint64_t key = Mix64(o.customer) ^ sig;
     const HistoryOrder* match = nullptr;
-    const auto* sigs_end =
-        w_.history_by_signature.data() + w_.history_by_signature.size();
-    for (const auto* it = LowerBound(w_.history_by_signature.data(),
-                                     w_.history_by_signature.size(), key,
-                                     [](const auto& e) { return e.first; });
-         it != sigs_end && it->first == key; ++it) {
-      const HistoryOrder& h = w_.history_orders[it->second];
+    for (const auto& [entry_key, index] : w_.HistoryBySignature(key)) {
+      const HistoryOrder& h = w_.history_orders[index];
       if (h.customer != o.customer || h.signature != sig || h.ref == o.ref ||
           !h.created_at.present()) {
         continue;
@@ -1694,30 +1860,31 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
       }
     }
     if (match != nullptr) {
-      Emit(r, kOrderDuplicate, nullptr,
-           fmt::format("order {} has the same customer and lines as recent "
-                       "order {}; cancel one unless both are wanted",
-                       S(o.ref), S(match->ref)),
+      Emit(kOrderDuplicate, nullptr,
+           Msg("order {} has the same customer and lines as recent "
+               "order {}; cancel one unless both are wanted",
+               S(o.ref), S(match->ref)),
            {{"observed", S(match->ref)},
             {"window_hours", e_.dup_window_us / 3'600'000'000LL}});
     }
   }
   if (Active(kCarrierConstraint)) {
-    CheckCarrierOrder(o, t, weight, unknown_weights, r);
+    CheckCarrierOrder(o, t, weight, unknown_weights);
   }
 
-  if (r.findings.size() > 1 &&
-      !std::is_sorted(r.findings.begin(), r.findings.end(),
-                      [](const Finding& a, const Finding& b) {
-                        return a.line_no < b.line_no;
-                      })) {
-    std::stable_sort(r.findings.begin(), r.findings.end(),
-                     [](const Finding& a, const Finding& b) {
-                       return a.line_no < b.line_no;
-                     });
+  const auto found_begin =
+      findings_.begin() + static_cast<ptrdiff_t>(first_finding);
+  auto by_line = [](const Finding& a, const Finding& b) {
+    return a.line_no < b.line_no;
+  };
+  if (findings_.size() - first_finding > 1 &&
+      !std::is_sorted(found_begin, findings_.end(), by_line)) {
+    std::stable_sort(found_begin, findings_.end(), by_line);
   }
+  finding_runs_.emplace_back(first_finding, findings_.size() - first_finding);
   bool block = false, warn = false;
-  for (const auto& f : r.findings) {
+  for (auto it = found_begin; it != findings_.end(); ++it) {
+    const Finding& f = *it;
     block |= f.severity == Severity::kBlock;
     warn |= f.severity == Severity::kWarn;
   }
@@ -1736,7 +1903,8 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
     for (size_t k = undo_mark; k < undo_.size(); ++k) {
       const UndoEntry& u = undo_[k];
       const Slot& s = w_.slots[u.slot];
-      r.allocations.push_back({w_.lines[u.line].line_no, std::string(S(s.sku)),
+      r.allocations.push_back({w_.line_info[u.line].line_no,
+                               std::string(S(s.sku)),
                                std::string(S(s.location)),
                                std::string(S(s.lot)), Q(u.qty), u.reservation});
     }
@@ -1745,6 +1913,21 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
 }
 
 }  // namespace
+
+std::string_view ResultStore::Keep(std::string_view s) {
+  if (s.empty()) return std::string_view("", 0);
+  if (s.size() > left_) {
+    const size_t size = std::max(kBlockSize, s.size());
+    blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
+    at_ = blocks_.back().get();
+    left_ = size;
+  }
+  std::memcpy(at_, s.data(), s.size());
+  const std::string_view kept(at_, s.size());
+  at_ += s.size();
+  left_ -= s.size();
+  return kept;
+}
 
 struct Engine::Impl {
   explicit Impl(Ruleset r) : config(std::move(r)) {}

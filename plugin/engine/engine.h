@@ -3,9 +3,12 @@
 #ifndef RFTGATE_PLUGIN_ENGINE_ENGINE_H_
 #define RFTGATE_PLUGIN_ENGINE_ENGINE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "plugin/engine/catalogue.h"
@@ -18,13 +21,17 @@ namespace rftgate {
 enum class Verdict : int32_t { kPass = 0, kWarn = 1, kHold = 2 };
 enum class DecidedBy : int32_t { kChecks = 0, kFailurePolicy = 1 };
 
+// The text of findings and order results views storage that the result
+// owns (ResultStore): it stays valid as long as the WaveResult, or the
+// store it was moved into, lives. Copies of a Finding or an OrderResult
+// view the same text: keep the store with them.
 struct Finding {
-  int32_t line_no = 0;   // 1-based position in the order; 0 = whole order
-  std::string line_ref;  // the WMS's own line id, may be empty
-  std::string check_id;
+  int32_t line_no = 0;        // 1-based position in the order; 0 = whole order
+  std::string_view line_ref;  // the WMS's own line id, may be empty
+  std::string_view check_id;
   Severity severity = Severity::kWarn;  // kWarn or kBlock
-  std::string message;                  // what to fix, for a picker or planner
-  std::string details_json;  // JSON object: observed, threshold, expected...
+  std::string_view message;             // what to fix, for a picker or planner
+  std::string_view details_json;        // JSON object: observed, threshold, ...
 };
 
 // What an order line was given from stock, in the item's base unit. Filled
@@ -39,16 +46,16 @@ struct Allocation {
 };
 
 struct OrderResult {
-  std::string ref;
-  std::string stable_id;
-  std::string site;
-  std::string provider;
-  std::string customer;
-  std::string customer_order_ref;
+  std::string_view ref;
+  std::string_view stable_id;
+  std::string_view site;
+  std::string_view provider;
+  std::string_view customer;
+  std::string_view customer_order_ref;
   Verdict verdict = Verdict::kPass;
   DecidedBy decided_by = DecidedBy::kChecks;
-  std::string reason;  // set when decided by the failure policy
-  std::vector<Finding> findings;
+  std::string_view reason;            // set when decided by the failure policy
+  std::span<const Finding> findings;  // ordered by line_no
   // Kept by the order when it is not held; given back when it is held.
   std::vector<Allocation> allocations;
 };
@@ -59,11 +66,44 @@ struct CheckNote {
   std::string message;
 };
 
+// What the views of order results and findings point into: the wave's
+// interned strings (shared with the wave, so the result may outlive it),
+// every finding of the run, and text made for the result (messages and
+// details), kept in large blocks rather than one allocation per string.
+class ResultStore {
+ public:
+  ResultStore() = default;
+  ResultStore(const ResultStore&) = delete;
+  ResultStore& operator=(const ResultStore&) = delete;
+
+  // A copy of s that lives as long as the store.
+  std::string_view Keep(std::string_view s);
+
+  // Keeps `owner` (what other views of the result point into) alive as
+  // long as the store.
+  void KeepAlive(std::shared_ptr<const void> owner) {
+    owners_.push_back(std::move(owner));
+  }
+
+  // Every finding of the run, grouped by order (OrderResult::findings
+  // views its run of them).
+  std::vector<Finding> findings;
+
+ private:
+  static constexpr size_t kBlockSize = 64 * 1024;
+  std::vector<std::shared_ptr<const void>> owners_;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  char* at_ = nullptr;
+  size_t left_ = 0;
+};
+
 struct WaveResult {
   // In the sequence the wave was served (priority desc, ship date asc with
   // missing dates last, ref bytewise, stable id).
   std::vector<OrderResult> orders;
   std::vector<CheckNote> notes;
+  // What `orders` views; keep it with the orders when moving them out.
+  std::shared_ptr<const ResultStore> store;
 };
 
 struct RunContext {

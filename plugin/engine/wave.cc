@@ -1,6 +1,7 @@
 #include "plugin/engine/wave.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <map>
 #include <tuple>
@@ -339,7 +340,7 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
   if (!state_) state_ = std::make_unique<WaveBuilderState>();
   WaveData& w = *data_;
   WaveBuilderState& st = *state_;
-  StringPool& sp = w.strings;
+  StringPool& sp = *w.strings;
   const char* base = static_cast<const char*>(records);
   // The index entries of records a few ahead, fetched while this one is
   // interned: the index is too large for the cache, and a lookup waits on
@@ -429,22 +430,24 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
         c.Decimal(r.qty, "qty");
         if (!c.ok()) return fail(c.error());
         LineRec l{};
-        l.order_ref = sp.Intern(r.order_ref);
-        l.line_no = r.line_no;
+        LineInfo info{};
+        info.order_ref = sp.Intern(r.order_ref);
+        info.line_no = r.line_no;
         if (!st.lines.insert(
-                PairKey(l.order_ref, static_cast<uint32_t>(r.line_no)))) {
+                PairKey(info.order_ref, static_cast<uint32_t>(r.line_no)))) {
           return fail(fmt::format(
               "line record {}: line_no {} of order '{}' is delivered twice", i,
-              r.line_no, sp.Get(l.order_ref)));
+              r.line_no, sp.Get(info.order_ref)));
         }
-        l.line_ref = sp.Add(r.line_ref);
+        info.line_ref = sp.Add(r.line_ref);
         l.sku = sp.Intern(r.sku);
         l.uom = sp.Intern(r.uom);
         l.location = sp.Intern(r.location);
         l.lot = sp.Intern(r.lot);
-        l.qty_raw = r.qty;
+        info.qty_raw = r.qty;
         l.qty_state = DecimalToNano(r.qty, &l.qty);
         w.lines.push_back(l);
+        w.line_info.push_back(info);
         break;
       }
       case RFT_REC_ITEM: {
@@ -720,6 +723,21 @@ void ResolveLocations(WaveData& w) {
 
 }  // namespace
 
+std::span<const std::pair<uint64_t, uint32_t>> WaveData::HistoryBySignature(
+    uint64_t key) const {
+  if (history_signature_start.empty()) return {};
+  const int bits = history_signature_bits;
+  const size_t run = bits == 0 ? 0 : key >> (64 - bits);
+  const auto* first =
+      history_by_signature.data() + history_signature_start[run];
+  const auto* last =
+      history_by_signature.data() + history_signature_start[run + 1];
+  while (first < last && first->first < key) ++first;
+  const auto* end = first;
+  while (end < last && end->first == key) ++end;
+  return {first, end};
+}
+
 const HistoryCustomer* WaveData::FindHistoryCustomer(uint32_t customer) const {
   const HistoryCustomer* end =
       history_customers.data() + history_customers.size();
@@ -742,7 +760,7 @@ const HistoryStat* WaveData::FindHistoryStat(const HistoryCustomer& c,
 
 Wave WaveBuilder::Finish() {
   WaveData& w = *data_;
-  StringPool& sp = w.strings;
+  StringPool& sp = *w.strings;
   if (!state_) state_ = std::make_unique<WaveBuilderState>();
   WaveBuilderState& st = *state_;
 
@@ -780,11 +798,13 @@ Wave WaveBuilder::Finish() {
 
   // Orders and their lines.
   size_t orphans = 0;
-  std::vector<LineRec> lines;
-  lines.reserve(w.lines.size());
-  for (auto& l : w.lines) {
-    l.order = w.Index(w.order_by_ref, l.order_ref);
-    if (l.order == kNone) {
+  std::vector<uint32_t> kept;  // lines of orders in the wave
+  kept.reserve(w.lines.size());
+  for (uint32_t i = 0; i < w.lines.size(); ++i) {
+    LineRec& l = w.lines[i];
+    LineInfo& info = w.line_info[i];
+    info.order = w.Index(w.order_by_ref, info.order_ref);
+    if (info.order == kNone) {
       ++orphans;
       continue;
     }
@@ -793,23 +813,36 @@ Wave WaveBuilder::Finish() {
       auto it = w.lot_by_key.find(PairKey(l.sku, l.lot));
       if (it != w.lot_by_key.end()) l.lot_idx = it->second;
     }
-    lines.push_back(l);
+    kept.push_back(i);
   }
   if (orphans > 0) {
     w.notes.push_back(fmt::format(
         "{} order line(s) name an order that is not in the wave; ignored",
         orphans));
   }
-  std::sort(lines.begin(), lines.end(), [](const LineRec& a, const LineRec& b) {
-    return std::tie(a.order, a.line_no) < std::tie(b.order, b.line_no);
+  std::sort(kept.begin(), kept.end(), [&](uint32_t a, uint32_t b) {
+    return std::tie(w.line_info[a].order, w.line_info[a].line_no) <
+           std::tie(w.line_info[b].order, w.line_info[b].line_no);
   });
-  w.lines = std::move(lines);
+  {
+    std::vector<LineRec> lines;
+    std::vector<LineInfo> info;
+    lines.reserve(kept.size());
+    info.reserve(kept.size());
+    for (uint32_t i : kept) {
+      lines.push_back(w.lines[i]);
+      info.push_back(w.line_info[i]);
+    }
+    w.lines = std::move(lines);
+    w.line_info = std::move(info);
+  }
   for (auto& o : w.orders) o.line_begin = o.line_end = 0;
   for (uint32_t i = 0; i < w.lines.size();) {
+    const uint32_t order = w.line_info[i].order;
     uint32_t j = i;
-    while (j < w.lines.size() && w.lines[j].order == w.lines[i].order) ++j;
-    w.orders[w.lines[i].order].line_begin = i;
-    w.orders[w.lines[i].order].line_end = j;
+    while (j < w.lines.size() && w.line_info[j].order == order) ++j;
+    w.orders[order].line_begin = i;
+    w.orders[order].line_end = j;
     i = j;
   }
   for (auto& o : w.orders) {
@@ -912,8 +945,8 @@ Wave WaveBuilder::Finish() {
   std::unordered_map<uint64_t, uint32_t> line_by_key;
   line_by_key.reserve(w.lines.size());
   for (uint32_t i = 0; i < w.lines.size(); ++i) {
-    line_by_key.emplace(PairKey(w.lines[i].order_ref,
-                                static_cast<uint32_t>(w.lines[i].line_no)),
+    line_by_key.emplace(PairKey(w.line_info[i].order_ref,
+                                static_cast<uint32_t>(w.line_info[i].line_no)),
                         i);
   }
   std::vector<std::pair<uint32_t, ReservationRec>> res;
@@ -1015,6 +1048,19 @@ Wave WaveBuilder::Finish() {
     i = j;
   }
   std::sort(w.history_by_signature.begin(), w.history_by_signature.end());
+  {
+    // About one key per run: the keys are mixed, so runs are short.
+    const size_t n = w.history_by_signature.size();
+    const int bits = std::min<int>(std::bit_width(n), 30);
+    w.history_signature_bits = bits;
+    w.history_signature_start.assign((size_t{1} << bits) + 1, 0);
+    for (const auto& [key, index] : w.history_by_signature) {
+      ++w.history_signature_start[(bits == 0 ? 0 : key >> (64 - bits)) + 1];
+    }
+    for (size_t b = 1; b < w.history_signature_start.size(); ++b) {
+      w.history_signature_start[b] += w.history_signature_start[b - 1];
+    }
+  }
 
   w.finished = true;
   Wave wave;

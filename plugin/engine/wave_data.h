@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -85,17 +86,26 @@ struct OrderRec {
   uint64_t line_signature = 0;
 };
 
+// What the checks read of every line: 48 bytes, so that an order's lines
+// (read together, at a random place) take as few cache lines as they can.
+// What only findings and the builder read is in LineInfo.
 struct LineRec {
-  uint32_t order = kNone;  // index into WaveData::orders
-  int32_t line_no = 0;
-  uint32_t order_ref, line_ref, sku, uom, location, lot;
-  rft_decimal qty_raw{};
+  uint32_t sku, uom, location, lot;
   Nano qty = 0;
-  DecimalState qty_state = DecimalState::kOk;
   uint32_t item = kNone;  // index into items
   uint32_t location_idx = kNone;
   uint32_t lot_idx = kNone;             // the assigned lot in the lot master
   uint32_t res_begin = 0, res_end = 0;  // own reservations
+  DecimalState qty_state = DecimalState::kOk;
+};
+static_assert(sizeof(LineRec) <= 48);
+
+// The rest of a line, parallel to WaveData::lines.
+struct LineInfo {
+  uint32_t order = kNone;  // index into WaveData::orders
+  int32_t line_no = 0;
+  uint32_t order_ref, line_ref;
+  rft_decimal qty_raw{};
 };
 
 // One cache line per item: lines reach their item at random.
@@ -197,11 +207,13 @@ struct HistoryCustomer {
 };
 
 struct WaveData {
-  StringPool strings;
+  // Shared with the results of runs over the wave, which view its strings.
+  std::shared_ptr<StringPool> strings = std::make_shared<StringPool>();
   uint64_t capabilities = 0;
 
   std::vector<OrderRec> orders;
-  std::vector<LineRec> lines;  // grouped by order, then line_no
+  std::vector<LineRec> lines;       // grouped by order, then line_no
+  std::vector<LineInfo> line_info;  // parallel to lines
   std::vector<ItemRec> items;
   std::vector<UnitRec> units;
   std::vector<ItemUnitRec> item_units;  // grouped by item
@@ -226,6 +238,12 @@ struct WaveData {
   std::vector<HistoryStat> history_stats;
   // (Mix64(customer) ^ signature, index into history_orders), ascending.
   std::vector<std::pair<uint64_t, uint32_t>> history_by_signature;
+  // Where each run of history_by_signature with the same top
+  // history_signature_bits bits of the key starts (one more entry than
+  // runs): a search reads one or two cache lines instead of walking a
+  // binary search through the whole array, one miss per step.
+  std::vector<uint32_t> history_signature_start;
+  int history_signature_bits = 0;
 
   // Problems found in the records as a whole (orphan lines...), reported
   // as notes of every run over the wave.
@@ -236,6 +254,9 @@ struct WaveData {
   uint32_t Index(const std::vector<uint32_t>& by, uint32_t id) const {
     return id < by.size() ? by[id] : kNone;
   }
+  // The entries of history_by_signature whose key is `key`.
+  std::span<const std::pair<uint64_t, uint32_t>> HistoryBySignature(
+      uint64_t key) const;
   // The customer's run in history_customers, or nullptr when it has none.
   const HistoryCustomer* FindHistoryCustomer(uint32_t customer) const;
   // The customer's statistics for the SKU, or nullptr when there are none.

@@ -223,7 +223,8 @@ TEST(StockChecks, NegativeStockIsNoStockNotACrash) {
   f.Stock("A-100", "P1", Dec(-5));
   f.Order("O1");
   f.Line("O1", 1, "A-100", Dec(1));
-  auto s = Of(RunWave(f).orders[0], "stock.short");
+  const WaveResult result = RunWave(f);
+  auto s = Of(result.orders[0], "stock.short");
   ASSERT_EQ(s.size(), 1u);
   EXPECT_NE(s[0].details_json.find("\"negative_on_hand\":true"),
             std::string::npos);
@@ -245,6 +246,72 @@ TEST(StockChecks, NestedLocationsCountUnitsOnce) {
   EXPECT_EQ(Of(ByRef(r, "O2"), "stock.short").size(), 1u);
 }
 
+TEST(RootCause, BlockedAssignedLocationIsOneFinding) {
+  WaveFixture f;
+  f.Basics();  // 100 at P1
+  f.Location("BLK").blocked = RFT_FLAG_YES;
+  f.Stock("A-100", "BLK", Dec(50));
+  f.Order("O1").priority = 5;
+  f.Line("O1", 1, "A-100", Dec(12)).location = f.S("BLK");
+  f.Order("O2");
+  f.Line("O2", 1, "A-100", Dec(100));
+  Engine engine(DefaultRuleset());
+  Wave wave = f.Build();
+  RunContext ctx = Ctx();
+  ctx.record_allocations = true;
+  WaveResult r = engine.Run(wave, ctx);
+  const OrderResult& o1 = ByRef(r, "O1");
+  ASSERT_EQ(o1.findings.size(), 1u);
+  EXPECT_EQ(o1.findings[0].check_id, "location.mismatch");
+  auto d = nlohmann::json::parse(o1.findings[0].details_json);
+  EXPECT_EQ(d["unallocated"], "12");
+  EXPECT_EQ(d["observed"], "blocked");
+  EXPECT_EQ(o1.verdict, Verdict::kHold);
+  // Stock is given and given back as before: O2 gets all 100 at P1.
+  const OrderResult& o2 = ByRef(r, "O2");
+  EXPECT_EQ(o2.verdict, Verdict::kPass);
+  ASSERT_EQ(o2.allocations.size(), 1u);
+  EXPECT_EQ(o2.allocations[0].qty, "100");
+}
+
+TEST(RootCause, ShortEvenWithoutTheAssignmentKeepsStockShort) {
+  WaveFixture f;
+  f.Basics();
+  f.stock.clear();
+  f.Stock("A-100", "P1", Dec(5));
+  f.Location("BLK").blocked = RFT_FLAG_YES;
+  f.Stock("A-100", "BLK", Dec(50));
+  f.Order("O1");
+  f.Line("O1", 1, "A-100", Dec(12)).location = f.S("BLK");
+  WaveResult r = RunWave(f);
+  auto l = Of(r.orders[0], "location.mismatch");
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_FALSE(
+      nlohmann::json::parse(l[0].details_json).contains("unallocated"));
+  auto s = Of(r.orders[0], "stock.short");
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].message,
+            "line 1: SKU A-100 needs 12 EA; 0 available at BLK; 50 at blocked "
+            "or non-pickable locations");
+}
+
+TEST(RootCause, OnlyABlockingFindingStandsForStockShort) {
+  WaveFixture f;
+  f.Basics();
+  f.Location("BLK").blocked = RFT_FLAG_YES;
+  f.Order("O1");
+  f.Line("O1", 1, "A-100", Dec(12)).location = f.S("BLK");
+  Ruleset rules = DefaultRuleset();
+  rules.checks["location.mismatch"].severity = Severity::kWarn;
+  WaveResult r = RunWave(f, kAllCaps, rules);
+  auto l = Of(r.orders[0], "location.mismatch");
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_FALSE(
+      nlohmann::json::parse(l[0].details_json).contains("unallocated"));
+  EXPECT_EQ(Of(r.orders[0], "stock.short").size(), 1u);
+  EXPECT_EQ(r.orders[0].verdict, Verdict::kHold);
+}
+
 TEST(LocationChecks, BlockedUnknownAndNotHolding) {
   WaveFixture f;
   f.Basics();
@@ -255,7 +322,8 @@ TEST(LocationChecks, BlockedUnknownAndNotHolding) {
   f.Line("O1", 2, "A-100", Dec(1)).location = f.S("NOWHERE");
   f.Line("O1", 3, "A-100", Dec(1)).location = f.S("EMPTY");
   f.Line("O1", 4, "A-100", Dec(1)).location = f.S("P1");
-  auto l = Of(RunWave(f).orders[0], "location.mismatch");
+  const WaveResult result = RunWave(f);
+  auto l = Of(result.orders[0], "location.mismatch");
   std::vector<int> lines;
   for (auto& x : l) lines.push_back(x.line_no);
   EXPECT_EQ(lines, (std::vector<int>{1, 2, 3}));
@@ -293,7 +361,8 @@ TEST_F(LotTest, ShelfLifeExactlyAtMinimumPasses) {
   f.Stock("MILK", "P1", Dec(10), Dec(0), "SHORT");
   f.Line("O1", 1, "MILK", Dec(1)).lot = f.S("EXACT");
   f.Line("O1", 2, "MILK", Dec(1)).lot = f.S("SHORT");
-  auto s = Of(RunWave(f).orders[0], "lot.shelf_life");
+  const WaveResult result = RunWave(f);
+  auto s = Of(result.orders[0], "lot.shelf_life");
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].line_no, 2);
   EXPECT_NE(s[0].message.find("4 days"), std::string::npos);
@@ -303,9 +372,43 @@ TEST_F(LotTest, OnlyAvailableLotExpired) {
   f.Lot("MILK", "OLD", kShipDay - 1);
   f.Stock("MILK", "P1", Dec(10), Dec(0), "OLD");
   f.Line("O1", 1, "MILK", Dec(1));
+  f.Order("O2");
+  f.Line("O2", 1, "MILK", Dec(15));  // short even if the lot were good
   WaveResult r = RunWave(f);
-  EXPECT_EQ(Of(r.orders[0], "lot.expired").size(), 1u);
-  EXPECT_EQ(Of(r.orders[0], "stock.short").size(), 1u);
+  // The expired lot explains the shortage: one finding, the quantity that
+  // could not be given in its details.
+  const OrderResult& o1 = ByRef(r, "O1");
+  auto e = Of(o1, "lot.expired");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(e[0].details_json)["unallocated"], "1");
+  EXPECT_TRUE(Of(o1, "stock.short").empty());
+  EXPECT_EQ(o1.verdict, Verdict::kHold);
+  // 10 expired units would not cover 15: the shortage is real as well.
+  const OrderResult& o2 = ByRef(r, "O2");
+  auto e2 = Of(o2, "lot.expired");
+  ASSERT_EQ(e2.size(), 1u);
+  EXPECT_FALSE(
+      nlohmann::json::parse(e2[0].details_json).contains("unallocated"));
+  EXPECT_EQ(Of(o2, "stock.short").size(), 1u);
+}
+
+TEST_F(LotTest, UnknownAssignedLotIsOneFindingUnlessShortAnyway) {
+  f.Lot("MILK", "GOOD", kShipDay + 30);
+  f.Stock("MILK", "P1", Dec(10), Dec(0), "GOOD");
+  f.Line("O1", 1, "MILK", Dec(3)).lot = f.S("GHOST");
+  f.Order("O2");
+  f.Line("O2", 1, "MILK", Dec(30)).lot = f.S("GHOST");
+  WaveResult r = RunWave(f);
+  const OrderResult& o1 = ByRef(r, "O1");
+  auto m = Of(o1, "lot.missing");
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(m[0].details_json)["unallocated"], "3");
+  EXPECT_TRUE(Of(o1, "stock.short").empty());
+  EXPECT_EQ(o1.verdict, Verdict::kHold);
+  // 30 wanted, 10 in good lots: short with any lot.
+  const OrderResult& o2 = ByRef(r, "O2");
+  EXPECT_EQ(Of(o2, "lot.missing").size(), 1u);
+  EXPECT_EQ(Of(o2, "stock.short").size(), 1u);
 }
 
 TEST_F(LotTest, QuarantineAndFefo) {
@@ -350,7 +453,8 @@ TEST_F(LotTest, LotMissingForLotlessStockAndUnknownLot) {
   f.Stock("MILK", "P1", Dec(10));  // no lot for a lot-tracked item
   f.Line("O1", 1, "MILK", Dec(1));
   f.Line("O1", 2, "MILK", Dec(1)).lot = f.S("GHOST");
-  auto m = Of(RunWave(f).orders[0], "lot.missing");
+  const WaveResult result = RunWave(f);
+  auto m = Of(result.orders[0], "lot.missing");
   std::vector<int> lines;
   for (auto& x : m) lines.push_back(x.line_no);
   EXPECT_EQ(lines, (std::vector<int>{1, 2}));
@@ -371,7 +475,8 @@ TEST(DateChecks, UtcShipDateIsJudgedInTheSiteZone) {
     Ruleset rules = DefaultRuleset();
     if (berlin) rules.site_timezones["WH1"] = "Europe/Berlin";
     ComputeRevision(rules);
-    auto e = Of(RunWave(f, kAllCaps, rules).orders[0], "lot.expired");
+    const WaveResult result = RunWave(f, kAllCaps, rules);
+    auto e = Of(result.orders[0], "lot.expired");
     EXPECT_EQ(e.size(), berlin ? 1u : 0u) << berlin;
   }
 }

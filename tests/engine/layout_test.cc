@@ -97,7 +97,7 @@ TEST(ServingSequence, PriorityDayThenWholeRef) {
   }
   WaveResult r = RunWave(f);
   std::vector<std::string> refs;
-  for (const auto& o : r.orders) refs.push_back(o.ref);
+  for (const auto& o : r.orders) refs.emplace_back(o.ref);
   EXPECT_EQ(refs, (std::vector<std::string>{
                       "B", "WAREHOUSE/OUTGOING/0001",
                       "WAREHOUSE/OUTGOING/0001-B", "WAREHOUSE/OUTGOING/0002",
@@ -130,6 +130,48 @@ TEST(OutlierChecks, HistoryIsPerCustomerAndSku) {
   EXPECT_EQ(o1[0].line_no, 1);
   EXPECT_TRUE(Of(ByRef(r, "O2"), "qty.outlier").empty());
   EXPECT_TRUE(Of(ByRef(r, "O3"), "qty.outlier").empty());
+}
+
+TEST(DuplicateChecks, PastOrdersBySignatureMatchEqualRange) {
+  for (int orders : {0, 1, 2, 7, 300}) {
+    WaveFixture f;
+    f.Basics();
+    const rft_time at = Utc((kShipDay - 1) * kMicrosPerDay);
+    for (int i = 0; i < orders; ++i) {
+      // Every third past order repeats the one before it: equal keys.
+      const int lines = i % 3 == 2 ? i - 1 : i;
+      const std::string ref = "H-" + std::to_string(i);
+      const std::string customer = "C" + std::to_string(lines % 5);
+      f.History(ref, customer, "A-100", Dec(1 + lines), at);
+      if (lines % 2 == 0) f.History(ref, customer, "B-200", Dec(2), at);
+    }
+    Wave wave = f.Build();
+    const WaveData& w = wave.data();
+    const auto& all = w.history_by_signature;
+    ASSERT_TRUE(std::is_sorted(all.begin(), all.end()));
+    std::vector<uint64_t> keys;
+    for (const auto& e : all) keys.push_back(e.first);
+    for (uint64_t k :
+         {uint64_t{0}, uint64_t{1}, UINT64_MAX, uint64_t{0x8000000000000000}}) {
+      keys.push_back(k);
+    }
+    for (size_t i = 0; i + 1 < all.size(); ++i) {
+      keys.push_back(all[i].first + 1);  // between two keys, or equal to one
+    }
+    for (uint64_t key : keys) {
+      // The plain way: every entry with the key, in a scan of them all.
+      size_t first = all.size(), count = 0;
+      for (size_t i = 0; i < all.size(); ++i) {
+        if (all[i].first != key) continue;
+        if (count++ == 0) first = i;
+      }
+      const auto found = w.HistoryBySignature(key);
+      ASSERT_EQ(found.size(), count) << orders << " " << key;
+      if (count > 0) {
+        EXPECT_EQ(found.data(), all.data() + first) << orders << " " << key;
+      }
+    }
+  }
 }
 
 TEST(AddressChecks, SamePostcodeTextJudgedPerCountry) {

@@ -251,7 +251,8 @@ class WaveFixture {
   std::vector<rft_history_line> history;
 };
 
-// Findings of one check in an order result.
+// Findings of one check in an order result. Their text views the result's
+// store: keep the WaveResult while they are read.
 inline std::vector<Finding> Of(const OrderResult& r, const std::string& id) {
   std::vector<Finding> out;
   for (const auto& f : r.findings) {

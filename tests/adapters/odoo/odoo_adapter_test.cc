@@ -64,9 +64,10 @@ const std::map<std::string, Expected>& ExpectedVerdicts() {
       {PickName(6), {"hold", {"qty.invalid"}}},
       {PickName(7), {"hold", {"uom.mismatch"}}},
       {PickName(8), {"hold", {"stock.short"}}},
-      // Nothing can be taken at a blocked location, nor without a lot.
-      {PickName(9), {"hold", {"location.mismatch", "stock.short"}}},
-      {PickName(10), {"hold", {"lot.missing", "stock.short"}}},
+      // Nothing can be taken at a blocked location, nor without a lot: the
+      // root cause is the one finding (no stock.short beside it).
+      {PickName(9), {"hold", {"location.mismatch"}}},
+      {PickName(10), {"hold", {"lot.missing"}}},
       {PickName(11), {"hold", {"lot.expired"}}},
       {PickName(12), {"hold", {"lot.shelf_life"}}},
       {PickName(13), {"warn", {"lot.fefo"}}},

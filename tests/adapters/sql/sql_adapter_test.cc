@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <future>
@@ -41,6 +42,13 @@ std::string MappingFile(const TestWms& wms, const std::string& text,
 std::string Options(const std::string& mapping_path, bool trace = false) {
   return std::string("{\"mapping\": \"") + mapping_path + "\"" +
          (trace ? ", \"trace_statements\": true" : "") + "}";
+}
+
+std::string MappingWith(const std::string& from, const std::string& to) {
+  std::string m = TestWms::Mapping();
+  size_t pos = m.find(from);
+  if (pos == std::string::npos) return m;
+  return m.replace(pos, from.size(), to);
 }
 
 class SqlAdapterTest : public ::testing::TestWithParam<std::string> {
@@ -373,6 +381,40 @@ TEST_P(SqlAdapterTest, WriteBackUpsertsAndResolves) {
   EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rft_errors"), "7");
 }
 
+// Values that mean something in SQL or in a PostgreSQL array literal are
+// written as they are.
+TEST_P(SqlAdapterTest, WriteBackKeepsValuesExactly) {
+  wms_->AddOrders(1, 2, "released");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  const std::string odd =
+      "say \"hi\" \\ back\\slash {a,b} NULL 'quoted' ; -- \u00e9t\u00e9";
+  SyntheticRun run;
+  run.run_id = "odd-values";
+  run.rows = {{"O1", RFT_VERDICT_HOLD}, {"O2", RFT_VERDICT_PASS}};
+  run.rows[0].customer = "NULL";
+  run.findings = {{"O1", 1, "stock.short"}};
+  run.findings[0].message = odd;
+  run.findings[0].details = "{\"path\": \"C:\\\\x\", \"q\": \"\\\"\"}";
+  std::string msg;
+  ASSERT_EQ(run.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("message") +
+                        " FROM rft_errors WHERE order_ref = 'O1'"),
+            odd);
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("details") +
+                        " FROM rft_errors WHERE order_ref = 'O1'"),
+            run.findings[0].details);
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("customer_ref") +
+                        " FROM rftgate_check_run WHERE order_ref = 'O1'"),
+            "NULL");
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run WHERE "
+                        "customer_ref IS NULL"),
+            "0");
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run WHERE "
+                        "provider IS NULL"),
+            "2");
+}
+
 TEST_P(SqlAdapterTest, FailurePolicyOrdersKeepTheirOpenRecords) {
   wms_->AddOrders(1, 3, "released");
   auto h = Open();
@@ -686,6 +728,137 @@ TEST_P(SqlAdapterTest, LoadOfAFewOrdersByRefTakesFewStatements) {
   }
 }
 
+// The statements of a single-order write-back once rftgate's tables exist,
+// counted on the database's side. On PostgreSQL the count is pinned: the
+// transaction, its limits, the lock, the schema table and its version go in
+// one round trip (BEGIN, SET LOCAL client_min_messages, SET LOCAL
+// statement_timeout, pg_advisory_xact_lock, CREATE TABLE IF NOT EXISTS,
+// SELECT version), everything of the order in one statement, then COMMIT:
+// eight statements in three round trips.
+TEST_P(SqlAdapterTest, SingleOrderWriteBackStatementsArePinned) {
+  wms_->AddOrders(1, 2, "released");
+  LogCapture log;
+  auto h = Open(&log, /*trace=*/true);
+  ASSERT_TRUE(h);
+  std::string msg;
+  SyntheticRun first;
+  first.run_id = "single-1";
+  first.apply_holds = true;
+  first.rows = {{"O1", RFT_VERDICT_HOLD}};
+  first.findings = {{"O1", 1, "stock.short"}, {"O1", 0, "customer.hold"}};
+  ASSERT_EQ(first.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+
+  StatementCounter counter(*wms_);
+  std::string reason;
+  if (!counter.Start(&reason)) {
+    if (ServersRequired()) FAIL() << reason;
+    GTEST_SKIP() << reason;
+  }
+  log.Clear();
+  size_t base = counter.Count(log);
+  // Seen again on line 1, fixed on the order (resolved), still held: every
+  // part of the write-back has something to do.
+  SyntheticRun again;
+  again.run_id = "single-2";
+  again.apply_holds = true;
+  again.rows = {{"O1", RFT_VERDICT_HOLD}};
+  again.findings = {{"O1", 1, "stock.short"}};
+  TestCall call;
+  call.call.deadline_unix_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count() +
+      60000;
+  ASSERT_EQ(again.Write(Library().api(), h->get(), &msg, &call), RFT_OK)
+      << call.message();
+  size_t statements = counter.Count(log) - base;
+  counter.Stop();
+
+  EXPECT_EQ(OpenRecords(), 1u);
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rft_errors WHERE status = "
+                        "'resolved' AND resolved_run = 'single-2' AND "
+                        "check_id = 'customer.hold'"),
+            "1");
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("times_seen") +
+                        " FROM rft_errors WHERE check_id = 'stock.short'"),
+            "2");
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run WHERE run_id "
+                        "= 'single-2'"),
+            "1");
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("hold_flag") +
+                        " FROM wms_order WHERE ref = 'O1'"),
+            "1");
+  EXPECT_GT(statements, 0u);
+  if (wms_->dialect() == Dialect::kPostgres) {
+    EXPECT_EQ(statements, 8u);
+  }
+  RecordProperty("statements_per_single_order_write_back",
+                 std::to_string(statements));
+}
+
+// More orders than one PostgreSQL statement takes (RecordStore::kPgChunkRows)
+// with their findings handed over in reverse order: every order's records
+// are upserted and resolved with the right orders, whichever chunk they
+// land in.
+TEST_P(SqlAdapterTest, LargeRunsResolveAndHoldAcrossChunks) {
+  constexpr int kOrders = 6200;
+  wms_->AddOrders(1, kOrders, "released");
+  const std::string hold = "hold: {column: hold_flag, value: \"1\"";
+  ASSERT_NE(TestWms::Mapping().find(hold), std::string::npos);
+  mapping_path_ = MappingFile(
+      *wms_, MappingWith(hold, hold + ", release_value: \"0\""), "wide.yaml");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  SyntheticRun run1;
+  run1.run_id = "wide-1";
+  run1.apply_holds = true;
+  for (int i = 1; i <= kOrders; ++i) {
+    run1.rows.push_back({"O" + std::to_string(i), RFT_VERDICT_HOLD});
+  }
+  for (int i = kOrders; i >= 1; --i) {
+    run1.findings.push_back({"O" + std::to_string(i), 1, "stock.short"});
+    run1.findings.push_back({"O" + std::to_string(i), 0, "customer.hold"});
+  }
+  std::string msg;
+  ASSERT_EQ(run1.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  ASSERT_EQ(OpenRecords(), 2u * kOrders);
+  ASSERT_EQ(wms_->Value("SELECT COUNT(*) FROM wms_order WHERE hold_flag = 1"),
+            std::to_string(kOrders));
+
+  // Even orders pass; odd orders keep their line finding only.
+  SyntheticRun run2;
+  run2.run_id = "wide-2";
+  run2.apply_holds = true;
+  for (int i = 1; i <= kOrders; ++i) {
+    run2.rows.push_back(
+        {"O" + std::to_string(i), i % 2 ? RFT_VERDICT_HOLD : RFT_VERDICT_PASS});
+  }
+  for (int i = kOrders - 1; i >= 1; i -= 2) {
+    run2.findings.push_back({"O" + std::to_string(i), 1, "stock.short"});
+  }
+  ASSERT_EQ(run2.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(OpenRecords(), static_cast<size_t>(kOrders / 2));
+  EXPECT_EQ(
+      wms_->Value("SELECT COUNT(*) FROM rft_errors WHERE status = "
+                  "'open' AND check_id = 'stock.short' AND times_seen = 2"),
+      std::to_string(kOrders / 2));
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rft_errors WHERE status = "
+                        "'resolved' AND resolved_run = 'wide-2'"),
+            std::to_string(kOrders / 2 * 3));
+  // Held: the odd orders; released: the even ones.
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM wms_order WHERE hold_flag = 1"),
+            std::to_string(kOrders / 2));
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM wms_order WHERE hold_flag = 1 "
+                        "AND id % 2 = 0"),
+            "0");
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("orders") +
+                        " FROM rftgate_run WHERE run_id = 'wide-2'"),
+            std::to_string(kOrders));
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("findings") +
+                        " FROM rftgate_run WHERE run_id = 'wide-2'"),
+            std::to_string(kOrders / 2));
+}
+
 // Runs a write-back in a child process that is SIGKILLed after the first
 // chunk of findings is in the database (inside the transaction).
 TEST_P(SqlAdapterTest, ProcessKilledMidWriteLeavesTablesAsTheyWere) {
@@ -796,13 +969,6 @@ TEST_P(SqlAdapterTest, HonoursCancellation) {
   RecordingSink again;
   ASSERT_EQ(Load(*h, Ready(), again), RFT_OK);
   EXPECT_EQ(again.orders.size(), 10u);
-}
-
-std::string MappingWith(const std::string& from, const std::string& to) {
-  std::string m = TestWms::Mapping();
-  size_t pos = m.find(from);
-  if (pos == std::string::npos) return m;
-  return m.replace(pos, from.size(), to);
 }
 
 struct BadMapping {
