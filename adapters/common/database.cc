@@ -99,9 +99,23 @@ Database::Database(ConnectionSpec spec, adapter::Logger log)
   Connect();
 }
 
-Database::~Database() = default;
+// A statement of QueryPrepared with the storage its values and results are
+// bound to.
+struct Database::Prepared {
+  std::string sql;
+  size_t columns = 0, batch_rows = 0;
+  std::vector<Param> params;
+  std::vector<soci::indicator> param_inds;
+  std::vector<std::vector<std::string>> values;
+  std::vector<std::vector<soci::indicator>> inds;
+  std::vector<std::vector<int>> nulls;
+  std::unique_ptr<soci::statement> st;
+};
+
+Database::~Database() { prepared_.clear(); }
 
 void Database::Connect() {
+  prepared_.clear();  // they belong to the old session
   session_.reset();
   try {
     switch (spec_.dialect) {
@@ -286,6 +300,78 @@ void Database::Query(const std::string& sql, std::vector<Param> params,
       inds[c].resize(batch_rows);
     }
     more = st.fetch();
+  }
+}
+
+void Database::QueryPrepared(
+    const std::string& sql, std::vector<Param> params, size_t columns,
+    size_t batch_rows, const std::function<void(const TextBatch&)>& on_batch) {
+  batch_rows = std::max<size_t>(batch_rows, 2);  // see Query
+  Prepared* p = nullptr;
+  for (auto& q : prepared_) {
+    if (q->sql == sql && q->columns == columns && q->batch_rows == batch_rows &&
+        q->params.size() == params.size()) {
+      p = q.get();
+      break;
+    }
+  }
+  if (p == nullptr) {
+    auto fresh = std::make_unique<Prepared>();
+    fresh->sql = sql;
+    fresh->columns = columns;
+    fresh->batch_rows = batch_rows;
+    fresh->params = std::move(params);
+    fresh->values.assign(columns, std::vector<std::string>(batch_rows));
+    fresh->inds.assign(columns, std::vector<soci::indicator>(batch_rows));
+    fresh->nulls.assign(columns, std::vector<int>(batch_rows, 0));
+    fresh->st = std::make_unique<soci::statement>(*session_);
+    for (size_t c = 0; c < columns; ++c) {
+      fresh->st->exchange(soci::into(fresh->values[c], fresh->inds[c]));
+    }
+    BindAll(*fresh->st, fresh->params, fresh->param_inds);
+    fresh->st->alloc();
+    fresh->st->prepare(
+        spec_.dialect == Dialect::kSqlite ? PositionalPlaceholders(sql) : sql,
+        soci::details::st_repeatable_query);
+    fresh->st->define_and_bind();
+    if (prepared_.size() >= kPreparedStatements) {
+      prepared_.erase(prepared_.begin());
+    }
+    prepared_.push_back(std::move(fresh));
+    p = prepared_.back().get();
+  } else {
+    // The bound storage stays where it is: only the values change.
+    for (size_t i = 0; i < params.size(); ++i) {
+      p->params[i].value.swap(params[i].value);
+      p->params[i].is_null = params[i].is_null;
+      p->param_inds[i] = params[i].is_null ? soci::i_null : soci::i_ok;
+    }
+    for (size_t c = 0; c < columns; ++c) {
+      p->values[c].resize(batch_rows);
+      p->inds[c].resize(batch_rows);
+    }
+  }
+  try {
+    bool more = p->st->execute(true);
+    while (more) {
+      size_t rows = columns == 0 ? 0 : p->values[0].size();
+      for (size_t c = 0; c < columns; ++c) {
+        for (size_t r = 0; r < rows; ++r) {
+          p->nulls[c][r] = p->inds[c][r] == soci::i_null ? 1 : 0;
+        }
+      }
+      if (rows > 0) on_batch(TextBatch(p->values, p->nulls, rows));
+      for (size_t c = 0; c < columns; ++c) {
+        p->values[c].resize(batch_rows);
+        p->inds[c].resize(batch_rows);
+      }
+      more = p->st->fetch();
+    }
+  } catch (...) {
+    // Stopped half way (an error, a refused record): not kept.
+    prepared_.erase(std::find_if(prepared_.begin(), prepared_.end(),
+                                 [p](const auto& q) { return q.get() == p; }));
+    throw;
   }
 }
 

@@ -135,6 +135,15 @@ class Database {
              size_t batch_rows,
              const std::function<void(const TextBatch&)>& on_batch);
 
+  // As Query, with the statement prepared once per connection and kept:
+  // the next Query with the same text and as many values only binds and
+  // executes it (no parse, no plan on PostgreSQL, whose generic plan it
+  // then reuses). For a statement run by every call, e.g. a release call's
+  // load; at most kPreparedStatements are kept (the oldest goes).
+  void QueryPrepared(const std::string& sql, std::vector<Param> params,
+                     size_t columns, size_t batch_rows,
+                     const std::function<void(const TextBatch&)>& on_batch);
+
   // One text value (first column of the first row); nullopt when there is
   // no row or the value is NULL.
   std::optional<std::string> QueryValue(const std::string& sql,
@@ -160,6 +169,10 @@ class Database {
 
   ConnectionSpec spec_;
   adapter::Logger log_;
+  struct Prepared;
+  static constexpr size_t kPreparedStatements = 8;
+  // Statements of QueryPrepared (destroyed before the session).
+  std::vector<std::unique_ptr<Prepared>> prepared_;
   std::unique_ptr<soci::session> session_;
   bool broken_ = false;
   bool trace_ = false;

@@ -656,7 +656,9 @@ uint64_t LoadWave(Database& db, const OdooSchema& schema,
     Cell name, warn, warn_msg, parent_warn, parent_warn_msg, has_parent;
   };
   std::vector<PartnerData> partners;
-  {
+  // Left out when no check that is on reads customers (the sink's needs).
+  const bool want_partners = sink.Needs(RFT_CAP_CUSTOMERS);
+  if (want_partners) {
     const bool warn = schema.Has("res_partner", "picking_warn");
     SqlBuilder b;
     b << "SELECT CAST(rp.id AS text), CASE WHEN par.id IS NOT NULL AND "
@@ -690,7 +692,8 @@ uint64_t LoadWave(Database& db, const OdooSchema& schema,
     int64_t product_id = 0;
   };
   std::vector<HistoryData> history;
-  if (!partner_set.empty() && !product_ids.empty()) {
+  const bool want_history = sink.Needs(RFT_CAP_HISTORY);
+  if (want_history && !partner_set.empty() && !product_ids.empty()) {
     SqlBuilder b;
     b << "SELECT p.name, CAST(p.partner_id AS text), CAST(m.product_id AS "
          "text), CAST(m.product_qty AS text), CAST(p.date AS text) FROM "
@@ -926,6 +929,8 @@ uint64_t LoadWave(Database& db, const OdooSchema& schema,
   uint64_t caps = RFT_CAP_ITEMS | RFT_CAP_UNITS | RFT_CAP_STOCK | RFT_CAP_LOTS |
                   RFT_CAP_LOCATIONS | RFT_CAP_CUSTOMERS | RFT_CAP_RESERVATIONS |
                   RFT_CAP_HISTORY | RFT_CAP_WEIGHTS | RFT_CAP_ADDRESSES;
+  if (!want_partners) caps &= ~static_cast<uint64_t>(RFT_CAP_CUSTOMERS);
+  if (!want_history) caps &= ~static_cast<uint64_t>(RFT_CAP_HISTORY);
   if (!options.carriers.empty() && schema.has_carrier) {
     std::vector<rft_carrier_service> recs;
     for (const auto& [name, limits] : options.carriers) {

@@ -23,19 +23,28 @@ constexpr size_t kBatchRows = 1024;
 // the batch (valid during the batch callback only).
 class RowReader {
  public:
+  // Column 0 of the reader is column `first` of the batch.
   RowReader(const TextBatch& batch, size_t row, adapters::TimestampMode mode,
-            size_t* bad_values)
-      : batch_(batch), row_(row), mode_(mode), bad_(bad_values) {}
+            size_t* bad_values, size_t first = 0)
+      : batch_(batch),
+        row_(row),
+        first_(first),
+        mode_(mode),
+        bad_(bad_values) {}
+
+  std::string_view View(size_t col) const {
+    return batch_.At(row_, first_ + col);
+  }
 
   rft_str Str(size_t col) const {
-    std::string_view v = batch_.At(row_, col);
+    std::string_view v = View(col);
     return v.data() == nullptr ? adapter::NullStr()
                                : rft_str{v.data(), v.size()};
   }
-  bool Null(size_t col) const { return batch_.IsNull(row_, col); }
+  bool Null(size_t col) const { return batch_.IsNull(row_, first_ + col); }
   rft_decimal Decimal(size_t col) const {
     if (Null(col)) return adapter::NullDecimal();
-    auto d = adapters::ParseDecimal(batch_.At(row_, col));
+    auto d = adapters::ParseDecimal(View(col));
     if (!d) {
       ++*bad_;
       return adapter::NullDecimal();
@@ -43,8 +52,8 @@ class RowReader {
     return *d;
   }
   rft_time Time(size_t col) const {
-    if (Null(col) || batch_.At(row_, col).empty()) return adapter::NoTime();
-    auto t = adapters::ParseTime(batch_.At(row_, col), mode_);
+    if (Null(col) || View(col).empty()) return adapter::NoTime();
+    auto t = adapters::ParseTime(View(col), mode_);
     if (!t) {
       ++*bad_;
       return adapter::NoTime();
@@ -53,7 +62,7 @@ class RowReader {
   }
   int32_t Int(size_t col, int32_t absent) const {
     if (Null(col)) return absent;
-    auto v = adapters::ParseInteger(batch_.At(row_, col));
+    auto v = adapters::ParseInteger(View(col));
     if (!v || *v < INT32_MIN || *v > INT32_MAX) {
       ++*bad_;
       return absent;
@@ -62,12 +71,12 @@ class RowReader {
   }
   int32_t Flag(size_t col) const {
     if (Null(col)) return RFT_FLAG_UNKNOWN;
-    int32_t f = adapters::ParseFlag(batch_.At(row_, col));
+    int32_t f = adapters::ParseFlag(View(col));
     if (f == RFT_FLAG_UNKNOWN) ++*bad_;
     return f;
   }
   std::string Lower(size_t col) const {
-    std::string s(batch_.At(row_, col));
+    std::string s(View(col));
     for (auto& ch : s) ch = static_cast<char>(std::tolower(ch));
     return s;
   }
@@ -75,6 +84,7 @@ class RowReader {
  private:
   const TextBatch& batch_;
   size_t row_;
+  size_t first_;
   adapters::TimestampMode mode_;
   size_t* bad_;
 };
@@ -133,12 +143,29 @@ class SqlAdapter::Loader {
         d_(a.db_->dialect()),
         sel_(selection),
         sink_(sink),
-        call_(call) {}
+        call_(call),
+        skipped_(Skipped(sink.Needs())),
+        folded_(d_ == Dialect::kPostgres && sel_.mode == RFT_SELECT_REFS &&
+                sel_.ref_count <= kFoldedRefs) {}
 
   void Run();
   int64_t CountReady();
 
  private:
+  // The inputs whose queries this load leaves out: those the plugin's
+  // checks do not read (the sink's needs).
+  static uint64_t Skipped(uint64_t needs) {
+    constexpr uint64_t kQueried =
+        RFT_CAP_ITEMS | RFT_CAP_UNITS | RFT_CAP_STOCK | RFT_CAP_LOTS |
+        RFT_CAP_LOCATIONS | RFT_CAP_CUSTOMERS | RFT_CAP_CARRIERS |
+        RFT_CAP_RESERVATIONS | RFT_CAP_HISTORY;
+    uint64_t skipped = kQueried & ~needs;
+    if (skipped & RFT_CAP_ITEMS) skipped |= RFT_CAP_WEIGHTS;  // item columns
+    return skipped;
+  }
+  bool Wanted(uint64_t capability) const {
+    return (skipped_ & capability) == 0;
+  }
   std::string Q(const std::string& name) const {
     return adapters::QuoteIdentifier(d_, name, "identifier");
   }
@@ -230,6 +257,7 @@ class SqlAdapter::Loader {
 
   // The keys of the selected orders, as a subquery (fresh binds each time).
   std::string OrderKeys(SqlBuilder& b) const {
+    if (cte_ready_) return "SELECT k FROM rft_wk";
     const Source& o = m_.orders;
     std::string cond = "1 = 1" + AndWhere(b, o.where, "w");
     switch (sel_.mode) {
@@ -256,6 +284,14 @@ class SqlAdapter::Loader {
            From(o) + " w WHERE " + cond + " ORDER BY " + Col(o, "ref", "w") +
            " LIMIT " + std::to_string(sel_.max_orders) + ") wk";
   }
+  // `column` IN the keys of the selected orders. In a folded load, an
+  // array built once from rft_wk: PostgreSQL then looks the keys up by
+  // index instead of joining the common table expression.
+  std::string InKeys(SqlBuilder& b, const std::string& column) const {
+    if (cte_ready_) return column + " = ANY(ARRAY(SELECT k FROM rft_wk))";
+    return column + " IN (" + OrderKeys(b) + ")";
+  }
+
   // SKUs on the lines of the selected orders, as a subquery.
   std::string SkuSet(SqlBuilder& b) const {
     const Source& l = m_.lines;
@@ -271,6 +307,7 @@ class SqlAdapter::Loader {
   // PostgreSQL reads it as an array of the column's type. Elsewhere, the
   // subquery.
   std::string SkuFilter(SqlBuilder& b, const std::string& column) const {
+    if (cte_ready_) return column + " = ANY(ARRAY(SELECT sku FROM rft_wl))";
     if (d_ == Dialect::kPostgres && lines_loaded_) {
       return AnyOf(b, column, wave_skus_);
     }
@@ -293,21 +330,149 @@ class SqlAdapter::Loader {
     return column + " = ANY(" + b.Bind(Text(std::move(array))) + ")";
   }
 
-  void RunQuery(const std::string& what, SqlBuilder b, size_t columns,
-                const std::function<void(const TextBatch&)>& on_batch) {
-    call_.ThrowIfStopped();
-    // A few orders read a few rows: buffers sized for a wave (columns x
-    // kBatchRows strings, allocated per query) would cost more than the
-    // query.
-    const size_t batch =
-        sel_.mode == RFT_SELECT_REFS && sel_.ref_count <= 8 ? 64 : kBatchRows;
-    a_.db_->Query(b.sql, std::move(b.params), columns, batch,
-                  [&](const TextBatch& batch) {
-                    on_batch(batch);
-                    call_.ThrowIfStopped();
-                  });
-    ++queries_;
+  // One query of the load: its statement, its number of columns, what to
+  // do with each row and after each batch of rows.
+  struct Part {
+    SqlBuilder b;
+    size_t columns;
+    std::function<void(const RowReader&)> row;
+    std::function<void()> flush;
+  };
+
+  // Runs a query whose rows become records of one kind: `fill` sets the
+  // fields of each (struct_size is set).
+  template <typename Record, typename Fill>
+  void RunRecords(const char* what, rft_record_kind kind, SqlBuilder b,
+                  size_t columns, Fill fill) {
     (void)what;
+    auto recs = std::make_shared<std::vector<Record>>();
+    RunPart(Part{std::move(b), columns,
+                 [recs, fill](const RowReader& r) {
+                   Record x{};
+                   x.struct_size = sizeof(Record);
+                   fill(r, x);
+                   recs->push_back(x);
+                 },
+                 [this, recs, kind] {
+                   if (!recs->empty()) PutAll(kind, *recs);
+                 }});
+  }
+
+  // Runs `part` now, or keeps it for RunFolded.
+  void RunPart(Part part) {
+    if (folded_) {
+      parts_.push_back(std::move(part));
+      return;
+    }
+    call_.ThrowIfStopped();
+    a_.db_->Query(
+        part.b.sql, std::move(part.b.params), part.columns, BatchRows(),
+        [&](const TextBatch& batch) {
+          for (size_t i = 0; i < batch.rows(); ++i) {
+            part.row(RowReader(batch, i, m_.timestamps, &bad_values_));
+          }
+          part.flush();
+          call_.ThrowIfStopped();
+        });
+    ++queries_;
+  }
+
+  // A few orders read a few rows: buffers sized for a wave (columns x
+  // kBatchRows strings, allocated per query) would cost more than the
+  // query.
+  size_t BatchRows() const {
+    return sel_.mode == RFT_SELECT_REFS && sel_.ref_count <= 8 ? 64
+                                                               : kBatchRows;
+  }
+
+  // The keys of the selected orders and the SKUs of their lines, as the
+  // common table expressions rft_wk (k) and rft_wl (sku) of a folded load.
+  void BeginFolded() {
+    const Source& l = m_.lines;
+    cte_.sql = "WITH rft_wk (k) AS (";
+    cte_.sql += OrderKeys(cte_);
+    cte_.sql += "), rft_wl (sku) AS (SELECT " + Col(l, "sku", "sl") +
+                " AS sku FROM " + From(l) + " sl WHERE " +
+                Col(l, "order_key", "sl") + " IN (SELECT k FROM rft_wk)";
+    cte_.sql += AndWhere(cte_, l.where, "sl");
+    cte_.sql += ") ";
+    cte_ready_ = true;
+  }
+
+  // Runs the parts kept by RunPart as one statement: each part's rows
+  // tagged with its number in the first column, its columns padded with
+  // NULLs to the widest part's; one round trip for the whole load.
+  void RunFolded() {
+    if (parts_.empty()) return;
+    size_t width = 0;
+    for (const Part& p : parts_) width = std::max(width, p.columns);
+    SqlBuilder b = std::move(cte_);
+    for (size_t i = 0; i < parts_.size(); ++i) {
+      Part& p = parts_[i];
+      b.sql += i == 0 ? "" : " UNION ALL ";
+      b.sql += "SELECT CAST('" + std::to_string(i) + "' AS text), p" +
+               std::to_string(i) + ".*";
+      for (size_t c = p.columns; c < width; ++c) {
+        b.sql += ", CAST(NULL AS text)";
+      }
+      b.sql += " FROM (" + Renumbered(p.b.sql, b.params.size()) + ") p" +
+               std::to_string(i);
+      for (Param& v : p.b.params) b.params.push_back(std::move(v));
+    }
+    call_.ThrowIfStopped();
+    // The same text at every release call of one order: prepared once.
+    a_.db_->QueryPrepared(
+        b.sql, std::move(b.params), width + 1, BatchRows(),
+        [&](const TextBatch& batch) {
+          for (size_t r = 0; r < batch.rows(); ++r) {
+            auto tag = adapters::ParseInteger(batch.At(r, 0));
+            if (!tag || *tag < 0 ||
+                static_cast<size_t>(*tag) >= parts_.size()) {
+              throw Error(RFT_ERR_INTERNAL, "load: a row of an unknown query");
+            }
+            parts_[static_cast<size_t>(*tag)].row(
+                RowReader(batch, r, m_.timestamps, &bad_values_, 1));
+          }
+          for (Part& p : parts_) p.flush();
+          call_.ThrowIfStopped();
+        });
+    ++queries_;
+    parts_.clear();
+  }
+
+  // `sql` with its placeholders :p0, :p1... renumbered from `offset`, to
+  // follow another statement's. Quoted text and identifiers are left alone.
+  static std::string Renumbered(const std::string& sql, size_t offset) {
+    std::string out;
+    out.reserve(sql.size() + 16);
+    char quote = 0;
+    for (size_t i = 0; i < sql.size(); ++i) {
+      char c = sql[i];
+      if (quote != 0) {
+        if (c == quote) quote = 0;
+        out += c;
+        continue;
+      }
+      if (c == '\'' || c == '"') {
+        quote = c;
+        out += c;
+        continue;
+      }
+      if (c == ':' && i + 2 < sql.size() && sql[i + 1] == 'p' &&
+          sql[i + 2] >= '0' && sql[i + 2] <= '9') {
+        size_t j = i + 2;
+        size_t n = 0;
+        while (j < sql.size() && sql[j] >= '0' && sql[j] <= '9') {
+          n = n * 10 + static_cast<size_t>(sql[j] - '0');
+          ++j;
+        }
+        out += ":p" + std::to_string(n + offset);
+        i = j - 1;
+        continue;
+      }
+      out += c;
+    }
+    return out;
   }
 
   template <typename Record>
@@ -336,12 +501,22 @@ class SqlAdapter::Loader {
   const rft_selection& sel_;
   adapter::Sink& sink_;
   adapter::Call& call_;
+  const uint64_t skipped_;
+  // A few orders by ref on PostgreSQL: every query of the load is one
+  // statement (RunFolded).
+  const bool folded_;
+  static constexpr size_t kFoldedRefs = 64;
+  SqlBuilder cte_;
+  bool cte_ready_ = false;
+  std::vector<Part> parts_;
   std::string refs_json_;
   std::vector<std::string> refs_;
   // Up to this many refs are bound one by one on MySQL/MariaDB.
   static constexpr size_t kMysqlBoundRefs = 500;
-  // What the loaded lines name (PostgreSQL only; see SkuFilter).
+  // What the loaded lines (and stock) name (PostgreSQL only; see SkuFilter
+  // and LoadLocations).
   bool lines_loaded_ = false;
+  bool stock_loaded_ = false;
   std::unordered_set<std::string> wave_skus_;
   std::unordered_set<std::string> wave_locations_;
   std::string range_from_;
@@ -374,35 +549,28 @@ void SqlAdapter::Loader::LoadOrders() {
                                                    "status"};
   SqlBuilder b;
   b << "SELECT " << OutList(o, kFields, "o") << " FROM " << From(o)
-    << " o WHERE " << Col(o, "key", "o") << " IN (" << OrderKeys(b) << ")";
-  std::vector<rft_order> recs;
-  RunQuery("orders", std::move(b), kFields.size(), [&](const TextBatch& batch) {
-    for (size_t i = 0; i < batch.rows(); ++i) {
-      RowReader r(batch, i, m_.timestamps, &bad_values_);
-      rft_order x{};
-      x.struct_size = sizeof(rft_order);
-      x.ref = r.Str(0);
-      x.stable_id = r.Str(1);
-      x.site = r.Str(2);
-      x.provider = r.Str(3);
-      x.customer_ref = r.Str(4);
-      x.customer_order_ref = r.Str(5);
-      x.ship_to_name = r.Str(6);
-      x.street = r.Str(7);
-      x.city = r.Str(8);
-      x.postcode = r.Str(9);
-      x.country = r.Str(10);
-      x.carrier = r.Str(11);
-      x.carrier_service = r.Str(12);
-      x.ship_date = r.Time(13);
-      x.created_at = r.Time(14);
-      x.release_at = r.Time(15);
-      x.priority = r.Int(16, 0);
-      x.status_text = r.Str(17);
-      recs.push_back(x);
-    }
-    PutAll(RFT_REC_ORDER, recs);
-  });
+    << " o WHERE " << InKeys(b, Col(o, "key", "o"));
+  RunRecords<rft_order>("orders", RFT_REC_ORDER, std::move(b), kFields.size(),
+                        [](const RowReader& r, rft_order& x) {
+                          x.ref = r.Str(0);
+                          x.stable_id = r.Str(1);
+                          x.site = r.Str(2);
+                          x.provider = r.Str(3);
+                          x.customer_ref = r.Str(4);
+                          x.customer_order_ref = r.Str(5);
+                          x.ship_to_name = r.Str(6);
+                          x.street = r.Str(7);
+                          x.city = r.Str(8);
+                          x.postcode = r.Str(9);
+                          x.country = r.Str(10);
+                          x.carrier = r.Str(11);
+                          x.carrier_service = r.Str(12);
+                          x.ship_date = r.Time(13);
+                          x.created_at = r.Time(14);
+                          x.release_at = r.Time(15);
+                          x.priority = r.Int(16, 0);
+                          x.status_text = r.Str(17);
+                        });
 }
 
 void SqlAdapter::Loader::LoadLines() {
@@ -414,42 +582,35 @@ void SqlAdapter::Loader::LoadLines() {
   b << "SELECT " << Out(o, "ref", "o") << ", " << OutList(l, kFields, "l")
     << " FROM " << From(l) << " l JOIN " << From(o) << " o ON "
     << Col(o, "key", "o") << " = " << Col(l, "order_key", "l") << " WHERE "
-    << Col(o, "key", "o") << " IN (" << OrderKeys(b) << ")"
-    << AndWhere(b, l.where, "l");
-  std::vector<rft_order_line> recs;
-  const bool collect = d_ == Dialect::kPostgres;
-  RunQuery("lines", std::move(b), kFields.size() + 1,
-           [&](const TextBatch& batch) {
-             for (size_t i = 0; i < batch.rows(); ++i) {
-               RowReader r(batch, i, m_.timestamps, &bad_values_);
-               rft_order_line x{};
-               x.struct_size = sizeof(rft_order_line);
-               x.order_ref = r.Str(0);
-               x.line_no = r.Int(1, 0);
-               x.line_ref = r.Str(2);
-               x.sku = r.Str(3);
-               x.qty = r.Decimal(4);
-               x.uom = r.Str(5);
-               x.location = r.Str(6);
-               x.lot = r.Str(7);
-               if (collect) {
-                 if (x.sku.data != nullptr) {
-                   wave_skus_.emplace(x.sku.data, x.sku.len);
-                 }
-                 if (x.location.data != nullptr) {
-                   wave_locations_.emplace(x.location.data, x.location.len);
-                 }
-               }
-               recs.push_back(x);
-             }
-             PutAll(RFT_REC_LINE, recs);
-           });
+    << InKeys(b, Col(o, "key", "o")) << AndWhere(b, l.where, "l");
+  // On PostgreSQL, the SKUs and locations the lines name, for the
+  // reference queries that follow (see SkuFilter); not when they are part
+  // of the same statement.
+  const bool collect = d_ == Dialect::kPostgres && !folded_;
+  RunRecords<rft_order_line>(
+      "lines", RFT_REC_LINE, std::move(b), kFields.size() + 1,
+      [this, collect](const RowReader& r, rft_order_line& x) {
+        x.order_ref = r.Str(0);
+        x.line_no = r.Int(1, 0);
+        x.line_ref = r.Str(2);
+        x.sku = r.Str(3);
+        x.qty = r.Decimal(4);
+        x.uom = r.Str(5);
+        x.location = r.Str(6);
+        x.lot = r.Str(7);
+        if (collect) {
+          if (x.sku.data != nullptr) wave_skus_.emplace(x.sku.data, x.sku.len);
+          if (x.location.data != nullptr) {
+            wave_locations_.emplace(x.location.data, x.location.len);
+          }
+        }
+      });
   lines_loaded_ = collect;
 }
 
 void SqlAdapter::Loader::LoadItems() {
   const Source& s = m_.items;
-  if (!s.present) return;
+  if (!s.present || !Wanted(RFT_CAP_ITEMS)) return;
   static const std::vector<std::string> kFields = {"sku",
                                                    "active",
                                                    "lot_tracked",
@@ -465,140 +626,113 @@ void SqlAdapter::Loader::LoadItems() {
   b << "SELECT " << OutList(s, kFields, "i") << " FROM " << From(s)
     << " i WHERE " << SkuFilter(b, Col(s, "sku", "i"))
     << AndWhere(b, s.where, "i");
-  std::vector<rft_item> recs;
-  RunQuery("items", std::move(b), kFields.size(), [&](const TextBatch& batch) {
-    for (size_t i = 0; i < batch.rows(); ++i) {
-      RowReader r(batch, i, m_.timestamps, &bad_values_);
-      rft_item x{};
-      x.struct_size = sizeof(rft_item);
-      x.sku = r.Str(0);
-      x.active = r.Flag(1);
-      x.lot_tracked = r.Flag(2);
-      x.serial_tracked = r.Flag(3);
-      x.removal_strategy = RemovalStrategy(r, 4);
-      x.base_uom = r.Str(5);
-      x.hazmat_class = r.Str(6);
-      x.unit_weight_kg = r.Decimal(7);
-      x.unit_volume_m3 = r.Decimal(8);
-      x.min_shelf_life_days = r.Int(9, -1);
-      x.description = r.Str(10);
-      recs.push_back(x);
-    }
-    PutAll(RFT_REC_ITEM, recs);
-  });
+  RunRecords<rft_item>("items", RFT_REC_ITEM, std::move(b), kFields.size(),
+                       [](const RowReader& r, rft_item& x) {
+                         x.sku = r.Str(0);
+                         x.active = r.Flag(1);
+                         x.lot_tracked = r.Flag(2);
+                         x.serial_tracked = r.Flag(3);
+                         x.removal_strategy = RemovalStrategy(r, 4);
+                         x.base_uom = r.Str(5);
+                         x.hazmat_class = r.Str(6);
+                         x.unit_weight_kg = r.Decimal(7);
+                         x.unit_volume_m3 = r.Decimal(8);
+                         x.min_shelf_life_days = r.Int(9, -1);
+                         x.description = r.Str(10);
+                       });
 }
 
 void SqlAdapter::Loader::LoadUnits() {
   const Source& s = m_.units;
-  if (!s.present) return;
+  if (!s.present || !Wanted(RFT_CAP_UNITS)) return;
   static const std::vector<std::string> kFields = {"code", "category", "factor",
                                                    "factor_kind", "rounding"};
   SqlBuilder b;
   b << "SELECT " << OutList(s, kFields, "u") << " FROM " << From(s)
     << " u WHERE 1 = 1" << AndWhere(b, s.where, "u");
-  std::vector<rft_unit> recs;
-  RunQuery("units", std::move(b), kFields.size(), [&](const TextBatch& batch) {
-    for (size_t i = 0; i < batch.rows(); ++i) {
-      RowReader r(batch, i, m_.timestamps, &bad_values_);
-      rft_unit x{};
-      x.struct_size = sizeof(rft_unit);
-      x.code = r.Str(0);
-      x.category = r.Str(1);
-      x.factor = r.Decimal(2);
-      x.factor_kind = FactorKind(r, 3);
-      x.rounding = r.Decimal(4);
-      recs.push_back(x);
-    }
-    PutAll(RFT_REC_UNIT, recs);
-  });
+  RunRecords<rft_unit>("units", RFT_REC_UNIT, std::move(b), kFields.size(),
+                       [](const RowReader& r, rft_unit& x) {
+                         x.code = r.Str(0);
+                         x.category = r.Str(1);
+                         x.factor = r.Decimal(2);
+                         x.factor_kind = FactorKind(r, 3);
+                         x.rounding = r.Decimal(4);
+                       });
 }
 
 void SqlAdapter::Loader::LoadItemUnits() {
   const Source& s = m_.item_units;
-  if (!s.present) return;
+  if (!s.present || !Wanted(RFT_CAP_UNITS)) return;
   static const std::vector<std::string> kFields = {"sku", "uom", "factor",
                                                    "factor_kind"};
   SqlBuilder b;
   b << "SELECT " << OutList(s, kFields, "iu") << " FROM " << From(s)
     << " iu WHERE " << SkuFilter(b, Col(s, "sku", "iu"))
     << AndWhere(b, s.where, "iu");
-  std::vector<rft_item_unit> recs;
-  RunQuery("item units", std::move(b), kFields.size(),
-           [&](const TextBatch& batch) {
-             for (size_t i = 0; i < batch.rows(); ++i) {
-               RowReader r(batch, i, m_.timestamps, &bad_values_);
-               rft_item_unit x{};
-               x.struct_size = sizeof(rft_item_unit);
-               x.sku = r.Str(0);
-               x.uom = r.Str(1);
-               x.factor = r.Decimal(2);
-               x.factor_kind = FactorKind(r, 3);
-               recs.push_back(x);
-             }
-             PutAll(RFT_REC_ITEM_UNIT, recs);
-           });
+  RunRecords<rft_item_unit>("item units", RFT_REC_ITEM_UNIT, std::move(b),
+                            kFields.size(),
+                            [](const RowReader& r, rft_item_unit& x) {
+                              x.sku = r.Str(0);
+                              x.uom = r.Str(1);
+                              x.factor = r.Decimal(2);
+                              x.factor_kind = FactorKind(r, 3);
+                            });
 }
 
 void SqlAdapter::Loader::LoadStock() {
   const Source& s = m_.stock;
-  if (!s.present) return;
+  if (!s.present || !Wanted(RFT_CAP_STOCK)) return;
   static const std::vector<std::string> kFields = {
       "sku", "location", "lot", "on_hand", "reserved_qty", "in_date"};
   SqlBuilder b;
   b << "SELECT " << OutList(s, kFields, "s") << " FROM " << From(s)
     << " s WHERE " << SkuFilter(b, Col(s, "sku", "s"))
     << AndWhere(b, s.where, "s");
-  std::vector<rft_stock> recs;
-  RunQuery("stock", std::move(b), kFields.size(), [&](const TextBatch& batch) {
-    for (size_t i = 0; i < batch.rows(); ++i) {
-      RowReader r(batch, i, m_.timestamps, &bad_values_);
-      rft_stock x{};
-      x.struct_size = sizeof(rft_stock);
-      x.sku = r.Str(0);
-      x.location = r.Str(1);
-      x.lot = r.Str(2);
-      x.on_hand = r.Decimal(3);
-      x.reserved_qty =
-          s.Has("reserved_qty") ? r.Decimal(4) : rft_decimal{0, 0, 0};
-      if (x.reserved_qty.is_null != 0 && s.Has("reserved_qty")) {
-        x.reserved_qty = rft_decimal{0, 0, 0};
-      }
-      x.in_date = r.Time(5);
-      recs.push_back(x);
-    }
-    PutAll(RFT_REC_STOCK, recs);
-  });
+  const bool has_reserved = s.Has("reserved_qty");
+  // On PostgreSQL, the locations of the stock, for the locations query
+  // (see LoadLocations).
+  const bool collect = lines_loaded_;
+  RunRecords<rft_stock>(
+      "stock", RFT_REC_STOCK, std::move(b), kFields.size(),
+      [this, has_reserved, collect](const RowReader& r, rft_stock& x) {
+        x.sku = r.Str(0);
+        x.location = r.Str(1);
+        if (collect && x.location.data != nullptr) {
+          wave_locations_.emplace(x.location.data, x.location.len);
+        }
+        x.lot = r.Str(2);
+        x.on_hand = r.Decimal(3);
+        x.reserved_qty = has_reserved ? r.Decimal(4) : rft_decimal{0, 0, 0};
+        if (x.reserved_qty.is_null != 0 && has_reserved) {
+          x.reserved_qty = rft_decimal{0, 0, 0};
+        }
+        x.in_date = r.Time(5);
+      });
+  stock_loaded_ = collect;
 }
 
 void SqlAdapter::Loader::LoadLots() {
   const Source& s = m_.lots;
-  if (!s.present) return;
+  if (!s.present || !Wanted(RFT_CAP_LOTS)) return;
   static const std::vector<std::string> kFields = {"sku", "lot", "expiry",
                                                    "removal_date", "status"};
   SqlBuilder b;
   b << "SELECT " << OutList(s, kFields, "lt") << " FROM " << From(s)
     << " lt WHERE " << SkuFilter(b, Col(s, "sku", "lt"))
     << AndWhere(b, s.where, "lt");
-  std::vector<rft_lot> recs;
-  RunQuery("lots", std::move(b), kFields.size(), [&](const TextBatch& batch) {
-    for (size_t i = 0; i < batch.rows(); ++i) {
-      RowReader r(batch, i, m_.timestamps, &bad_values_);
-      rft_lot x{};
-      x.struct_size = sizeof(rft_lot);
-      x.sku = r.Str(0);
-      x.lot = r.Str(1);
-      x.expiry = r.Time(2);
-      x.removal_date = r.Time(3);
-      x.status = LotStatus(r, 4);
-      recs.push_back(x);
-    }
-    PutAll(RFT_REC_LOT, recs);
-  });
+  RunRecords<rft_lot>("lots", RFT_REC_LOT, std::move(b), kFields.size(),
+                      [](const RowReader& r, rft_lot& x) {
+                        x.sku = r.Str(0);
+                        x.lot = r.Str(1);
+                        x.expiry = r.Time(2);
+                        x.removal_date = r.Time(3);
+                        x.status = LotStatus(r, 4);
+                      });
 }
 
 void SqlAdapter::Loader::LoadLocations() {
   const Source& s = m_.locations;
-  if (!s.present) return;
+  if (!s.present || !Wanted(RFT_CAP_LOCATIONS)) return;
   static const std::vector<std::string> kFields = {"code", "pickable",
                                                    "blocked", "zone", "parent"};
   SqlBuilder b;
@@ -606,13 +740,33 @@ void SqlAdapter::Loader::LoadLocations() {
     << " loc WHERE ";
   std::string code = Col(s, "code", "loc");
   std::vector<std::string> parts;
-  if (m_.stock.present) {
+  if (cte_ready_) {
+    // Folded: one array of the codes the stock and the lines name.
+    std::string named;
+    if (m_.stock.present) {
+      const Source& st = m_.stock;
+      named = "SELECT " + Col(st, "location", "ls") + " FROM " + From(st) +
+              " ls WHERE " + SkuFilter(b, Col(st, "sku", "ls"));
+    }
+    if (m_.lines.Has("location")) {
+      const Source& l = m_.lines;
+      named += (named.empty() ? "" : " UNION ") + std::string("SELECT ") +
+               Col(l, "location", "ll") + " FROM " + From(l) + " ll WHERE " +
+               InKeys(b, Col(l, "order_key", "ll"));
+    }
+    if (!named.empty()) parts.push_back(code + " = ANY(ARRAY(" + named + "))");
+  } else if (stock_loaded_) {
+    // PostgreSQL: the codes the loaded stock and lines name, one array.
+    parts.push_back(AnyOf(b, code, wave_locations_));
+  } else if (m_.stock.present) {
     const Source& st = m_.stock;
     parts.push_back(code + " IN (SELECT " + Col(st, "location", "ls") +
                     " FROM " + From(st) + " ls WHERE " +
                     SkuFilter(b, Col(st, "sku", "ls")) + ")");
   }
-  if (m_.lines.Has("location") && lines_loaded_) {
+  if (cte_ready_ || stock_loaded_) {
+    // Already in the part above.
+  } else if (m_.lines.Has("location") && lines_loaded_) {
     parts.push_back(AnyOf(b, code, wave_locations_));
   } else if (m_.lines.Has("location")) {
     const Source& l = m_.lines;
@@ -628,27 +782,22 @@ void SqlAdapter::Loader::LoadLocations() {
     b << ")";
   }
   b << AndWhere(b, s.where, "loc");
-  std::vector<rft_location> recs;
-  RunQuery("locations", std::move(b), kFields.size(),
-           [&](const TextBatch& batch) {
-             for (size_t i = 0; i < batch.rows(); ++i) {
-               RowReader r(batch, i, m_.timestamps, &bad_values_);
-               rft_location x{};
-               x.struct_size = sizeof(rft_location);
-               x.code = r.Str(0);
-               x.pickable = r.Flag(1);
-               x.blocked = r.Flag(2);
-               x.zone = r.Str(3);
-               x.parent = r.Str(4);
-               recs.push_back(x);
-             }
-             PutAll(RFT_REC_LOCATION, recs);
-           });
+  RunRecords<rft_location>("locations", RFT_REC_LOCATION, std::move(b),
+                           kFields.size(),
+                           [](const RowReader& r, rft_location& x) {
+                             x.code = r.Str(0);
+                             x.pickable = r.Flag(1);
+                             x.blocked = r.Flag(2);
+                             x.zone = r.Str(3);
+                             x.parent = r.Str(4);
+                           });
 }
 
 void SqlAdapter::Loader::LoadCustomers() {
   const Source& s = m_.customers;
-  if (!s.present || !m_.orders.Has("customer_ref")) return;
+  if (!s.present || !m_.orders.Has("customer_ref") ||
+      !Wanted(RFT_CAP_CUSTOMERS))
+    return;
   const Source& o = m_.orders;
   static const std::vector<std::string> kFields = {
       "ref",        "name", "blocked", "credit_hold", "min_shelf_life_days",
@@ -657,64 +806,49 @@ void SqlAdapter::Loader::LoadCustomers() {
   b << "SELECT " << OutList(s, kFields, "c") << " FROM " << From(s)
     << " c WHERE " << Col(s, "ref", "c") << " IN (SELECT "
     << Col(o, "customer_ref", "oc") << " FROM " << From(o) << " oc WHERE "
-    << Col(o, "key", "oc") << " IN (" << OrderKeys(b) << "))"
-    << AndWhere(b, s.where, "c");
-  std::vector<rft_customer> recs;
-  RunQuery("customers", std::move(b), kFields.size(),
-           [&](const TextBatch& batch) {
-             for (size_t i = 0; i < batch.rows(); ++i) {
-               RowReader r(batch, i, m_.timestamps, &bad_values_);
-               rft_customer x{};
-               x.struct_size = sizeof(rft_customer);
-               x.ref = r.Str(0);
-               x.name = r.Str(1);
-               x.blocked = r.Flag(2);
-               x.credit_hold = r.Flag(3);
-               x.min_shelf_life_days = r.Int(4, -1);
-               x.hold_reason = r.Str(5);
-               recs.push_back(x);
-             }
-             PutAll(RFT_REC_CUSTOMER, recs);
-           });
+    << InKeys(b, Col(o, "key", "oc")) << ")" << AndWhere(b, s.where, "c");
+  RunRecords<rft_customer>("customers", RFT_REC_CUSTOMER, std::move(b),
+                           kFields.size(),
+                           [](const RowReader& r, rft_customer& x) {
+                             x.ref = r.Str(0);
+                             x.name = r.Str(1);
+                             x.blocked = r.Flag(2);
+                             x.credit_hold = r.Flag(3);
+                             x.min_shelf_life_days = r.Int(4, -1);
+                             x.hold_reason = r.Str(5);
+                           });
 }
 
 void SqlAdapter::Loader::LoadCarriers() {
   const Source& s = m_.carrier_services;
-  if (!s.present) return;
+  if (!s.present || !Wanted(RFT_CAP_CARRIERS)) return;
   static const std::vector<std::string> kFields = {
       "code", "carrier", "hazmat_allowed", "max_parcel_weight_kg", "cutoff"};
   SqlBuilder b;
   b << "SELECT " << OutList(s, kFields, "cs") << " FROM " << From(s)
     << " cs WHERE 1 = 1" << AndWhere(b, s.where, "cs");
-  std::vector<rft_carrier_service> recs;
-  RunQuery("carrier services", std::move(b), kFields.size(),
-           [&](const TextBatch& batch) {
-             for (size_t i = 0; i < batch.rows(); ++i) {
-               RowReader r(batch, i, m_.timestamps, &bad_values_);
-               rft_carrier_service x{};
-               x.struct_size = sizeof(rft_carrier_service);
-               x.code = r.Str(0);
-               x.carrier = r.Str(1);
-               x.hazmat_allowed = r.Flag(2);
-               x.max_parcel_weight_kg = r.Decimal(3);
-               x.cutoff_minute = -1;
-               if (!r.Null(4)) {
-                 auto m = adapters::ParseMinuteOfDay(batch.At(i, 4));
-                 if (m) {
-                   x.cutoff_minute = *m;
-                 } else {
-                   ++bad_values_;
-                 }
-               }
-               recs.push_back(x);
-             }
-             PutAll(RFT_REC_CARRIER_SERVICE, recs);
-           });
+  RunRecords<rft_carrier_service>(
+      "carrier services", RFT_REC_CARRIER_SERVICE, std::move(b), kFields.size(),
+      [this](const RowReader& r, rft_carrier_service& x) {
+        x.code = r.Str(0);
+        x.carrier = r.Str(1);
+        x.hazmat_allowed = r.Flag(2);
+        x.max_parcel_weight_kg = r.Decimal(3);
+        x.cutoff_minute = -1;
+        if (!r.Null(4)) {
+          auto m = adapters::ParseMinuteOfDay(r.View(4));
+          if (m) {
+            x.cutoff_minute = *m;
+          } else {
+            ++bad_values_;
+          }
+        }
+      });
 }
 
 void SqlAdapter::Loader::LoadReservations() {
   const Source& s = m_.reservations;
-  if (!s.present) return;
+  if (!s.present || !Wanted(RFT_CAP_RESERVATIONS)) return;
   const Source& o = m_.orders;
   static const std::vector<std::string> kFields = {"line_no", "location", "lot",
                                                    "qty"};
@@ -722,28 +856,22 @@ void SqlAdapter::Loader::LoadReservations() {
   b << "SELECT " << Out(o, "ref", "o") << ", " << OutList(s, kFields, "r")
     << " FROM " << From(s) << " r JOIN " << From(o) << " o ON "
     << Col(o, "key", "o") << " = " << Col(s, "order_key", "r") << " WHERE "
-    << Col(o, "key", "o") << " IN (" << OrderKeys(b) << ")"
-    << AndWhere(b, s.where, "r");
-  std::vector<rft_reservation> recs;
-  RunQuery("reservations", std::move(b), kFields.size() + 1,
-           [&](const TextBatch& batch) {
-             for (size_t i = 0; i < batch.rows(); ++i) {
-               RowReader r(batch, i, m_.timestamps, &bad_values_);
-               rft_reservation x{};
-               x.struct_size = sizeof(rft_reservation);
-               x.order_ref = r.Str(0);
-               x.line_no = r.Int(1, 0);
-               x.location = r.Str(2);
-               x.lot = r.Str(3);
-               x.qty = r.Decimal(4);
-               recs.push_back(x);
-             }
-             PutAll(RFT_REC_RESERVATION, recs);
-           });
+    << InKeys(b, Col(o, "key", "o")) << AndWhere(b, s.where, "r");
+  RunRecords<rft_reservation>("reservations", RFT_REC_RESERVATION, std::move(b),
+                              kFields.size() + 1,
+                              [](const RowReader& r, rft_reservation& x) {
+                                x.order_ref = r.Str(0);
+                                x.line_no = r.Int(1, 0);
+                                x.location = r.Str(2);
+                                x.lot = r.Str(3);
+                                x.qty = r.Decimal(4);
+                              });
 }
 
 void SqlAdapter::Loader::LoadHistory() {
-  if (!m_.history_enabled || !m_.orders.Has("customer_ref")) return;
+  if (!m_.history_enabled || !m_.orders.Has("customer_ref") ||
+      !Wanted(RFT_CAP_HISTORY))
+    return;
   const Source& o = m_.orders;
   SqlBuilder b;
   if (!m_.history.table.empty() || !m_.history.query.empty()) {
@@ -753,12 +881,11 @@ void SqlAdapter::Loader::LoadHistory() {
     b << "SELECT " << OutList(h, kFields, "h") << " FROM " << From(h)
       << " h WHERE " << Col(h, "customer_ref", "h") << " IN (SELECT "
       << Col(o, "customer_ref", "hc") << " FROM " << From(o) << " hc WHERE "
-      << Col(o, "key", "hc") << " IN (" << OrderKeys(b) << ")) AND "
-      << Col(h, "created_at", "h") << " >= " << b.Bind(Text(history_since_))
-      << " AND " << Col(h, "order_ref", "h") << " NOT IN (SELECT "
-      << Col(o, "ref", "hx") << " FROM " << From(o) << " hx WHERE "
-      << Col(o, "key", "hx") << " IN (" << OrderKeys(b) << "))"
-      << AndWhere(b, h.where, "h");
+      << InKeys(b, Col(o, "key", "hc")) << ") AND " << Col(h, "created_at", "h")
+      << " >= " << b.Bind(Text(history_since_)) << " AND "
+      << Col(h, "order_ref", "h") << " NOT IN (SELECT " << Col(o, "ref", "hx")
+      << " FROM " << From(o) << " hx WHERE " << InKeys(b, Col(o, "key", "hx"))
+      << ")" << AndWhere(b, h.where, "h");
   } else {
     const Source& l = m_.lines;
     b << "SELECT " << Out(o, "ref", "o") << ", " << Out(o, "customer_ref", "o")
@@ -767,27 +894,20 @@ void SqlAdapter::Loader::LoadHistory() {
       << From(o) << " o ON " << Col(o, "key", "o") << " = "
       << Col(l, "order_key", "l") << " WHERE " << Col(o, "customer_ref", "o")
       << " IN (SELECT " << Col(o, "customer_ref", "hc") << " FROM " << From(o)
-      << " hc WHERE " << Col(o, "key", "hc") << " IN (" << OrderKeys(b)
-      << ")) AND " << Col(o, "created_at", "o")
-      << " >= " << b.Bind(Text(history_since_)) << " AND " << Col(o, "key", "o")
-      << " NOT IN (" << OrderKeys(b) << ")"
+      << " hc WHERE " << InKeys(b, Col(o, "key", "hc")) << ") AND "
+      << Col(o, "created_at", "o") << " >= " << b.Bind(Text(history_since_))
+      << " AND "
+      << " NOT (" << InKeys(b, Col(o, "key", "o")) << ")"
       << AndWhere(b, m_.history.where, "o") << AndWhere(b, l.where, "l");
   }
-  std::vector<rft_history_line> recs;
-  RunQuery("history", std::move(b), 5, [&](const TextBatch& batch) {
-    for (size_t i = 0; i < batch.rows(); ++i) {
-      RowReader r(batch, i, m_.timestamps, &bad_values_);
-      rft_history_line x{};
-      x.struct_size = sizeof(rft_history_line);
-      x.order_ref = r.Str(0);
-      x.customer_ref = r.Str(1);
-      x.sku = r.Str(2);
-      x.qty = r.Decimal(3);
-      x.created_at = r.Time(4);
-      recs.push_back(x);
-    }
-    PutAll(RFT_REC_HISTORY_LINE, recs);
-  });
+  RunRecords<rft_history_line>("history", RFT_REC_HISTORY_LINE, std::move(b), 5,
+                               [](const RowReader& r, rft_history_line& x) {
+                                 x.order_ref = r.Str(0);
+                                 x.customer_ref = r.Str(1);
+                                 x.sku = r.Str(2);
+                                 x.qty = r.Decimal(3);
+                                 x.created_at = r.Time(4);
+                               });
 }
 
 void SqlAdapter::Loader::Run() {
@@ -828,7 +948,7 @@ void SqlAdapter::Loader::Run() {
                   "load: unknown selection mode " + std::to_string(sel_.mode));
   }
   history_since_ = adapters::FormatDate(history_from);
-  sink_.SetCapabilities(a_.Capabilities());
+  sink_.SetCapabilities(a_.Capabilities() & ~skipped_);
   if (sel_.mode == RFT_SELECT_REFS && sel_.ref_count == 0) return;
 
   adapters::Database& db = *a_.db_;
@@ -860,6 +980,7 @@ void SqlAdapter::Loader::Run() {
           in_transaction = true;
           break;
       }
+      if (folded_) BeginFolded();
       LoadOrders();
       LoadLines();
       LoadItems();
@@ -872,6 +993,7 @@ void SqlAdapter::Loader::Run() {
       LoadCarriers();
       LoadReservations();
       LoadHistory();
+      RunFolded();
       db.Exec("COMMIT");
       in_transaction = false;
       if (statement_time_set) db.Exec("SET SESSION max_statement_time = 0");

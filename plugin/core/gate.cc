@@ -1,6 +1,7 @@
 #include "plugin/core/gate.h"
 
 #include <dlfcn.h>
+#include <sys/random.h>
 
 #include <algorithm>
 #include <chrono>
@@ -105,8 +106,13 @@ std::string NewRunId() {
   std::time_t t = std::chrono::system_clock::to_time_t(now);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  std::random_device rd;
-  uint64_t r = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  // 64 random bits from the kernel: one system call, where a
+  // std::random_device is set up (and often a file opened) per call.
+  uint64_t r = 0;
+  if (getrandom(&r, sizeof r, 0) != static_cast<ssize_t>(sizeof r)) {
+    std::random_device rd;
+    r = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  }
   return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z-{:016x}",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                      tm.tm_min, tm.tm_sec, r);
@@ -254,7 +260,7 @@ Status Gate::EnsureConnected() {
         }
         return st;
       },
-      abandoned_);
+      abandoned_, &worker_);
   if (!s.ok()) {
     return Status(s.code(),
                   Masked(fmt::format("cannot open adapter '{}': {}",
@@ -273,9 +279,10 @@ Status Gate::LoadWave(const rft_selection& selection, Wave* wave) {
     refs->emplace_back(FromStr(selection.refs[i]));
   }
   rft_selection sel = selection;
+  const uint64_t needs = config_.ruleset.InputsNeeded();
   Status s = RunTimed(
       "load", config_.timeouts.load_ms,
-      [state, adapter, refs, sel](rft_call* call) mutable {
+      [state, adapter, refs, sel, needs](rft_call* call) mutable {
         std::vector<rft_str> views;
         views.reserve(refs->size());
         for (const std::string& r : *refs) views.push_back(ToStr(r));
@@ -288,9 +295,10 @@ Status Gate::LoadWave(const rft_selection& selection, Wave* wave) {
         sink.ctx = state.get();
         sink.put = &LoadState::Put;
         sink.set_capabilities = &LoadState::SetCapabilities;
+        sink.needs = needs;
         return adapter->api().load(adapter->get(), &sel, &sink, call);
       },
-      abandoned_);
+      abandoned_, &worker_);
   if (!s.ok()) {
     if (IsConnectionProblem(s.code())) adapter_.reset();  // reconnect next time
     return Status(s.code(), Masked(fmt::format("loading the wave failed: {}",
@@ -385,7 +393,7 @@ Status Gate::WriteBack(std::shared_ptr<const RunResult> result,
             rows.size(), findings.empty() ? nullptr : findings.data(),
             findings.size(), call);
       },
-      abandoned_);
+      abandoned_, &worker_);
   if (!s.ok() && IsConnectionProblem(s.code())) adapter_.reset();
   if (!s.ok()) return Status(s.code(), Masked(s.message()));
   return s;
@@ -521,7 +529,7 @@ Status Gate::Describe(
             },
             pairs.get(), call);
       },
-      abandoned_);
+      abandoned_, &worker_);
   if (!s.ok()) return Status(s.code(), Masked(s.message()));
   for (const auto& [k, v] : *pairs) emit(k, Masked(v));
   return Status::Ok();

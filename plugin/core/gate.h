@@ -92,6 +92,8 @@ class Gate {
   std::shared_ptr<AdapterLibrary> library_;
   std::shared_ptr<AdapterHandle> adapter_;  // null while disconnected
   std::shared_ptr<AbandonedCalls> abandoned_;
+  // Runs the adapter calls (calls are serialised by mu_).
+  std::unique_ptr<CallWorker> worker_;
 };
 
 // A new run id: UTC timestamp and 64 random bits, e.g.

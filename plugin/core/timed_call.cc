@@ -49,9 +49,76 @@ bool AbandonedCalls::WaitIdle(int64_t timeout_ms) {
                       [this] { return running_ == 0; });
 }
 
+struct CallWorker::Shared {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::function<void()> job;  // waiting for the thread
+  bool stop = false;
+  std::shared_ptr<AbandonedCalls> abandoned;  // set when given up
+};
+
+CallWorker::CallWorker() : shared_(std::make_shared<Shared>()) {
+  thread_ = std::thread([s = shared_] {
+    std::unique_lock<std::mutex> lock(s->mu);
+    for (;;) {
+      s->cv.wait(lock, [&] { return s->job != nullptr || s->stop; });
+      if (s->job != nullptr) {
+        std::function<void()> job = std::move(s->job);
+        s->job = nullptr;
+        lock.unlock();
+        job();
+        job = nullptr;  // release what the call held
+        lock.lock();
+      }
+      if (s->abandoned) {
+        std::shared_ptr<AbandonedCalls> a = std::move(s->abandoned);
+        lock.unlock();
+        a->Done();
+        return;
+      }
+      if (s->stop) return;
+    }
+  });
+}
+
+CallWorker::~CallWorker() {
+  {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    shared_->stop = true;
+  }
+  shared_->cv.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool CallWorker::Run(std::function<void()>& job) {
+  {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    // A job still waiting means a call from another thread: the caller
+    // runs its own. (The previous job may still be returning: the new one
+    // runs right after it.)
+    if (shared_->job != nullptr || shared_->stop) return false;
+    shared_->job = std::move(job);
+  }
+  shared_->cv.notify_all();
+  return true;
+}
+
+void CallWorker::GiveUp(const std::shared_ptr<AbandonedCalls>& abandoned) {
+  auto counter = abandoned ? abandoned : std::make_shared<AbandonedCalls>();
+  counter->Add();
+  {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    shared_->stop = true;
+    shared_->abandoned = counter;
+  }
+  shared_->cv.notify_all();
+  thread_.detach();
+}
+
 Status RunTimed(const char* what, int64_t timeout_ms,
                 std::function<rft_status(rft_call*)> body,
-                const std::shared_ptr<AbandonedCalls>& abandoned) {
+                const std::shared_ptr<AbandonedCalls>& abandoned,
+                std::unique_ptr<CallWorker>* worker) {
   auto state = std::make_shared<CallState>();
   state->call.struct_size = sizeof(rft_call);
   state->call.deadline_unix_ms = timeout_ms > 0 ? NowUnixMs() + timeout_ms : 0;
@@ -72,18 +139,47 @@ Status RunTimed(const char* what, int64_t timeout_ms,
     return Status(st, state->error[0] ? state->error : "no message");
   }
 
-  std::thread worker;
-  try {
-    worker = std::thread([state, body = std::move(body), finish]() mutable {
-      rft_status st;
-      try {
-        st = body(&state->call);
-      } catch (...) {
-        st = RFT_ERR_INTERNAL;
+  auto job = [state, body = std::move(body), finish]() mutable {
+    rft_status st;
+    try {
+      st = body(&state->call);
+    } catch (...) {
+      st = RFT_ERR_INTERNAL;
+    }
+    body = nullptr;  // release what the call holds before signalling
+    finish(state, st);
+  };
+  std::function<void()> fn = std::move(job);
+  if (worker != nullptr) {
+    try {
+      if (*worker == nullptr) *worker = std::make_unique<CallWorker>();
+    } catch (const std::system_error& e) {
+      return Status(
+          RFT_ERR_INTERNAL,
+          fmt::format("cannot start a thread for {}: {}", what, e.what()));
+    }
+    if ((*worker)->Run(fn)) {
+      std::unique_lock<std::mutex> lock(state->mu);
+      if (state->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                             [&] { return state->done; })) {
+        if (state->status == RFT_OK) return Status::Ok();
+        return Status(state->status,
+                      state->error[0] ? state->error : "no message");
       }
-      body = nullptr;  // release what the call holds before signalling
-      finish(state, st);
-    });
+      state->cancelled = 1;
+      lock.unlock();
+      (*worker)->GiveUp(abandoned);
+      worker->reset();
+      return Status(RFT_ERR_TIMEOUT,
+                    fmt::format("the adapter's {} did not finish within {} ms",
+                                what, timeout_ms));
+    }
+    // Busy (a call from another thread): a thread of its own.
+  }
+
+  std::thread thread;
+  try {
+    thread = std::thread(std::move(fn));
   } catch (const std::system_error& e) {
     return Status(
         RFT_ERR_INTERNAL,
@@ -95,14 +191,14 @@ Status RunTimed(const char* what, int64_t timeout_ms,
                                  [&] { return state->done; });
   if (done) {
     lock.unlock();
-    worker.join();
+    thread.join();
     if (state->status == RFT_OK) return Status::Ok();
     return Status(state->status, state->error[0] ? state->error : "no message");
   }
   state->cancelled = 1;
   lock.unlock();
   if (abandoned) abandoned->Add();
-  std::thread([w = std::move(worker), abandoned]() mutable {
+  std::thread([w = std::move(thread), abandoned]() mutable {
     w.join();
     if (abandoned) abandoned->Done();
   }).detach();

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "plugin/core/status.h"
 #include "rftgate/adapter_abi.h"
@@ -35,14 +36,40 @@ class AbandonedCalls {
   int running_ = 0;
 };
 
+// A thread that runs one gate's timed calls one after the other, so that a
+// call does not start (and the kernel schedule) a thread of its own. When
+// a call outlives its deadline the worker is given up: its thread finishes
+// that call on its own, tells AbandonedCalls, and ends.
+class CallWorker {
+ public:
+  CallWorker();   // starts the thread; throws std::system_error
+  ~CallWorker();  // ends an idle thread (a given-up one ends by itself)
+  CallWorker(const CallWorker&) = delete;
+  CallWorker& operator=(const CallWorker&) = delete;
+
+  // Hands `job` to the thread (moved from); false, `job` untouched, when
+  // another job is waiting or the thread was given up.
+  bool Run(std::function<void()>& job);
+  // The job running now is abandoned: counted in `abandoned` until it ends.
+  void GiveUp(const std::shared_ptr<AbandonedCalls>& abandoned);
+
+ private:
+  struct Shared;
+  std::shared_ptr<Shared> shared_;
+  std::thread thread_;
+};
+
 // Runs `body(call)` with a deadline `timeout_ms` from now (<= 0: no
 // deadline, run inline). `body` returns the adapter's status and writes its
 // message into call->error. `what` names the operation for messages
 // ("load", "write_back"). Everything `body` captures must be owned by it
-// (shared_ptr), since it may outlive this call.
+// (shared_ptr), since it may outlive this call. With `worker`, the call
+// runs on that thread (created when null, reset when given up); without,
+// on a thread of its own.
 Status RunTimed(const char* what, int64_t timeout_ms,
                 std::function<rft_status(rft_call*)> body,
-                const std::shared_ptr<AbandonedCalls>& abandoned);
+                const std::shared_ptr<AbandonedCalls>& abandoned,
+                std::unique_ptr<CallWorker>* worker = nullptr);
 
 // Milliseconds since the Unix epoch, now.
 int64_t NowUnixMs();

@@ -1,5 +1,7 @@
 #include "plugin/engine/catalogue.h"
 
+#include <utility>
+
 #include "rftgate/adapter_abi.h"
 
 namespace rftgate {
@@ -200,6 +202,43 @@ const CheckSpec* FindCheck(std::string_view id) {
     if (spec.id == id) return &spec;
   }
   return nullptr;
+}
+
+uint64_t InputsReadBy(std::string_view id) {
+  // Every line check converts quantities through the item master and the
+  // units, and names the item's base unit in its messages.
+  constexpr uint64_t kBase = RFT_CAP_ITEMS | RFT_CAP_UNITS;
+  // The wave-aware allocation behind the stock and lot checks: stock by
+  // slot, lot status and expiry, usable locations, the orders' own
+  // reservations, and the minimum shelf life (item's or customer's).
+  constexpr uint64_t kAllocation = kBase | RFT_CAP_STOCK | RFT_CAP_LOTS |
+                                   RFT_CAP_LOCATIONS | RFT_CAP_RESERVATIONS |
+                                   RFT_CAP_CUSTOMERS | RFT_CAP_STOCK_AS_OF;
+  static constexpr std::pair<std::string_view, uint64_t> kReads[] = {
+      {"item.unknown", kBase},
+      {"item.inactive", kBase},
+      {"qty.invalid", kBase},
+      {"uom.mismatch", kBase},
+      {"stock.short", kAllocation},
+      {"location.mismatch", kAllocation},
+      {"lot.missing", kAllocation},
+      {"lot.expired", kAllocation},
+      {"lot.shelf_life", kAllocation},
+      {"lot.fefo", kAllocation},
+      {"lot.quarantine", kAllocation},
+      {"order.duplicate", kBase | RFT_CAP_HISTORY},
+      {"address.incomplete", kBase | RFT_CAP_ADDRESSES},
+      {"carrier.constraint", kBase | RFT_CAP_CARRIERS | RFT_CAP_WEIGHTS},
+      {"customer.hold", kBase | RFT_CAP_CUSTOMERS},
+      {"qty.outlier", kBase | RFT_CAP_HISTORY},
+  };
+  for (const auto& [check, reads] : kReads) {
+    if (check == id) {
+      const CheckSpec* spec = FindCheck(id);
+      return reads | (spec != nullptr ? spec->needs : 0);
+    }
+  }
+  return ~uint64_t{0};
 }
 
 }  // namespace rftgate

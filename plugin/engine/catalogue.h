@@ -50,6 +50,15 @@ const std::vector<CheckSpec>& CheckCatalogue();
 // The entry with this id, or nullptr.
 const CheckSpec* FindCheck(std::string_view id);
 
+// rft_capability bits of every input the check reads when the adapter
+// provides it: its `needs`, the inputs it uses when present (history for
+// order.duplicate, weights for carrier.constraint), and what the stock
+// allocation shared by the stock and lot checks reads (stock, lots,
+// locations, reservations, customers' shelf life). The plugin asks the
+// adapter only for the inputs of the checks that are on. An id not in the
+// catalogue reads every input.
+uint64_t InputsReadBy(std::string_view id);
+
 // Prefix reserved for admin-written checks.
 inline constexpr std::string_view kCustomCheckPrefix = "custom.";
 

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "fmt/format.h"
+#include "rftgate/adapter_abi.h"
 
 namespace rftgate {
 namespace {
@@ -121,6 +122,14 @@ const std::vector<std::string>& Ruleset::StringList(std::string_view c,
 const std::string& Ruleset::TimezoneOf(std::string_view site) const {
   auto it = site_timezones.find(site);
   return it == site_timezones.end() ? default_timezone : it->second;
+}
+
+uint64_t Ruleset::InputsNeeded() const {
+  uint64_t needs = RFT_CAP_ITEMS | RFT_CAP_UNITS;
+  for (const auto& [id, settings] : checks) {
+    if (settings.severity != Severity::kOff) needs |= InputsReadBy(id);
+  }
+  return needs;
 }
 
 Ruleset DefaultRuleset() {

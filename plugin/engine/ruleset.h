@@ -47,6 +47,10 @@ struct Ruleset {
   const std::vector<std::string>& StringList(std::string_view check_id,
                                              std::string_view param) const;
   const std::string& TimezoneOf(std::string_view site) const;
+
+  // rft_capability bits of the inputs the checks that are on read (see
+  // InputsReadBy); never 0: the item master and units are always read.
+  uint64_t InputsNeeded() const;
 };
 
 // The ruleset of the catalogue's defaults (no config), with its revision.

@@ -13,24 +13,99 @@
 
 namespace rftgate {
 
+namespace {
+
+// A hash of a short string, a word at a time.
+inline uint64_t HashBytes(const char* p, size_t n) {
+  uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+  while (n >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    h = Mix64(h ^ w);
+    p += 8;
+    n -= 8;
+  }
+  uint64_t w = 0;
+  std::memcpy(&w, p, n);
+  return Mix64(h ^ w ^ 0x2545f4914f6cdd1dULL);
+}
+
+constexpr size_t kChunkChars = 64 * 1024;
+
+}  // namespace
+
 uint32_t StringPool::Intern(const rft_str& s) {
   if (s.data == nullptr) return kNone;
   return Intern(std::string_view(s.data, s.len));
 }
 
 uint32_t StringPool::Intern(std::string_view s) {
-  auto it = index_.find(s);
-  if (it != index_.end()) return it->second;
-  strings_.emplace_back(s);
-  views_.emplace_back(strings_.back());
-  uint32_t id = static_cast<uint32_t>(strings_.size() - 1);
-  index_.emplace(std::string_view(strings_.back()), id);
+  const uint64_t h = HashBytes(s.data(), s.size());
+  const uint64_t tag = h & ~uint64_t{0xffffffff};
+  if (views_.size() * 2 >= slots_.size()) {
+    // Grow (load factor at most 1/2): re-place the slots by their hashes.
+    std::vector<uint64_t> grown(std::max<size_t>(slots_.size() * 2, 1024), 0);
+    const size_t mask = grown.size() - 1;
+    for (uint64_t slot : slots_) {
+      if (slot == 0) continue;
+      size_t i = static_cast<size_t>(slot >> 32) & mask;
+      while (grown[i] != 0) i = (i + 1) & mask;
+      grown[i] = slot;
+    }
+    slots_.swap(grown);
+  }
+  const size_t mask = slots_.size() - 1;
+  size_t i = static_cast<size_t>(h >> 32) & mask;
+  for (; slots_[i] != 0; i = (i + 1) & mask) {
+    if ((slots_[i] & ~uint64_t{0xffffffff}) != tag) continue;
+    const uint32_t id = static_cast<uint32_t>(slots_[i]) - 1;
+    if (views_[id] == s) return id;
+  }
+  const uint32_t id = Store(s);
+  slots_[i] = tag | (uint64_t{id} + 1);
   return id;
 }
 
+uint32_t StringPool::Add(const rft_str& s) {
+  if (s.data == nullptr) return kNone;
+  return Store(std::string_view(s.data, s.len));
+}
+
+uint32_t StringPool::Store(std::string_view s) {
+  // The characters at the end of the current chunk.
+  if (s.size() > left_ || free_ == nullptr) {
+    const size_t cap = std::max(kChunkChars, s.size());
+    chunks_.push_back(std::make_unique<char[]>(cap));
+    free_ = chunks_.back().get();
+    left_ = cap;
+  }
+  if (!s.empty()) std::memcpy(free_, s.data(), s.size());
+  const uint32_t id = static_cast<uint32_t>(views_.size());
+  views_.emplace_back(free_, s.size());
+  free_ += s.size();
+  left_ -= s.size();
+  return id;
+}
+
+void StringPool::PrefetchIntern(const rft_str& s) const {
+  if (s.data == nullptr || slots_.empty()) return;
+  const uint64_t h = HashBytes(s.data, s.len);
+  __builtin_prefetch(
+      &slots_[static_cast<size_t>(h >> 32) & (slots_.size() - 1)]);
+}
+
 uint32_t StringPool::Find(std::string_view s) const {
-  auto it = index_.find(s);
-  return it == index_.end() ? kNone : it->second;
+  if (slots_.empty()) return kNone;
+  const uint64_t h = HashBytes(s.data(), s.size());
+  const uint64_t tag = h & ~uint64_t{0xffffffff};
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = static_cast<size_t>(h >> 32) & mask; slots_[i] != 0;
+       i = (i + 1) & mask) {
+    if ((slots_[i] & ~uint64_t{0xffffffff}) != tag) continue;
+    const uint32_t id = static_cast<uint32_t>(slots_[i]) - 1;
+    if (views_[id] == s) return id;
+  }
+  return kNone;
 }
 
 Wave::Wave() : data_(std::make_unique<WaveData>()) { data_->finished = true; }
@@ -161,12 +236,73 @@ struct SlotKeyHash {
   }
 };
 
+// Record index by string id: string ids are dense, so a plain array.
+class IdIndex {
+ public:
+  // The index of `id`, inserting `index` when it has none; and whether it
+  // was inserted.
+  std::pair<uint32_t, bool> emplace(uint32_t id, uint32_t index) {
+    if (id >= v_.size())
+      v_.resize(std::max<size_t>(id + 1, v_.size() * 2), kNone);
+    if (v_[id] != kNone) return {v_[id], false};
+    v_[id] = index;
+    return {index, true};
+  }
+  // By string id, for every id of a pool of `strings` strings.
+  std::vector<uint32_t> ByString(size_t strings) const {
+    std::vector<uint32_t> out(
+        v_.begin(),
+        v_.begin() + static_cast<std::ptrdiff_t>(std::min(strings, v_.size())));
+    out.resize(strings, kNone);
+    return out;
+  }
+
+ private:
+  std::vector<uint32_t> v_;
+};
+
+// A set of 64-bit keys, open addressing (no allocation per key).
+class KeySet {
+ public:
+  // True when `key` was not in the set (and now is).
+  bool insert(uint64_t key) {
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    const size_t mask = slots_.size() - 1;
+    size_t i = static_cast<size_t>(Mix64(key)) & mask;
+    for (; used_[i]; i = (i + 1) & mask) {
+      if (slots_[i] == key) return false;
+    }
+    used_[i] = 1;
+    slots_[i] = key;
+    ++size_;
+    return true;
+  }
+
+ private:
+  void Grow() {
+    std::vector<uint64_t> old = std::move(slots_);
+    std::vector<uint8_t> old_used = std::move(used_);
+    slots_.assign(std::max<size_t>(old.size() * 2, 1024), 0);
+    used_.assign(slots_.size(), 0);
+    const size_t mask = slots_.size() - 1;
+    for (size_t k = 0; k < old.size(); ++k) {
+      if (!old_used[k]) continue;
+      size_t i = static_cast<size_t>(Mix64(old[k])) & mask;
+      while (used_[i]) i = (i + 1) & mask;
+      used_[i] = 1;
+      slots_[i] = old[k];
+    }
+  }
+  std::vector<uint64_t> slots_;
+  std::vector<uint8_t> used_;
+  size_t size_ = 0;
+};
+
 }  // namespace
 
 struct WaveBuilderState {
-  std::unordered_map<uint32_t, uint32_t> orders, items, units, locations,
-      customers, carriers;
-  std::unordered_set<uint64_t> lines, item_units, lots;
+  IdIndex orders, items, units, locations, customers, carriers;
+  KeySet lines, item_units, lots;
   std::unordered_map<SlotKey, uint32_t, SlotKeyHash> slots;
   uint32_t stock_records = 0;
 };
@@ -206,7 +342,34 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
   WaveBuilderState& st = *state_;
   StringPool& sp = *w.strings;
   const char* base = static_cast<const char*>(records);
+  // The index entries of records a few ahead, fetched while this one is
+  // interned: the index is too large for the cache, and a lookup waits on
+  // memory otherwise.
+  constexpr size_t kAhead = 4;
+  auto prefetch = [&](size_t k) {
+    if (k >= count) return;
+    const char* q = base + k * stride;
+    if (kind == RFT_REC_LINE) {
+      const auto* r = reinterpret_cast<const rft_order_line*>(q);
+      sp.PrefetchIntern(r->sku);
+      sp.PrefetchIntern(r->location);
+      sp.PrefetchIntern(r->lot);
+    } else if (kind == RFT_REC_STOCK) {
+      const auto* r = reinterpret_cast<const rft_stock*>(q);
+      sp.PrefetchIntern(r->sku);
+      sp.PrefetchIntern(r->location);
+      sp.PrefetchIntern(r->lot);
+    } else if (kind == RFT_REC_ORDER) {
+      const auto* r = reinterpret_cast<const rft_order*>(q);
+      sp.PrefetchIntern(r->ref);
+      sp.PrefetchIntern(r->customer_ref);
+      sp.PrefetchIntern(r->city);
+      sp.PrefetchIntern(r->postcode);
+    }
+  };
+  for (size_t k = 0; k < kAhead; ++k) prefetch(k);
   for (size_t i = 0; i < count; ++i) {
+    prefetch(i + kAhead);
     const char* p = base + i * stride;
     Checker c(kind_name, i);
     switch (kind) {
@@ -236,13 +399,13 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
               fmt::format("order record {}: ref '{}' is delivered twice", i,
                           sp.Get(o.ref)));
         }
-        o.stable_id = sp.Intern(r.stable_id);
+        o.stable_id = sp.Add(r.stable_id);
         o.site = sp.Intern(r.site);
         o.provider = sp.Intern(r.provider);
         o.customer = sp.Intern(r.customer_ref);
         o.customer_order_ref = sp.Intern(r.customer_order_ref);
-        o.ship_to_name = sp.Intern(r.ship_to_name);
-        o.street = sp.Intern(r.street);
+        o.ship_to_name = sp.Add(r.ship_to_name);
+        o.street = sp.Add(r.street);
         o.city = sp.Intern(r.city);
         o.postcode = sp.Intern(r.postcode);
         o.country = sp.Intern(r.country);
@@ -270,15 +433,13 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
         LineInfo info{};
         info.order_ref = sp.Intern(r.order_ref);
         info.line_no = r.line_no;
-        if (!st.lines
-                 .insert(
-                     PairKey(info.order_ref, static_cast<uint32_t>(r.line_no)))
-                 .second) {
+        if (!st.lines.insert(
+                PairKey(info.order_ref, static_cast<uint32_t>(r.line_no)))) {
           return fail(fmt::format(
               "line record {}: line_no {} of order '{}' is delivered twice", i,
               r.line_no, sp.Get(info.order_ref)));
         }
-        info.line_ref = sp.Intern(r.line_ref);
+        info.line_ref = sp.Add(r.line_ref);
         l.sku = sp.Intern(r.sku);
         l.uom = sp.Intern(r.uom);
         l.location = sp.Intern(r.location);
@@ -306,7 +467,7 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
         }
         it.base_uom = sp.Intern(r.base_uom);
         it.hazmat = r.hazmat_class.len > 0 ? sp.Intern(r.hazmat_class) : kNone;
-        it.description = sp.Intern(r.description);
+        it.description = sp.Add(r.description);
         it.active = r.active;
         it.lot_tracked = r.lot_tracked;
         it.serial_tracked = r.serial_tracked;
@@ -353,7 +514,7 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
         ItemUnitRec u{};
         u.sku = sp.Intern(r.sku);
         u.uom = sp.Intern(r.uom);
-        if (!st.item_units.insert(PairKey(u.sku, u.uom)).second) {
+        if (!st.item_units.insert(PairKey(u.sku, u.uom))) {
           return fail(fmt::format(
               "item unit record {}: unit '{}' of SKU '{}' is delivered twice",
               i, sp.Get(u.uom), sp.Get(u.sku)));
@@ -413,7 +574,7 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
         LotRec l{};
         l.sku = sp.Intern(r.sku);
         l.lot = sp.Intern(r.lot);
-        if (!st.lots.insert(PairKey(l.sku, l.lot)).second) {
+        if (!st.lots.insert(PairKey(l.sku, l.lot))) {
           return fail(fmt::format(
               "lot record {}: lot '{}' of SKU '{}' is delivered twice", i,
               sp.Get(l.lot), sp.Get(l.sku)));
@@ -538,13 +699,6 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
 
 namespace {
 
-std::vector<uint32_t> IndexBy(size_t strings,
-                              const std::unordered_map<uint32_t, uint32_t>& m) {
-  std::vector<uint32_t> v(strings, kNone);
-  for (auto [id, idx] : m) v[id] = idx;
-  return v;
-}
-
 // Marks locations usable (pickable, not blocked) through their parents.
 void ResolveLocations(WaveData& w) {
   for (auto& l : w.locations) {
@@ -614,7 +768,7 @@ Wave WaveBuilder::Finish() {
   // that stock and lines group by item whatever the master holds.
   auto item_for = [&](uint32_t sku) -> uint32_t {
     if (sku == kNone) return kNone;
-    auto [it, fresh] =
+    auto [index, fresh] =
         st.items.emplace(sku, static_cast<uint32_t>(w.items.size()));
     if (fresh) {
       ItemRec r{};
@@ -625,18 +779,18 @@ Wave WaveBuilder::Finish() {
       r.in_master = false;
       w.items.push_back(r);
     }
-    return it->second;
+    return index;
   };
   for (auto& l : w.lines) l.item = item_for(l.sku);
   for (auto& s : w.slots) s.item = item_for(s.sku);
 
   const size_t n = sp.size();
-  w.item_by_sku = IndexBy(n, st.items);
-  w.unit_by_code = IndexBy(n, st.units);
-  w.location_by_code = IndexBy(n, st.locations);
-  w.customer_by_ref = IndexBy(n, st.customers);
-  w.carrier_by_code = IndexBy(n, st.carriers);
-  w.order_by_ref = IndexBy(n, st.orders);
+  w.item_by_sku = st.items.ByString(n);
+  w.unit_by_code = st.units.ByString(n);
+  w.location_by_code = st.locations.ByString(n);
+  w.customer_by_ref = st.customers.ByString(n);
+  w.carrier_by_code = st.carriers.ByString(n);
+  w.order_by_ref = st.orders.ByString(n);
   for (uint32_t i = 0; i < w.lots.size(); ++i) {
     w.lot_by_key.emplace(PairKey(w.lots[i].sku, w.lots[i].lot), i);
   }

@@ -27,12 +27,19 @@ class StringPool {
   // kNone for an absent string (data == NULL).
   uint32_t Intern(const rft_str& s);
   uint32_t Intern(std::string_view s);
+  // Keeps a string that is only ever shown or compared by value (a line's
+  // own ref, an address), without looking for an equal one: equal strings
+  // added twice get two ids, and Find() does not see them.
+  uint32_t Add(const rft_str& s);
   // kNone when the string was never interned.
   uint32_t Find(std::string_view s) const;
+  // Brings the index entry where `s` would be into cache ahead of an
+  // Intern(s); no effect on results.
+  void PrefetchIntern(const rft_str& s) const;
   std::string_view Get(uint32_t id) const {
     return id == kNone ? std::string_view() : views_[id];
   }
-  size_t size() const { return strings_.size(); }
+  size_t size() const { return views_.size(); }
   // Brings the view of id into cache ahead of a Get(id); no effect on
   // results.
   void Prefetch(uint32_t id) const {
@@ -42,9 +49,17 @@ class StringPool {
   }
 
  private:
-  std::deque<std::string> strings_;      // stable addresses for the views
+  uint32_t Store(std::string_view s);
+
+  // Characters in chunks that never move (the views point into them), no
+  // allocation per string; an open-addressing index of ids by hash.
+  std::vector<std::unique_ptr<char[]>> chunks_;
+  char* free_ = nullptr;
+  size_t left_ = 0;
   std::vector<std::string_view> views_;  // by id, for constant-time Get
-  std::unordered_map<std::string_view, uint32_t> index_;
+  // (hash's high 32 bits << 32) | (id + 1); 0 = empty. The hash in the
+  // slot spares a look at the string for every other one probed.
+  std::vector<uint64_t> slots_;
 };
 
 struct TimeValue {

@@ -22,6 +22,7 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -29,6 +30,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "CLI/CLI.hpp"
@@ -199,6 +201,10 @@ class CheckingSink {
     sink_.set_capabilities = &CheckingSink::SetCaps;
   }
   const rft_wave_sink* get() const { return &sink_; }
+  // The inputs the load is asked for (rft_capability bits; 0 = everything).
+  void SetNeeds(uint64_t needs) { sink_.needs = needs; }
+  // As a plugin built for adapter ABI 1.0 passes it: without `needs`.
+  void AsAbi10() { sink_.struct_size = offsetof(rft_wave_sink, needs); }
 
   // When set, `put` answers this status on its first call.
   rft_status fail_with = RFT_OK;
@@ -663,6 +669,64 @@ TEST(Load, ByRefsGivesThoseOrdersOnly) {
     EXPECT_EQ(sink.lines[ref], ready.lines[ref])
         << "order '" << ref << "' has other lines by ref than when ready";
   }
+}
+
+// The sink's `needs` (ABI 1.1): an adapter may leave out the inputs the
+// plugin's checks do not read, but what it announces must be what a full
+// load gives; a sink from a plugin built for ABI 1.0 gets everything.
+TEST(Load, NeedsLeaveOutOnlyWhatIsNotAnnounced) {
+  REQUIRE_API(api);
+  auto h = OpenConfigured(api);
+  ASSERT_TRUE(h);
+  auto load = [&](CheckingSink& sink) {
+    Call call;
+    rft_selection sel = Ready();
+    EXPECT_EQ(api->load(h->get(), &sel, sink.get(), call.get()), RFT_OK)
+        << call.message();
+    ExpectWellFormed(api, sink);
+  };
+  CheckingSink full;  // needs 0: everything
+  load(full);
+  static constexpr std::pair<uint64_t, std::array<int32_t, 2>> kInputs[] = {
+      {RFT_CAP_ITEMS, {RFT_REC_ITEM, 0}},
+      {RFT_CAP_UNITS, {RFT_REC_UNIT, RFT_REC_ITEM_UNIT}},
+      {RFT_CAP_STOCK, {RFT_REC_STOCK, 0}},
+      {RFT_CAP_LOTS, {RFT_REC_LOT, 0}},
+      {RFT_CAP_LOCATIONS, {RFT_REC_LOCATION, 0}},
+      {RFT_CAP_CUSTOMERS, {RFT_REC_CUSTOMER, 0}},
+      {RFT_CAP_CARRIERS, {RFT_REC_CARRIER_SERVICE, 0}},
+      {RFT_CAP_RESERVATIONS, {RFT_REC_RESERVATION, 0}},
+      {RFT_CAP_HISTORY, {RFT_REC_HISTORY_LINE, 0}}};
+  uint64_t all = 0;
+  for (const auto& [cap, kinds] : kInputs) all |= cap;
+  std::vector<uint64_t> asks = {RFT_CAP_ITEMS | RFT_CAP_UNITS};
+  for (const auto& [cap, kinds] : kInputs) asks.push_back(all & ~cap);
+  for (uint64_t needs : asks) {
+    CheckingSink some;
+    some.SetNeeds(needs);
+    load(some);
+    EXPECT_EQ(some.capabilities & ~full.capabilities, 0u)
+        << "needs " << needs << ": announces what a full load does not";
+    EXPECT_EQ(some.counts[RFT_REC_ORDER], full.counts[RFT_REC_ORDER]);
+    EXPECT_EQ(some.counts[RFT_REC_LINE], full.counts[RFT_REC_LINE]);
+    for (const auto& [cap, kinds] : kInputs) {
+      if ((some.capabilities & cap) == 0) continue;
+      for (int32_t kind : kinds) {
+        if (kind == 0) continue;
+        EXPECT_EQ(some.counts[kind], full.counts[kind])
+            << "needs " << needs << ": capability " << cap
+            << " announced, but records of kind " << kind
+            << " differ from a full load";
+      }
+    }
+  }
+  CheckingSink old;
+  old.SetNeeds(RFT_CAP_ITEMS);  // beyond the struct's end: ignored
+  old.AsAbi10();
+  load(old);
+  EXPECT_EQ(old.capabilities, full.capabilities)
+      << "a sink from a plugin built for ABI 1.0 asks for everything";
+  EXPECT_EQ(old.counts, full.counts);
 }
 
 TEST(Load, StopsWhenCancelled) {

@@ -150,7 +150,7 @@ TEST_F(PluginAbiTest, AdapterOfAnotherMajorVersionIsRefused) {
   } catch (const rftgate::host::Error& e) {
     EXPECT_EQ(e.status(), RFT_ERR_ABI);
     EXPECT_THAT(e.what(), HasSubstr("ABI 2.0"));
-    EXPECT_THAT(e.what(), HasSubstr("needs ABI 1.0"));
+    EXPECT_THAT(e.what(), HasSubstr("needs ABI 1.1"));
   }
 }
 
@@ -240,6 +240,72 @@ TEST_F(PluginAbiTest, ChecksTheReadyOrdersAndWritesBack) {
   ASSERT_EQ(writes.size(), 1u);
   EXPECT_EQ(writes[0]["run_id"], std::string(View(s.run_id)));
   EXPECT_EQ(writes[0]["rows"].size(), 3u);  // passes included
+}
+
+std::vector<uint64_t> NeedsOfLoads(const fs::path& file) {
+  std::vector<uint64_t> out;
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    out.push_back(nlohmann::json::parse(line)["needs"].get<uint64_t>());
+  }
+  return out;
+}
+
+TEST_F(PluginAbiTest, AdapterIsAskedForTheInputsOfTheChecksThatAreOn) {
+  {
+    // Every check at its default: order history (qty.outlier,
+    // order.duplicate) and customers (customer.hold) are read.
+    auto gate = plugin_->OpenFile(WriteConfig("    loads: loads.jsonl\n"));
+    auto request = Request(nullptr);
+    auto result = gate.Run(request, true);
+    EXPECT_EQ(result.Summary().orders, 3u);
+  }
+  auto needs = NeedsOfLoads(dir_ / "loads.jsonl");
+  ASSERT_EQ(needs.size(), 1u);
+  EXPECT_NE(needs[0] & RFT_CAP_HISTORY, 0u);
+  EXPECT_NE(needs[0] & RFT_CAP_CUSTOMERS, 0u);
+  EXPECT_NE(needs[0] & RFT_CAP_STOCK, 0u);
+  EXPECT_NE(needs[0] & RFT_CAP_ITEMS, 0u);
+  fs::remove(dir_ / "loads.jsonl");
+  {
+    // Only item and address checks on: no history, no customers, no stock.
+    std::string checks = "checks:\n";
+    for (std::string id :
+         {"stock.short", "location.mismatch", "lot.missing", "lot.expired",
+          "lot.shelf_life", "lot.fefo", "lot.quarantine", "order.duplicate",
+          "carrier.constraint", "customer.hold", "qty.outlier"}) {
+      checks += "  " + id + ": \"off\"\n";
+    }
+    auto gate =
+        plugin_->OpenFile(WriteConfig("    loads: loads.jsonl\n", checks));
+    auto request = Request(nullptr);
+    auto result = gate.Run(request, true);
+    rft_result_summary s = result.Summary();
+    ASSERT_EQ(s.orders, 3u);
+    // The item check still runs on what was loaded.
+    bool unknown_sku = false;
+    for (uint64_t i = 0; i < s.orders; ++i) {
+      rft_order_verdict v = result.Order(i);
+      for (uint64_t j = 0; j < v.finding_count; ++j) {
+        std::string_view id = View(result.Finding(i, j).check_id);
+        EXPECT_TRUE(id == "item.unknown" || id == "item.inactive" ||
+                    id == "qty.invalid" || id == "uom.mismatch" ||
+                    id == "address.incomplete")
+            << id;
+        unknown_sku = unknown_sku || id == "item.unknown";
+      }
+    }
+    EXPECT_TRUE(unknown_sku);
+  }
+  needs = NeedsOfLoads(dir_ / "loads.jsonl");
+  ASSERT_EQ(needs.size(), 1u);
+  EXPECT_EQ(needs[0] & RFT_CAP_HISTORY, 0u);
+  EXPECT_EQ(needs[0] & RFT_CAP_CUSTOMERS, 0u);
+  EXPECT_EQ(needs[0] & RFT_CAP_STOCK, 0u);
+  EXPECT_EQ(needs[0] & RFT_CAP_CARRIERS, 0u);
+  EXPECT_NE(needs[0] & RFT_CAP_ITEMS, 0u);
+  EXPECT_NE(needs[0] & RFT_CAP_ADDRESSES, 0u);
 }
 
 TEST_F(PluginAbiTest, DryRunWritesNothing) {

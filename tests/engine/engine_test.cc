@@ -593,6 +593,60 @@ TEST(OutlierChecks, FarAboveHistory) {
   EXPECT_EQ(o[0].severity, Severity::kWarn);
 }
 
+TEST(OutlierChecks, NotApplicableWhenHistoryWasNotLoaded) {
+  // The adapter left the history out (or has none): the check that is on
+  // says so and never passes silently.
+  WaveFixture f;
+  f.Basics();
+  f.Stock("A-100", "P1", Dec(10000));
+  for (int i = 0; i < 6; ++i) {
+    f.History("H" + std::to_string(i), "C1", "A-100", Dec(10 + i),
+              Utc((kShipDay - 30 - i) * kMicrosPerDay));
+  }
+  f.Order("O1");
+  f.Line("O1", 1, "A-100", Dec(1200));
+  WaveResult r = RunWave(f, kAllCaps & ~RFT_CAP_HISTORY);
+  EXPECT_TRUE(Of(r.orders[0], "qty.outlier").empty());
+  bool noted = false;
+  for (const auto& n : r.notes) {
+    noted |= n.check_id == "qty.outlier" &&
+             n.message.find("not applicable") != std::string::npos;
+  }
+  EXPECT_TRUE(noted);
+}
+
+TEST(Ruleset, InputsNeededFollowTheChecksThatAreOn) {
+  for (const auto& spec : CheckCatalogue()) {
+    uint64_t reads = InputsReadBy(spec.id);
+    EXPECT_NE(reads, ~uint64_t{0}) << spec.id << " has no entry";
+    EXPECT_EQ(reads & spec.needs, spec.needs) << spec.id;
+    EXPECT_NE(reads & RFT_CAP_ITEMS, 0u) << spec.id;
+  }
+  EXPECT_EQ(InputsReadBy("custom.anything"), ~uint64_t{0});
+
+  Ruleset rules = DefaultRuleset();
+  EXPECT_NE(rules.InputsNeeded() & RFT_CAP_HISTORY, 0u);
+  rules.checks["qty.outlier"].severity = Severity::kOff;
+  EXPECT_NE(rules.InputsNeeded() & RFT_CAP_HISTORY, 0u);  // order.duplicate
+  rules.checks["order.duplicate"].severity = Severity::kOff;
+  EXPECT_EQ(rules.InputsNeeded() & RFT_CAP_HISTORY, 0u);
+  EXPECT_NE(rules.InputsNeeded() & RFT_CAP_STOCK, 0u);
+
+  // Customers are read by customer.hold and by the allocation (shelf life).
+  rules.checks["customer.hold"].severity = Severity::kOff;
+  EXPECT_NE(rules.InputsNeeded() & RFT_CAP_CUSTOMERS, 0u);
+  for (auto& [id, settings] : rules.checks) settings.severity = Severity::kOff;
+  EXPECT_EQ(rules.InputsNeeded(), uint64_t{RFT_CAP_ITEMS | RFT_CAP_UNITS});
+  rules.checks["lot.expired"].severity = Severity::kBlock;
+  const uint64_t lots = rules.InputsNeeded();
+  for (uint64_t cap :
+       {RFT_CAP_STOCK, RFT_CAP_LOTS, RFT_CAP_LOCATIONS, RFT_CAP_RESERVATIONS,
+        RFT_CAP_CUSTOMERS, RFT_CAP_ITEMS, RFT_CAP_UNITS}) {
+    EXPECT_NE(lots & cap, 0u) << cap;
+  }
+  EXPECT_EQ(lots & (RFT_CAP_HISTORY | RFT_CAP_CARRIERS), 0u);
+}
+
 TEST(Ruleset, SeverityOffAndRevision) {
   WaveFixture f;
   f.Basics();

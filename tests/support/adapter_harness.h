@@ -102,6 +102,11 @@ class RecordingSink {
     sink_.set_capabilities = &RecordingSink::SetCaps;
   }
   const rft_wave_sink* get() const { return &sink_; }
+  // The inputs the load is asked for (rft_capability bits; 0 = everything).
+  void SetNeeds(uint64_t needs) { sink_.needs = needs; }
+  // A sink as a plugin built for adapter ABI 1.0 passes it: without
+  // `needs` (whatever lies after the struct's end must be ignored).
+  void AsAbi10() { sink_.struct_size = offsetof(rft_wave_sink, needs); }
 
   uint64_t capabilities = 0;
   int capability_calls = 0;

@@ -158,6 +158,12 @@ class Sink {
   void SetCapabilities(uint64_t caps) {
     sink_->set_capabilities(sink_->ctx, caps);
   }
+  // The optional inputs (rft_capability bits) the plugin's enabled checks
+  // read; every capability when the plugin did not say (a plugin built for
+  // ABI 1.0). Leave out the queries of inputs not needed and announce only
+  // what was loaded: SetCapabilities(provided & Needs()).
+  uint64_t Needs() const { return RFT_SINK_NEEDS(sink_); }
+  bool Needs(uint64_t capability) const { return (Needs() & capability) != 0; }
 
  private:
   const rft_wave_sink* sink_;

@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define RFT_ADAPTER_ABI_MAJOR 1
-#define RFT_ADAPTER_ABI_MINOR 0
+#define RFT_ADAPTER_ABI_MINOR 1
 
 /* Name of the entry symbol, for loaders. */
 #define RFT_ADAPTER_ENTRY_SYMBOL "rft_adapter_entry"
@@ -287,6 +287,13 @@ typedef struct rft_history_line {
  * and return that status; the message is already in the call's buffer.
  * `set_capabilities`: which optional inputs (rft_capability bits) this load
  * provides; call once per load, before or after the records.
+ * `needs` (since ABI 1.1): the optional inputs (rft_capability bits) that
+ * the plugin's enabled checks read. An adapter may leave out the queries of
+ * inputs not named; it must then not announce their capabilities either
+ * (a check whose input is not announced reports itself not applicable,
+ * never passes). 0 means everything, as does a sink whose `struct_size`
+ * ends before `needs` (from a plugin built for ABI 1.0): read it with
+ * RFT_SINK_NEEDS. An adapter may always load and announce more.
  * OWNERSHIP: the sink is borrowed for the duration of the load call;
  * records are borrowed for the duration of `put`. */
 typedef struct rft_wave_sink {
@@ -294,7 +301,17 @@ typedef struct rft_wave_sink {
   void* ctx;
   rft_status (*put)(void* ctx, int32_t kind, const void* records, size_t count);
   void (*set_capabilities)(void* ctx, uint64_t capabilities);
+  uint64_t needs; /* rft_capability bits; 0 = everything (ABI 1.1) */
 } rft_wave_sink;
+
+/* The inputs a sink asks for: its `needs` when the struct holds the field
+ * and it is not 0; every capability otherwise. */
+#define RFT_SINK_NEEDS(sink)                                 \
+  (((sink)->struct_size >=                                   \
+        offsetof(rft_wave_sink, needs) + sizeof(uint64_t) && \
+    (sink)->needs != 0)                                      \
+       ? (sink)->needs                                       \
+       : ~(uint64_t)0)
 
 /* -------------------------------------------------------------- selection */
 

@@ -380,6 +380,40 @@ TEST_P(OdooTest, LoadsTheFirstOutgoingStepOfEachWarehouseWithExactValues) {
       5);
 }
 
+TEST_P(OdooTest, LeavesOutPartnersAndHistoryWhenNoCheckReadsThem) {
+  auto h = Open();
+  ASSERT_TRUE(h);
+  const rft_selection ready = Ready();
+  RecordingSink all;
+  TestCall call;
+  ASSERT_EQ(Library().api().load(h->get(), &ready, all.get(), call.get()),
+            RFT_OK)
+      << call.message();
+  ASSERT_FALSE(all.history.empty());
+  ASSERT_FALSE(all.customers.empty());
+  EXPECT_NE(all.capabilities & RFT_CAP_HISTORY, 0u);
+  EXPECT_NE(all.capabilities & RFT_CAP_CUSTOMERS, 0u);
+
+  RecordingSink some;
+  some.SetNeeds(RFT_CAP_ITEMS | RFT_CAP_UNITS | RFT_CAP_STOCK | RFT_CAP_LOTS |
+                RFT_CAP_LOCATIONS | RFT_CAP_RESERVATIONS);
+  TestCall call2;
+  ASSERT_EQ(Library().api().load(h->get(), &ready, some.get(), call2.get()),
+            RFT_OK)
+      << call2.message();
+  EXPECT_TRUE(some.history.empty());
+  EXPECT_TRUE(some.customers.empty());
+  // Not announced: customer.hold and qty.outlier are not applicable.
+  EXPECT_EQ(some.capabilities & RFT_CAP_HISTORY, 0u);
+  EXPECT_EQ(some.capabilities & RFT_CAP_CUSTOMERS, 0u);
+  EXPECT_EQ(some.capabilities | RFT_CAP_HISTORY | RFT_CAP_CUSTOMERS,
+            all.capabilities);
+  EXPECT_EQ(some.orders.size(), all.orders.size());
+  EXPECT_EQ(some.lines.size(), all.lines.size());
+  EXPECT_EQ(some.stock.size(), all.stock.size());
+  EXPECT_EQ(some.lots.size(), all.lots.size());
+}
+
 TEST_P(OdooTest, EachTransferGetsTheVerdictOfItsDefect) {
   auto gate = OpenGate();
   auto results = Run(gate, /*dry_run=*/true);

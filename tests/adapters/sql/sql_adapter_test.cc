@@ -599,6 +599,135 @@ TEST_P(SqlAdapterTest, LoadQueriesDoNotGrowWithTheWave) {
   RecordProperty("statements_per_load", std::to_string(large_count));
 }
 
+TEST_P(SqlAdapterTest, LeavesOutTheInputsTheChecksDoNotRead) {
+  wms_->AddOrders(1, 4, "released");
+  wms_->AddOrders(100, 2, "shipped", 5);
+  LogCapture log;
+  auto h = Open(&log, /*trace=*/true);
+  ASSERT_TRUE(h);
+  StatementCounter counter(*wms_);
+  std::string reason;
+  if (!counter.Start(&reason)) {
+    if (ServersRequired()) FAIL() << reason;
+    GTEST_SKIP() << reason;
+  }
+  auto statements = [&](RecordingSink& sink) {
+    log.Clear();
+    size_t base = counter.Count(log);
+    EXPECT_EQ(Load(*h, Ready(), sink), RFT_OK);
+    return counter.Count(log) - base;
+  };
+  RecordingSink all;  // needs 0: everything
+  const size_t all_statements = statements(all);
+  ASSERT_FALSE(all.history.empty());
+  ASSERT_FALSE(all.customers.empty());
+  ASSERT_FALSE(all.carriers.empty());
+
+  // Only what the item, stock and address checks read.
+  RecordingSink some;
+  some.SetNeeds(RFT_CAP_ITEMS | RFT_CAP_UNITS | RFT_CAP_STOCK | RFT_CAP_LOTS |
+                RFT_CAP_LOCATIONS | RFT_CAP_RESERVATIONS | RFT_CAP_ADDRESSES);
+  const size_t some_statements = statements(some);
+  counter.Stop();
+  EXPECT_TRUE(some.history.empty());
+  EXPECT_TRUE(some.customers.empty());
+  EXPECT_TRUE(some.carriers.empty());
+  // What was left out is not announced: its checks are not applicable.
+  EXPECT_EQ(some.capabilities & RFT_CAP_HISTORY, 0u);
+  EXPECT_EQ(some.capabilities & RFT_CAP_CUSTOMERS, 0u);
+  EXPECT_EQ(some.capabilities & RFT_CAP_CARRIERS, 0u);
+  for (uint64_t cap : {RFT_CAP_ITEMS, RFT_CAP_UNITS, RFT_CAP_STOCK,
+                       RFT_CAP_LOTS, RFT_CAP_LOCATIONS, RFT_CAP_ADDRESSES}) {
+    EXPECT_NE(some.capabilities & cap, 0u) << cap;
+  }
+  EXPECT_EQ(some.orders.size(), all.orders.size());
+  EXPECT_EQ(some.lines.size(), all.lines.size());
+  EXPECT_EQ(some.items.size(), all.items.size());
+  EXPECT_EQ(some.stock.size(), all.stock.size());
+  EXPECT_EQ(some.lots.size(), all.lots.size());
+  EXPECT_EQ(some_statements + 3, all_statements);
+
+  // A plugin built for ABI 1.0 passes a shorter sink: everything is loaded,
+  // whatever lies beyond its end.
+  RecordingSink old;
+  old.SetNeeds(RFT_CAP_ITEMS);
+  old.AsAbi10();
+  ASSERT_EQ(Load(*h, Ready(), old), RFT_OK);
+  EXPECT_EQ(old.capabilities, all.capabilities);
+  EXPECT_EQ(old.history.size(), all.history.size());
+  EXPECT_EQ(old.customers.size(), all.customers.size());
+  EXPECT_EQ(old.carriers.size(), all.carriers.size());
+}
+
+// A release call for one order: on PostgreSQL the load is one statement
+// inside its read-only snapshot (three round trips); the records are those
+// of the same orders loaded as a wave.
+TEST_P(SqlAdapterTest, LoadOfAFewOrdersByRefTakesFewStatements) {
+  wms_->AddOrders(1, 4, "released");
+  wms_->AddOrders(100, 2, "shipped", 5);
+  LogCapture log;
+  auto h = Open(&log, /*trace=*/true);
+  ASSERT_TRUE(h);
+  RecordingSink wave;
+  ASSERT_EQ(Load(*h, Ready(), wave), RFT_OK);
+  ASSERT_EQ(wave.orders.size(), 4u);
+
+  StatementCounter counter(*wms_);
+  std::string reason;
+  if (!counter.Start(&reason)) {
+    if (ServersRequired()) FAIL() << reason;
+    GTEST_SKIP() << reason;
+  }
+  std::vector<std::string> wanted = {"O1", "O2", "O3", "O4"};
+  std::vector<rft_str> refs;
+  for (const auto& w : wanted) refs.push_back(Borrow(w));
+  log.Clear();
+  size_t base = counter.Count(log);
+  RecordingSink four;
+  ASSERT_EQ(Load(*h, ByRefs(refs), four), RFT_OK);
+  const size_t four_statements = counter.Count(log) - base;
+
+  refs.resize(1);
+  log.Clear();
+  base = counter.Count(log);
+  RecordingSink one;
+  ASSERT_EQ(Load(*h, ByRefs(refs), one), RFT_OK);
+  const size_t one_statements = counter.Count(log) - base;
+  counter.Stop();
+
+  EXPECT_EQ(four.capabilities, wave.capabilities);
+  EXPECT_EQ(four.counts, wave.counts);
+  EXPECT_EQ(four.lines.size(), wave.lines.size());
+  ASSERT_EQ(one.orders.size(), 1u);
+  EXPECT_EQ(one.orders[0].ref, "O1");
+  EXPECT_EQ(one.lines.size(), 3u);
+  EXPECT_FALSE(one.items.empty());
+  EXPECT_FALSE(one.history.empty());
+  EXPECT_EQ(one_statements, four_statements);
+  if (wms_->dialect() == Dialect::kPostgres) {
+    // BEGIN, the load, COMMIT.
+    EXPECT_EQ(one_statements, 3u);
+  } else {
+    EXPECT_LE(one_statements, 16u);
+  }
+  RecordProperty("statements_per_single_order_load",
+                 std::to_string(one_statements));
+
+  // The same statement again (prepared once on PostgreSQL) with other
+  // values: each load gets its own order.
+  for (const char* ref : {"O3", "O2", "O3"}) {
+    std::string r = ref;
+    std::vector<rft_str> other = {Borrow(r)};
+    RecordingSink again;
+    ASSERT_EQ(Load(*h, ByRefs(other), again), RFT_OK);
+    ASSERT_EQ(again.orders.size(), 1u) << ref;
+    EXPECT_EQ(again.orders[0].ref, ref);
+    EXPECT_EQ(again.lines.size(), 3u) << ref;
+    for (const auto& l : again.lines) EXPECT_EQ(l.order_ref, ref);
+    EXPECT_EQ(again.counts[RFT_REC_ITEM], one.counts[RFT_REC_ITEM]) << ref;
+  }
+}
+
 // The statements of a single-order write-back once rftgate's tables exist,
 // counted on the database's side. On PostgreSQL the count is pinned: the
 // transaction, its limits, the lock, the schema table and its version go in

@@ -2,6 +2,8 @@
 // records write-backs in a JSON-lines file. Options (adapter.options):
 //   fixture: path of the wave JSON (relative to the config folder)
 //   writes: path of the JSON-lines file that receives each write_back
+//   loads: path of the JSON-lines file that receives the inputs each load
+//          was asked for ({"needs": <rft_capability bits>})
 //   fail: {open|load|write_back|describe: "error" | "database" | "throw" |
 //          "sleep" | "bad_record"}
 //   sleep_ms: how long "sleep" sleeps (checking cancellation)
@@ -205,8 +207,17 @@ class FixtureAdapter {
       locations.push_back(r);
     }
     sink.Put(RFT_REC_LOCATION, locations.data(), locations.size());
+    if (options_.contains("loads")) {
+      std::ofstream out(Resolve(options_["loads"].get<std::string>()),
+                        std::ios::app);
+      out << json{{"needs", sink.Needs()}}.dump() << "\n";
+    }
+    // Customers only when a check that is on reads them.
+    const bool want_customers = sink.Needs(RFT_CAP_CUSTOMERS);
     std::vector<rft_customer> customers;
-    for (const json& c : wave_.value("customers", json::array())) {
+    for (const json& c : want_customers
+                             ? wave_.value("customers", json::array())
+                             : json::array()) {
       rft_customer r{};
       r.struct_size = sizeof r;
       r.ref = a.Get(c, "ref");
@@ -222,8 +233,10 @@ class FixtureAdapter {
       bad.struct_size = sizeof bad;  // no ref: refused by the plugin
       sink.Put(RFT_REC_ORDER, &bad, 1);
     }
-    uint64_t caps = RFT_CAP_ITEMS | RFT_CAP_STOCK | RFT_CAP_LOCATIONS |
-                    RFT_CAP_CUSTOMERS | RFT_CAP_ADDRESSES;
+    uint64_t caps =
+        RFT_CAP_ITEMS | RFT_CAP_STOCK | RFT_CAP_LOCATIONS |
+        (want_customers ? uint64_t{RFT_CAP_CUSTOMERS} : uint64_t{0}) |
+        RFT_CAP_ADDRESSES;
     sink.SetCapabilities(caps);
   }
 
