@@ -306,6 +306,10 @@ void Database::Query(const std::string& sql, std::vector<Param> params,
 void Database::QueryPrepared(
     const std::string& sql, std::vector<Param> params, size_t columns,
     size_t batch_rows, const std::function<void(const TextBatch&)>& on_batch) {
+  if (!use_prepared_) {
+    Query(sql, std::move(params), columns, batch_rows, on_batch);
+    return;
+  }
   batch_rows = std::max<size_t>(batch_rows, 2);  // see Query
   Prepared* p = nullptr;
   for (auto& q : prepared_) {

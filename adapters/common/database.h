@@ -135,6 +135,11 @@ class Database {
              size_t batch_rows,
              const std::function<void(const TextBatch&)>& on_batch);
 
+  // Off: QueryPrepared runs as Query (nothing kept on the server between
+  // calls), for connections through a pooler in transaction mode, where
+  // the next call may reach another server session. On by default.
+  void UsePreparedStatements(bool on) { use_prepared_ = on; }
+
   // As Query, with the statement prepared once per connection and kept:
   // the next Query with the same text and as many values only binds and
   // executes it (no parse, no plan on PostgreSQL, whose generic plan it
@@ -176,6 +181,7 @@ class Database {
   std::unique_ptr<soci::session> session_;
   bool broken_ = false;
   bool trace_ = false;
+  bool use_prepared_ = true;
   const adapter::Call* call_ = nullptr;
 };
 

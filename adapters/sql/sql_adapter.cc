@@ -1047,12 +1047,17 @@ SqlAdapter::SqlAdapter(const adapter::OpenParams& params)
                 "mapping file (docs/adapters/sql.md)");
   }
   for (const auto& [key, value] : options.items()) {
-    if (key != "mapping" && key != "trace_statements") {
+    if (key != "mapping" && key != "trace_statements" &&
+        key != "prepared_statements") {
       throw Error(RFT_ERR_CONFIG, "adapter.options." + key +
                                       ": unknown option (expected mapping, "
-                                      "trace_statements)");
+                                      "trace_statements, prepared_statements)");
     }
-    (void)value;
+    if (key != "mapping" && !value.is_boolean()) {
+      throw Error(RFT_ERR_CONFIG, "adapter.options." + key +
+                                      ": expected true or false, got " +
+                                      value.dump());
+    }
   }
   const auto& m = options["mapping"];
   try {
@@ -1088,6 +1093,7 @@ SqlAdapter::SqlAdapter(const adapter::OpenParams& params)
       std::make_unique<adapters::RecordStore>(spec.dialect, mapping_.tables);
   db_ = std::make_unique<adapters::Database>(spec, log_);
   if (options.value("trace_statements", false)) db_->TraceStatements(true);
+  db_->UsePreparedStatements(options.value("prepared_statements", true));
   ResolveMapping(mapping_, *db_);
   log_.Info("sql adapter: connected to " + db_->Describe());
 }

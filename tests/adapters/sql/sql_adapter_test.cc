@@ -1049,6 +1049,65 @@ TEST_P(SqlAdapterTest, RefusesBadMappingsBeforeAnyCheck) {
               Snapshot().front().rfind("hold:", 0) == 0);
 }
 
+// Behind a pooler in transaction mode the next call may reach another
+// server session: with prepared_statements off nothing is kept prepared on
+// the server, and a release call by ref still loads the same records.
+TEST_P(SqlAdapterTest, PreparedStatementsCanBeTurnedOff) {
+  wms_->AddOrders(1, 2, "released");
+  if (GetParam() == "postgresql") {
+    adapters::Database& db = wms_->db();
+    auto prepared = [&] {
+      return db
+          .QueryValue(
+              "SELECT CAST(COUNT(*) AS text) FROM "
+              "pg_prepared_statements")
+          .value_or("?");
+    };
+    const std::string before = prepared();
+    auto run = [&](const std::string& ref) {
+      std::vector<std::string> got;
+      db.QueryPrepared("SELECT ref FROM wms_order WHERE ref = :p0",
+                       {adapters::Text(ref)}, 1, 4,
+                       [&](const adapters::TextBatch& b) {
+                         for (size_t r = 0; r < b.rows(); ++r) {
+                           got.emplace_back(b.At(r, 0));
+                         }
+                       });
+      return got;
+    };
+    db.UsePreparedStatements(false);
+    EXPECT_EQ(run("O1"), (std::vector<std::string>{"O1"}));
+    EXPECT_EQ(run("O2"), (std::vector<std::string>{"O2"}));
+    EXPECT_EQ(prepared(), before);
+    db.UsePreparedStatements(true);
+    EXPECT_EQ(run("O1"), (std::vector<std::string>{"O1"}));
+    EXPECT_NE(prepared(), before);
+  }
+  auto options = [&](const std::string& value) {
+    return std::string("{\"mapping\": \"") + mapping_path_ +
+           "\", \"prepared_statements\": " + value + "}";
+  };
+  rft_status status;
+  std::string message;
+  EXPECT_FALSE(OpenAdapter(Library(), wms_->connection(), options("\"no\""),
+                           wms_->dir(), nullptr, &status, &message));
+  EXPECT_EQ(status, RFT_ERR_CONFIG);
+  EXPECT_NE(message.find("adapter.options.prepared_statements: expected "
+                         "true or false"),
+            std::string::npos)
+      << message;
+  auto h = OpenAdapter(Library(), wms_->connection(), options("false"),
+                       wms_->dir(), nullptr, &status, &message);
+  ASSERT_TRUE(h) << message;
+  const std::string o2 = "O2";
+  std::vector<rft_str> refs = {Borrow(o2)};
+  RecordingSink one;
+  ASSERT_EQ(Load(*h, ByRefs(refs), one), RFT_OK);
+  ASSERT_EQ(one.orders.size(), 1u);
+  EXPECT_EQ(one.orders[0].ref, "O2");
+  EXPECT_FALSE(one.lines.empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, SqlAdapterTest,
                          ::testing::Values("sqlite3", "postgresql", "mysql"),
                          [](const auto& info) { return info.param; });
