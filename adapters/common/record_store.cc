@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstddef>
+#include <cstring>
 #include <functional>
 #include <string_view>
 #include <tuple>
@@ -294,6 +295,39 @@ WriteSummary RecordStore::Write(Database& db,
   p.checked_at = run.finished_at.kind == RFT_TIME_UTC
                      ? Stamp(run.finished_at.value)
                      : p.now;
+
+  // PostgreSQL text cannot hold a NUL byte, SQLite would cut the value at
+  // it: refused before anything is written, naming the order and field.
+  auto no_nul = [](const rft_str& v, const char* what, size_t index,
+                   const rft_str& order_ref) {
+    if (v.data != nullptr && std::memchr(v.data, 0, v.len) != nullptr) {
+      std::string ref(View(order_ref));
+      for (char& c : ref) {
+        if (c == '\0') c = '?';
+      }
+      throw adapter::Error(RFT_ERR_INVALID_ARGUMENT,
+                           std::string("write_back: ") + what + " " +
+                               std::to_string(index) + " (order '" + ref +
+                               "') contains a NUL byte, which the "
+                               "database's text cannot hold; nothing was "
+                               "written");
+    }
+  };
+  for (size_t i = 0; i < batch.row_count; ++i) {
+    const auto& r = batch.Row(i);
+    for (const rft_str* v :
+         {&r.order_ref, &r.site, &r.provider, &r.customer_ref,
+          &r.customer_order_ref, &r.reason}) {
+      no_nul(*v, "check-run row", i, r.order_ref);
+    }
+  }
+  for (size_t i = 0; i < batch.finding_count; ++i) {
+    const auto& f = batch.Finding(i);
+    for (const rft_str* v : {&f.order_ref, &f.line_ref, &f.check_id, &f.message,
+                             &f.details_json}) {
+      no_nul(*v, "finding", i, f.order_ref);
+    }
+  }
 
   // One check-run row per order (first wins) and one finding per
   // (order, line, check) (first wins): the upsert must not touch a row twice.

@@ -1049,6 +1049,32 @@ TEST_P(SqlAdapterTest, RefusesBadMappingsBeforeAnyCheck) {
               Snapshot().front().rfind("hold:", 0) == 0);
 }
 
+// A NUL byte in a value (from a WMS whose text can hold one): a clear
+// error naming the order, and nothing of the run written, on every backend
+// (PostgreSQL's text cannot hold it; SQLite would cut the value there).
+TEST_P(SqlAdapterTest, NulByteInAValueIsRefusedBeforeAnyWrite) {
+  wms_->AddOrders(1, 3, "released");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  SyntheticRun bad = FirstRun();
+  bad.apply_holds = true;
+  bad.findings[1].message = std::string("ab\0cd", 5);
+  std::string msg;
+  EXPECT_EQ(bad.Write(Library().api(), h->get(), &msg),
+            RFT_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(msg.find("finding 1 (order 'O1') contains a NUL byte"),
+            std::string::npos)
+      << msg;
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("hold_flag") +
+                        " FROM wms_order WHERE ref = 'O1'"),
+            "0");
+  // The run id was not used up: the same run without the NUL is written.
+  SyntheticRun good = FirstRun();
+  ASSERT_EQ(good.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run"), "3");
+  EXPECT_EQ(OpenRecords(), 3u);
+}
+
 // Behind a pooler in transaction mode the next call may reach another
 // server session: with prepared_statements off nothing is kept prepared on
 // the server, and a release call by ref still loads the same records.
