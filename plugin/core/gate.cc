@@ -530,7 +530,12 @@ Status Gate::Describe(
             pairs.get(), call);
       },
       abandoned_, &worker_);
-  if (!s.ok()) return Status(s.code(), Masked(s.message()));
+  if (!s.ok()) {
+    // As after a load: a call given up may still be inside the handle, and
+    // a handle is never used by two threads at once. Reconnect next time.
+    if (IsConnectionProblem(s.code())) adapter_.reset();
+    return Status(s.code(), Masked(s.message()));
+  }
   for (const auto& [k, v] : *pairs) emit(k, Masked(v));
   return Status::Ok();
 }

@@ -1,5 +1,7 @@
 #include "plugin/core/timed_call.h"
 
+#include <dlfcn.h>
+
 #include <chrono>
 #include <thread>
 
@@ -17,6 +19,25 @@ struct CallState {
   char error[2048] = {0};
   rft_call call{};
 };
+
+// A call given up at its deadline still runs code of this library (and,
+// through what it holds, of the adapter's) after its caller returned. A
+// host may then close the gate and unload the plugin: the library must
+// stay mapped until that code has returned. From the first call given up,
+// the library stays loaded until the process ends (RTLD_NODELETE on the
+// library that is already loaded; the extra reference is never dropped).
+void KeepThisLibraryLoaded() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    static const char kAnchor = 0;
+    Dl_info info{};
+    if (dladdr(&kAnchor, &info) != 0 && info.dli_fname != nullptr) {
+      // NULL when this code is linked into the program itself: nothing to
+      // keep then.
+      (void)dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+    }
+  });
+}
 
 }  // namespace
 
@@ -104,6 +125,7 @@ bool CallWorker::Run(std::function<void()>& job) {
 }
 
 void CallWorker::GiveUp(const std::shared_ptr<AbandonedCalls>& abandoned) {
+  KeepThisLibraryLoaded();
   auto counter = abandoned ? abandoned : std::make_shared<AbandonedCalls>();
   counter->Add();
   {
@@ -197,6 +219,7 @@ Status RunTimed(const char* what, int64_t timeout_ms,
   }
   state->cancelled = 1;
   lock.unlock();
+  KeepThisLibraryLoaded();
   if (abandoned) abandoned->Add();
   std::thread([w = std::move(thread), abandoned]() mutable {
     w.join();

@@ -3,6 +3,9 @@
 // stop (rft_call.cancelled) and abandoned: the worker keeps what it uses
 // alive (shared ownership) and finishes on its own; the caller gets
 // RFT_ERR_TIMEOUT at once, so the host never hangs on a slow database.
+// From the first call given up, the library this code is in stays loaded
+// until the process ends, so that a host unloading the plugin cannot unmap
+// code an abandoned call still runs.
 #ifndef RFTGATE_PLUGIN_CORE_TIMED_CALL_H_
 #define RFTGATE_PLUGIN_CORE_TIMED_CALL_H_
 

@@ -2,13 +2,17 @@
 // adapters: handshake, refusals, errors from adapters, config errors,
 // masking, failure policy, write-back.
 #include <dlfcn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -508,6 +512,58 @@ TEST_F(PluginAbiTest, ListsAdaptersWithTheirAbi) {
       seen, ::testing::Contains(std::make_pair(std::string("future"), false)));
   EXPECT_THAT(
       seen, ::testing::Contains(std::make_pair(std::string("noentry"), false)));
+}
+
+// A host that closes its gate and unloads the plugin while a call given up
+// at its deadline is still inside the adapter (a database call that cannot
+// be interrupted): the call returns later into code that must still be
+// mapped. Run in a child process, which must end normally.
+TEST_F(PluginAbiTest, UnloadWhileAnAbandonedCallRunsDoesNotCrashTheHost) {
+  const std::string config =
+      WriteConfig("    fail: {load: stuck}\n    sleep_ms: 1200\n",
+                  "timeouts: {load: 100, open: 200}\nfailure_policy: hold\n");
+  plugin_.reset();
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int code = 0;
+    {
+      auto plugin = rftgate::host::Plugin::Load(RFT_TEST_PLUGIN);
+      auto gate = plugin->OpenFile(config);
+      std::vector<rft_str> refs = {Str("SO-1")};
+      auto request = Request(&refs);
+      auto result = gate.Run(request, true);
+      if (result.Summary().by_policy != 1) code = 3;
+    }  // the gate closed (its wait for the call runs out), the plugin unloaded
+    // The abandoned call returns while this process goes on.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1800));
+    _exit(code);
+  }
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
+  ASSERT_TRUE(WIFEXITED(wstatus))
+      << "the host process ended by signal "
+      << (WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0);
+  EXPECT_EQ(WEXITSTATUS(wstatus), 0) << "the check was not decided by policy";
+}
+
+// A describe given up at its deadline may still be inside the adapter's
+// handle: the next call must not use that handle (the adapter ABI promises
+// one call per handle at a time; the fixture adapter fails a second one).
+TEST_F(PluginAbiTest, CallAfterATimedOutDescribeUsesAFreshHandle) {
+  auto gate = plugin_->OpenFile(
+      WriteConfig("    fail: {describe: stuck}\n    sleep_ms: 600\n",
+                  "timeouts: {load: 100}\nfailure_policy: hold\n"));
+  char error[512] = {0};
+  const rft_status st = plugin_->api().describe(
+      gate.get(), [](void*, rft_str, rft_str) {}, nullptr, error, sizeof error);
+  ASSERT_EQ(st, RFT_ERR_TIMEOUT) << error;
+  std::vector<rft_str> refs = {Str("SO-1"), Str("SO-2")};
+  auto request = Request(&refs);
+  auto result = gate.Run(request, true);
+  rft_result_summary s = result.Summary();
+  EXPECT_EQ(s.orders, 2u);
+  EXPECT_EQ(s.by_policy, 0u) << View(result.Order(0).reason);
 }
 
 }  // namespace

@@ -5,9 +5,15 @@
 //   loads: path of the JSON-lines file that receives the inputs each load
 //          was asked for ({"needs": <rft_capability bits>})
 //   fail: {open|load|write_back|describe: "error" | "database" | "throw" |
-//          "sleep" | "bad_record"}
-//   sleep_ms: how long "sleep" sleeps (checking cancellation)
+//          "sleep" | "stuck" | "bad_record"}
+//   sleep_ms: how long "sleep" sleeps (checking cancellation) and "stuck"
+//             sleeps (ignoring it, as a database call that cannot be
+//             interrupted)
+// A call made while another call is inside the same handle fails with
+// RFT_ERR_INTERNAL "two calls on one handle at once" (the plugin promises
+// never to do that).
 //   echo_connection: true = failure messages quote the connection string
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -109,6 +115,7 @@ class FixtureAdapter {
   }
 
   void Load(const rft_selection& selection, Sink& sink, Call& call) {
+    OneCallAtATime guard(in_call_);
     Fail("load", call);
     std::vector<std::string> refs;
     for (size_t i = 0; i < selection.ref_count; ++i) {
@@ -241,6 +248,7 @@ class FixtureAdapter {
   }
 
   void WriteBack(const rftgate::adapter::WriteBackBatch& batch, Call& call) {
+    OneCallAtATime guard(in_call_);
     Fail("write_back", call);
     if (!options_.contains("writes")) return;
     json run = {{"run_id", std::string(View(batch.run->run_id))},
@@ -265,6 +273,7 @@ class FixtureAdapter {
   }
 
   void Describe(const rftgate::adapter::DescribeFn& emit, Call& call) {
+    OneCallAtATime guard(in_call_);
     Fail("describe", call);
     emit("backend", "fixture");
     emit("orders", std::to_string(wave_.value("orders", json::array()).size()));
@@ -291,6 +300,11 @@ class FixtureAdapter {
     if (how == "throw")
       throw std::runtime_error(std::string(where) + " threw on purpose" +
                                suffix);
+    if (how == "stuck") {
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(options_.value("sleep_ms", 2000)));
+      return;
+    }
     if (how == "sleep") {
       auto until = std::chrono::steady_clock::now() +
                    std::chrono::milliseconds(options_.value("sleep_ms", 2000));
@@ -301,6 +315,23 @@ class FixtureAdapter {
     }
   }
 
+  class OneCallAtATime {
+   public:
+    explicit OneCallAtATime(std::atomic<int>& n) : n_(n) {
+      if (n_.fetch_add(1) != 0) {
+        n_.fetch_sub(1);
+        throw Error(RFT_ERR_INTERNAL, "two calls on one handle at once");
+      }
+    }
+    ~OneCallAtATime() { n_.fetch_sub(1); }
+    OneCallAtATime(const OneCallAtATime&) = delete;
+    OneCallAtATime& operator=(const OneCallAtATime&) = delete;
+
+   private:
+    std::atomic<int>& n_;
+  };
+
+  std::atomic<int> in_call_{0};
   json options_;
   json wave_ = json::object();
   std::string dir_;
