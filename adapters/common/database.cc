@@ -222,32 +222,7 @@ void BindAll(soci::statement& st, std::vector<Param>& params,
 // order, so plain "?" (numbered by position) is the same statement. Quoted
 // text and identifiers are left alone.
 std::string PositionalPlaceholders(const std::string& sql) {
-  std::string out;
-  out.reserve(sql.size());
-  char quote = 0;
-  for (size_t i = 0; i < sql.size(); ++i) {
-    char c = sql[i];
-    if (quote != 0) {
-      if (c == quote) quote = 0;
-      out += c;
-      continue;
-    }
-    if (c == '\'' || c == '"') {
-      quote = c;
-      out += c;
-      continue;
-    }
-    if (c == ':' && i + 2 < sql.size() && sql[i + 1] == 'p' &&
-        sql[i + 2] >= '0' && sql[i + 2] <= '9') {
-      size_t j = i + 2;
-      while (j < sql.size() && sql[j] >= '0' && sql[j] <= '9') ++j;
-      out += '?';
-      i = j - 1;
-      continue;
-    }
-    out += c;
-  }
-  return out;
+  return RewritePlaceholders(sql, [](size_t) { return std::string("?"); });
 }
 
 }  // namespace

@@ -421,4 +421,38 @@ std::string MaskSecrets(std::string_view text) {
   return out;
 }
 
+std::string RewritePlaceholders(
+    std::string_view sql, const std::function<std::string(size_t)>& replace) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  char quote = 0;
+  for (size_t i = 0; i < sql.size(); ++i) {
+    const char c = sql[i];
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+      out += c;
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      quote = c;
+      out += c;
+      continue;
+    }
+    if (c == ':' && i + 2 < sql.size() && sql[i + 1] == 'p' &&
+        sql[i + 2] >= '0' && sql[i + 2] <= '9') {
+      size_t j = i + 2;
+      size_t n = 0;
+      while (j < sql.size() && sql[j] >= '0' && sql[j] <= '9') {
+        n = n * 10 + static_cast<size_t>(sql[j] - '0');
+        ++j;
+      }
+      out += replace(n);
+      i = j - 1;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace rftgate::adapters

@@ -7,6 +7,7 @@
 #define RFTGATE_ADAPTERS_COMMON_SQL_TEXT_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +38,11 @@ std::string QuoteIdentifier(Dialect dialect, std::string_view name,
 // Wraps an SQL expression so that the database returns its text form:
 // exact for NUMERIC/DECIMAL, ISO 8601 for dates and timestamps.
 std::string AsText(Dialect dialect, std::string_view expression);
+
+// `sql` with each placeholder :p<N> (as SqlBuilder writes them) replaced by
+// `replace(N)`. Quoted text and identifiers are left alone.
+std::string RewritePlaceholders(
+    std::string_view sql, const std::function<std::string(size_t)>& replace);
 
 // Parses a decimal number in text form ("-12.500", "3", "1e-3", "0.1").
 // Trailing fractional zeros are dropped (scale is minimal). Digits that do

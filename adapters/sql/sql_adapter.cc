@@ -443,36 +443,8 @@ class SqlAdapter::Loader {
   // `sql` with its placeholders :p0, :p1... renumbered from `offset`, to
   // follow another statement's. Quoted text and identifiers are left alone.
   static std::string Renumbered(const std::string& sql, size_t offset) {
-    std::string out;
-    out.reserve(sql.size() + 16);
-    char quote = 0;
-    for (size_t i = 0; i < sql.size(); ++i) {
-      char c = sql[i];
-      if (quote != 0) {
-        if (c == quote) quote = 0;
-        out += c;
-        continue;
-      }
-      if (c == '\'' || c == '"') {
-        quote = c;
-        out += c;
-        continue;
-      }
-      if (c == ':' && i + 2 < sql.size() && sql[i + 1] == 'p' &&
-          sql[i + 2] >= '0' && sql[i + 2] <= '9') {
-        size_t j = i + 2;
-        size_t n = 0;
-        while (j < sql.size() && sql[j] >= '0' && sql[j] <= '9') {
-          n = n * 10 + static_cast<size_t>(sql[j] - '0');
-          ++j;
-        }
-        out += ":p" + std::to_string(n + offset);
-        i = j - 1;
-        continue;
-      }
-      out += c;
-    }
-    return out;
+    return adapters::RewritePlaceholders(
+        sql, [offset](size_t n) { return ":p" + std::to_string(n + offset); });
   }
 
   template <typename Record>

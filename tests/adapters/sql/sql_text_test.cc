@@ -113,5 +113,18 @@ TEST(MaskSecretsTest, HidesPasswords) {
   EXPECT_EQ(MaskSecrets("no secrets here"), "no secrets here");
 }
 
+TEST(RewritePlaceholdersTest, OnlyPlaceholdersOutsideQuotes) {
+  auto shift = [](size_t n) { return ":p" + std::to_string(n + 10); };
+  EXPECT_EQ(RewritePlaceholders(
+                "SELECT a FROM t WHERE b = :p0 AND c IN (:p1, :p12)", shift),
+            "SELECT a FROM t WHERE b = :p10 AND c IN (:p11, :p22)");
+  EXPECT_EQ(
+      RewritePlaceholders("SELECT ':p0', \"x:p1\" FROM t WHERE y = :p2", shift),
+      "SELECT ':p0', \"x:p1\" FROM t WHERE y = :p12");
+  EXPECT_EQ(RewritePlaceholders("SELECT :pa, :p, x::text FROM t :p3",
+                                [](size_t) { return std::string("?"); }),
+            "SELECT :pa, :p, x::text FROM t ?");
+}
+
 }  // namespace
 }  // namespace rftgate::adapters
