@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstring>
 #include <functional>
+#include <span>
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
@@ -562,29 +563,52 @@ void RecordStore::WritePostgres(Database& db, const Prepared& p,
                    [](const auto* a, const auto* b) {
                      return View(a->order_ref) < View(b->order_ref);
                    });
-  const size_t chunk_rows = kPgChunkRows;
-  const size_t chunks =
-      std::max<size_t>(1, (rows.size() + chunk_rows - 1) / chunk_rows);
-  std::vector<std::vector<const rft_finding_row*>> chunk_findings(chunks);
+  // At most kPgChunkRows orders per statement and, unless one order alone
+  // has more, at most kPgChunkFindings findings: a statement's arrays and
+  // its time under the statement limit stay bounded when orders have many
+  // findings each. A finding goes with the last order whose ref is not
+  // greater than its own (findings before the first order go with it).
+  struct Chunk {
+    size_t begin = 0, end = 0;      // rows[begin, end)
+    size_t f_begin = 0, f_end = 0;  // findings[f_begin, f_end)
+  };
+  std::vector<Chunk> chunks;
   {
-    size_t chunk = 0;
-    for (const rft_finding_row* f : findings) {
-      while (chunk + 1 < chunks &&
-             View(rows[(chunk + 1) * chunk_rows]->order_ref) <=
-                 View(f->order_ref)) {
-        ++chunk;
+    Chunk cur;
+    size_t fi = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      size_t f_end = findings.size();
+      if (i + 1 < rows.size()) {
+        const std::string_view next = View(rows[i + 1]->order_ref);
+        f_end = fi;
+        while (f_end < findings.size() &&
+               View(findings[f_end]->order_ref) < next) {
+          ++f_end;
+        }
       }
-      chunk_findings[chunk].push_back(f);
+      if (i > cur.begin &&
+          (i - cur.begin >= kPgChunkRows ||
+           cur.f_end - cur.f_begin + (f_end - fi) > kPgChunkFindings)) {
+        chunks.push_back(cur);
+        cur = Chunk{i, i, fi, fi};
+      }
+      cur.end = i + 1;
+      cur.f_end = f_end;
+      fi = f_end;
     }
+    if (rows.empty()) cur.f_end = findings.size();
+    chunks.push_back(cur);
   }
 
   size_t findings_done = 0;
-  for (size_t chunk = 0; chunk < chunks; ++chunk) {
+  for (size_t chunk = 0; chunk < chunks.size(); ++chunk) {
     call.ThrowIfStopped();
     const bool first = chunk == 0;
-    const size_t start = chunk * chunk_rows;
-    const size_t end = std::min(rows.size(), start + chunk_rows);
-    const auto& fs = chunk_findings[chunk];
+    const size_t start = chunks[chunk].begin;
+    const size_t end = chunks[chunk].end;
+    const std::span<const rft_finding_row* const> fs(
+        findings.data() + chunks[chunk].f_begin,
+        chunks[chunk].f_end - chunks[chunk].f_begin);
     SqlBuilder b;
     b << "WITH ";
     // The run row: a run id written before inserts nothing, and then

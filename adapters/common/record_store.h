@@ -87,6 +87,9 @@ class RecordStore {
   // Orders per statement on PostgreSQL, where a chunk is bound as one array
   // per column.
   static constexpr size_t kPgChunkRows = 5000;
+  // Findings per statement on PostgreSQL (an order with more gets a
+  // statement of its own).
+  static constexpr size_t kPgChunkFindings = 20000;
 
  private:
   // The run being written: its rows deduplicated (first wins), and the

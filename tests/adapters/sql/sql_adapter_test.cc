@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "adapters/common/record_store.h"
 #include "tests/adapters/sql/test_wms.h"
 #include "tests/support/adapter_harness.h"
 
@@ -1047,6 +1048,53 @@ TEST_P(SqlAdapterTest, RefusesBadMappingsBeforeAnyCheck) {
   // The WMS tables are untouched and rftgate's were not created.
   EXPECT_TRUE(Snapshot().size() == 0 ||
               Snapshot().front().rfind("hold:", 0) == 0);
+}
+
+// Orders with many findings each: on PostgreSQL a statement takes at most
+// RecordStore::kPgChunkFindings findings (unless one order alone has more),
+// and every record is still upserted and resolved with its own order.
+TEST_P(SqlAdapterTest, OrdersWithManyFindingsAreWrittenInBoundedStatements) {
+  constexpr int kOrders = 30;
+  constexpr int kLines = 800;  // 24,000 findings in all
+  static_assert(kOrders * kLines > adapters::RecordStore::kPgChunkFindings);
+  wms_->AddOrders(1, kOrders, "released");
+  LogCapture log;
+  auto h = Open(&log);
+  ASSERT_TRUE(h);
+  SyntheticRun run1;
+  run1.run_id = "many-1";
+  for (int i = 1; i <= kOrders; ++i) {
+    run1.rows.push_back({"O" + std::to_string(i), RFT_VERDICT_HOLD});
+    for (int l = 1; l <= kLines; ++l) {
+      run1.findings.push_back({"O" + std::to_string(i), l, "stock.short"});
+    }
+  }
+  std::string msg;
+  log.Clear();
+  ASSERT_EQ(run1.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(OpenRecords(), static_cast<size_t>(kOrders * kLines));
+  if (GetParam() == "postgresql") {
+    // One progress line per statement: "write-back: N of M check-run rows
+    // and F of G findings written".
+    const auto statements =
+        std::count_if(log.lines.begin(), log.lines.end(), [](const auto& l) {
+          return l.find(" findings written") != std::string::npos;
+        });
+    EXPECT_EQ(statements, 2) << ::testing::PrintToString(log.lines);
+  }
+  // Every order passes but the first, which keeps one line's finding.
+  SyntheticRun run2;
+  run2.run_id = "many-2";
+  for (int i = 1; i <= kOrders; ++i) {
+    run2.rows.push_back({"O" + std::to_string(i),
+                         i == 1 ? RFT_VERDICT_HOLD : RFT_VERDICT_PASS});
+  }
+  run2.findings.push_back({"O1", 7, "stock.short"});
+  ASSERT_EQ(run2.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(OpenRecords(), 1u);
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rft_errors WHERE status = "
+                        "'resolved' AND resolved_run = 'many-2'"),
+            std::to_string(kOrders * kLines - 1));
 }
 
 // A NUL byte in a value (from a WMS whose text can hold one): a clear
