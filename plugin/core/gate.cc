@@ -465,6 +465,9 @@ Status Gate::Check(const Request& request, std::unique_ptr<RunResult>* out) {
       request.progress(result->orders.size(), result->orders.size());
     }
   }
+  // The wave's records are not needed any more (the results keep only its
+  // strings): their memory goes before the write-back builds its rows.
+  wave = Wave();
   result->Count();
   result->duration_us = NowUnixUs() - started_us;
 
