@@ -5,53 +5,18 @@
 #include <string>
 #include <vector>
 
+#include "adapters/common/sql_text.h"
+#include "demo/generator/random.h"
+
 namespace rftgate::bench {
 namespace {
 
-// splitmix64: small, fast, the same on every platform.
-class Random {
- public:
-  explicit Random(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [lo, hi].
-  int64_t Int(int64_t lo, int64_t hi) {
-    return lo +
-           static_cast<int64_t>(Next() % static_cast<uint64_t>(hi - lo + 1));
-  }
-  bool Chance(double p) {
-    return static_cast<double>(Next() % 1000000) < p * 1000000.0;
-  }
-
- private:
-  uint64_t state_;
-};
+using adapters::FormatDate;
+using demo::Random;
 
 constexpr int kSkus = 12000;
 constexpr int kCustomers = 2000;
 constexpr int kBlockedLocations = 20;
-
-std::string Date(int64_t days) {
-  // Civil from days (Howard Hinnant's algorithm).
-  int64_t z = days + 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = yoe + era * 400;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) ++y;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", static_cast<int>(y % 10000),
-                static_cast<int>(m), static_cast<int>(d));
-  return buf;
-}
 
 std::string Fmt(const char* pattern, int64_t n) {
   char buf[64];
@@ -220,27 +185,28 @@ Warehouse GenerateWarehouse(int64_t n_orders, uint64_t seed, int64_t today) {
                          int64_t qty, int64_t res) {
       stock.rows.push_back({std::to_string(++stock_id), it.sku, loc, lot,
                             std::to_string(qty), std::to_string(res),
-                            Date(today - rnd.Int(5, 90))});
+                            FormatDate(today - rnd.Int(5, 90))});
     };
     if (it.lot_tracked) {
       for (int l = 0; l < 2; ++l) {
         std::string code = Fmt("L%06lld", i * 10 + l);
         lots.rows.push_back(
-            {it.sku, code, Date(today + rnd.Int(200, 700)), "released"});
+            {it.sku, code, FormatDate(today + rnd.Int(200, 700)), "released"});
         int64_t part = l == 0 ? on_hand / 2 : on_hand - on_hand / 2;
         add_stock(face, code, part, l == 0 ? reserved : 0);
         if (l == 0) add_stock(bulk, code, 500, 0);
       }
       if (rnd.Chance(0.1)) {
         it.expired_lot = Fmt("L%06lld", i * 10 + 7);
-        lots.rows.push_back(
-            {it.sku, it.expired_lot, Date(today - rnd.Int(5, 60)), "released"});
+        lots.rows.push_back({it.sku, it.expired_lot,
+                             FormatDate(today - rnd.Int(5, 60)), "released"});
         add_stock(face, it.expired_lot, 60, 0);
         expired_skus.push_back(i);
       } else if (rnd.Chance(0.06)) {
         it.quarantine_lot = Fmt("Q%06lld", i * 10 + 8);
         lots.rows.push_back({it.sku, it.quarantine_lot,
-                             Date(today + rnd.Int(200, 700)), "quarantine"});
+                             FormatDate(today + rnd.Int(200, 700)),
+                             "quarantine"});
         add_stock(face, it.quarantine_lot, 60, 0);
         quarantine_skus.push_back(i);
       }
@@ -421,14 +387,15 @@ Warehouse GenerateWarehouse(int64_t n_orders, uint64_t seed, int64_t today) {
     if (plant) ++w.planted;
     const int64_t id = k + 1;
     const int64_t minute = 6 * 60 + (k * 7) % (12 * 60);
-    const std::string created = Date(today) + Fmt(" %02lld", minute / 60) +
+    const std::string created = FormatDate(today) +
+                                Fmt(" %02lld", minute / 60) +
                                 Fmt(":%02lld:00", minute % 60);
     orders.rows.push_back({std::to_string(id), Fmt("SO-%07lld", id), "PAR1",
                            rnd.Chance(0.3) ? "3PL-NORD" : "own", cu.code,
                            Fmt("PO-%07lld", id), "Customer", street, cu.city,
                            postcode, cu.country,
                            service.substr(0, service.find('-')), service,
-                           Date(today + rnd.Int(1, 3)), created, created,
+                           FormatDate(today + rnd.Int(1, 3)), created, created,
                            std::to_string(rnd.Int(0, 2)), "released", "0"});
     int line_no = 0;
     for (const LineOut& l : lines) {

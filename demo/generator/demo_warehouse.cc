@@ -11,41 +11,12 @@
 #include <vector>
 
 #include "adapters/common/sql_text.h"
+#include "demo/generator/random.h"
 
 namespace rftgate::demo {
 namespace {
 
 using adapters::FormatDate;
-
-// splitmix64: small, fast, the same on every platform.
-class Random {
- public:
-  explicit Random(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [lo, hi].
-  int Int(int lo, int hi) {
-    return lo + static_cast<int>(Next() % static_cast<uint64_t>(hi - lo + 1));
-  }
-  bool Chance(double p) {
-    return static_cast<double>(Next() % 1000000) < p * 1000000.0;
-  }
-  template <typename T>
-  const T& Pick(const std::vector<T>& v) {
-    return v[Next() % v.size()];
-  }
-  template <typename T>
-  void Shuffle(std::vector<T>& v) {
-    for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[Next() % i]);
-  }
-
- private:
-  uint64_t state_;
-};
 
 struct Item {
   std::string sku;
@@ -394,7 +365,7 @@ void Generator::MakeCustomers() {
     int n = rnd_.Int(12, 16);
     for (int k = 0; k < n; ++k) {
       const Item& it = items_[pool[k]];
-      ProfileEntry p{pool[k], "EA", rnd_.Int(2, 20)};
+      ProfileEntry p{pool[k], "EA", static_cast<int>(rnd_.Int(2, 20))};
       int roll = rnd_.Int(0, 99);
       if (roll < 25 && it.case_qty > 0) {
         p.uom = "CS";
@@ -406,7 +377,8 @@ void Generator::MakeCustomers() {
       cu.profile.push_back(p);
     }
     if (c % 6 == 1) {
-      cu.profile.push_back({hazmat[c % hazmat.size()], "EA", rnd_.Int(2, 6)});
+      cu.profile.push_back(
+          {hazmat[c % hazmat.size()], "EA", static_cast<int>(rnd_.Int(2, 6))});
     }
     customers_.push_back(cu);
   }
