@@ -314,22 +314,6 @@ WriteSummary RecordStore::Write(Database& db,
                                "written");
     }
   };
-  for (size_t i = 0; i < batch.row_count; ++i) {
-    const auto& r = batch.Row(i);
-    for (const rft_str* v :
-         {&r.order_ref, &r.site, &r.provider, &r.customer_ref,
-          &r.customer_order_ref, &r.reason}) {
-      no_nul(*v, "check-run row", i, r.order_ref);
-    }
-  }
-  for (size_t i = 0; i < batch.finding_count; ++i) {
-    const auto& f = batch.Finding(i);
-    for (const rft_str* v : {&f.order_ref, &f.line_ref, &f.check_id, &f.message,
-                             &f.details_json}) {
-      no_nul(*v, "finding", i, f.order_ref);
-    }
-  }
-
   // One check-run row per order (first wins) and one finding per
   // (order, line, check) (first wins): the upsert must not touch a row twice.
   p.rows.reserve(batch.row_count);
@@ -342,6 +326,11 @@ WriteSummary RecordStore::Write(Database& db,
         throw adapter::Error(RFT_ERR_INVALID_ARGUMENT,
                              "write_back: check-run row " + std::to_string(i) +
                                  " has no order_ref");
+      }
+      for (const rft_str* v :
+           {&r.order_ref, &r.site, &r.provider, &r.customer_ref,
+            &r.customer_order_ref, &r.reason}) {
+        no_nul(*v, "check-run row", i, r.order_ref);
       }
       if (seen.insert(View(r.order_ref)).second) p.rows.push_back(&r);
     }
@@ -357,6 +346,10 @@ WriteSummary RecordStore::Write(Database& db,
         throw adapter::Error(RFT_ERR_INVALID_ARGUMENT,
                              "write_back: finding " + std::to_string(i) +
                                  " has no order_ref or check_id");
+      }
+      for (const rft_str* v : {&f.order_ref, &f.line_ref, &f.check_id,
+                               &f.message, &f.details_json}) {
+        no_nul(*v, "finding", i, f.order_ref);
       }
       if (seen.insert({View(f.order_ref), f.line_no, View(f.check_id)})
               .second) {
