@@ -208,6 +208,13 @@ Status Gate::Open(const GateOptions& options, std::unique_ptr<Gate>* out) {
   return Status::Ok();
 }
 
+Status Gate::CallAdapter(const char* what, int64_t timeout_ms,
+                         std::function<rft_status(rft_call*)> body) {
+  Status s = RunTimed(what, timeout_ms, std::move(body), abandoned_, &worker_);
+  if (!s.ok() && IsConnectionProblem(s.code())) adapter_.reset();
+  return s;
+}
+
 Status Gate::EnsureConnected() {
   if (adapter_) return Status::Ok();
   std::string options = config_.adapter.options.dump();
@@ -280,7 +287,7 @@ Status Gate::LoadWave(const rft_selection& selection, Wave* wave) {
   }
   rft_selection sel = selection;
   const uint64_t needs = config_.ruleset.InputsNeeded();
-  Status s = RunTimed(
+  Status s = CallAdapter(
       "load", config_.timeouts.load_ms,
       [state, adapter, refs, sel, needs](rft_call* call) mutable {
         std::vector<rft_str> views;
@@ -297,10 +304,8 @@ Status Gate::LoadWave(const rft_selection& selection, Wave* wave) {
         sink.set_capabilities = &LoadState::SetCapabilities;
         sink.needs = needs;
         return adapter->api().load(adapter->get(), &sel, &sink, call);
-      },
-      abandoned_, &worker_);
+      });
   if (!s.ok()) {
-    if (IsConnectionProblem(s.code())) adapter_.reset();  // reconnect next time
     return Status(s.code(), Masked(fmt::format("loading the wave failed: {}",
                                                s.message())));
   }
@@ -338,7 +343,7 @@ Status Gate::WriteBack(std::shared_ptr<const RunResult> result,
   auto copy = std::move(result);
   auto adapter = adapter_;
   bool apply_holds = config_.apply_holds;
-  Status s = RunTimed(
+  Status s = CallAdapter(
       "write_back", config_.timeouts.write_ms,
       [copy, adapter, apply_holds, started_us, finished_us](rft_call* call) {
         const RunResult& r = *copy;
@@ -392,9 +397,7 @@ Status Gate::WriteBack(std::shared_ptr<const RunResult> result,
             adapter->get(), &run, rows.empty() ? nullptr : rows.data(),
             rows.size(), findings.empty() ? nullptr : findings.data(),
             findings.size(), call);
-      },
-      abandoned_, &worker_);
-  if (!s.ok() && IsConnectionProblem(s.code())) adapter_.reset();
+      });
   if (!s.ok()) return Status(s.code(), Masked(s.message()));
   return s;
 }
@@ -520,9 +523,8 @@ Status Gate::Describe(
   auto adapter = adapter_;
   auto pairs =
       std::make_shared<std::vector<std::pair<std::string, std::string>>>();
-  Status s = RunTimed(
-      "describe", config_.timeouts.load_ms,
-      [adapter, pairs](rft_call* call) {
+  Status s = CallAdapter(
+      "describe", config_.timeouts.load_ms, [adapter, pairs](rft_call* call) {
         return adapter->api().describe(
             adapter->get(),
             [](void* ctx, rft_str k, rft_str v) {
@@ -531,14 +533,8 @@ Status Gate::Describe(
                   ->emplace_back(FromStr(k), FromStr(v));
             },
             pairs.get(), call);
-      },
-      abandoned_, &worker_);
-  if (!s.ok()) {
-    // As after a load: a call given up may still be inside the handle, and
-    // a handle is never used by two threads at once. Reconnect next time.
-    if (IsConnectionProblem(s.code())) adapter_.reset();
-    return Status(s.code(), Masked(s.message()));
-  }
+      });
+  if (!s.ok()) return Status(s.code(), Masked(s.message()));
   for (const auto& [k, v] : *pairs) emit(k, Masked(v));
   return Status::Ok();
 }

@@ -77,6 +77,12 @@ class Gate {
  private:
   Gate(Config config, std::shared_ptr<spdlog::logger> logger);
   Status EnsureConnected();
+  // Runs `body` on the open handle under the deadline `timeout_ms`. On a
+  // lost connection or a call given up at its deadline (which may still be
+  // inside the handle: a handle is never used by two threads at once) the
+  // handle is dropped, and the next call reconnects.
+  Status CallAdapter(const char* what, int64_t timeout_ms,
+                     std::function<rft_status(rft_call*)> body);
   Status LoadWave(const rft_selection& selection, Wave* wave);
   // `result` is shared with the write-back call, which may outlive this
   // call when its deadline passes.
