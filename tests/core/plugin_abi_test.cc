@@ -154,7 +154,7 @@ TEST_F(PluginAbiTest, AdapterOfAnotherMajorVersionIsRefused) {
   } catch (const rftgate::host::Error& e) {
     EXPECT_EQ(e.status(), RFT_ERR_ABI);
     EXPECT_THAT(e.what(), HasSubstr("ABI 2.0"));
-    EXPECT_THAT(e.what(), HasSubstr("needs ABI 1.1"));
+    EXPECT_THAT(e.what(), HasSubstr("needs ABI 1.2"));
   }
 }
 

@@ -341,6 +341,11 @@ inline rft_status Handshake(const rft_adapter_api* api, uint32_t major,
       &::rftgate::adapter::detail::Thunks<Impl>::Load,                    \
       &::rftgate::adapter::detail::Thunks<Impl>::WriteBack,               \
       &::rftgate::adapter::detail::Thunks<Impl>::Describe,                \
+      nullptr,                                                            \
+      nullptr,                                                            \
+      nullptr,                                                            \
+      nullptr,                                                            \
+      nullptr,                                                            \
   };                                                                      \
   }                                                                       \
   extern "C" RFT_EXPORT rft_status rft_adapter_entry(                     \

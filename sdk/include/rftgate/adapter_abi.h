@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define RFT_ADAPTER_ABI_MAJOR 1
-#define RFT_ADAPTER_ABI_MINOR 1
+#define RFT_ADAPTER_ABI_MINOR 2
 
 /* Name of the entry symbol, for loaders. */
 #define RFT_ADAPTER_ENTRY_SYMBOL "rft_adapter_entry"
@@ -471,7 +471,66 @@ typedef struct rft_adapter_api {
    * key/value pairs, for `config validate --connect`. */
   rft_status (*describe)(rft_adapter* adapter, rft_describe_fn emit,
                          void* emit_ctx, rft_call* call);
+
+  /* ---- A wave in pages (since ABI 1.2) ----
+   * So that memory does not grow with the wave, the plugin can check a
+   * large wave a page of orders at a time: it lists the wave's orders,
+   * sorts them into the serving sequence, then for each page loads the
+   * page's orders by ref (`load` with RFT_SELECT_REFS) and writes the
+   * page's records, all inside one write transaction. An adapter provides
+   * all five functions or none of them (NULL, or a table whose
+   * `struct_size` ends before them): the plugin then loads and writes every
+   * wave whole. */
+
+  /* Puts one RFT_REC_ORDER record per order of `selection` into `sink`, in
+   * any sequence, and nothing else: no lines, no other kinds, no
+   * capabilities. Each record holds at least `ref`, `stable_id`,
+   * `priority` and `ship_date` (the serving sequence's keys), with the
+   * values `load` would put; other fields may be absent. The same orders
+   * `load` would put for the same selection. */
+  rft_status (*list)(rft_adapter* adapter, const rft_selection* selection,
+                     const rft_wave_sink* sink, rft_call* call);
+
+  /* Opens the one transaction a paged wave is written in, for `run`
+   * (`finished_at` may be absent: the final value comes with
+   * `write_commit`). Takes the locks `write_back` would take. Every `load`
+   * between `write_begin` and `write_commit`/`write_abort` runs inside this
+   * transaction or sees the WMS as it does. If `run->run_id` was written
+   * before, the parts and the commit change nothing (as `write_back` of the
+   * same run id twice). Fails if a wave is already open on this handle. */
+  rft_status (*write_begin)(rft_adapter* adapter, const rft_writeback_run* run,
+                            rft_call* call);
+
+  /* Writes the check-run rows and findings of some orders of the open run,
+   * with the same rules as `write_back`. An order appears in one part only;
+   * its findings are in the same part as its row. Nothing becomes visible
+   * before `write_commit`. After any failure since `write_begin`, every
+   * later part and the commit fail, and nothing is written. */
+  rft_status (*write_part)(rft_adapter* adapter, const rft_check_run_row* rows,
+                           size_t row_count, const rft_finding_row* findings,
+                           size_t finding_count, rft_call* call);
+
+  /* Commits the open run: everything its parts wrote becomes visible at
+   * once, or, on any error, nothing does. `run` is the run of
+   * `write_begin` with its final `finished_at`. The wave is closed
+   * afterwards, committed or not. */
+  rft_status (*write_commit)(rft_adapter* adapter, const rft_writeback_run* run,
+                             rft_call* call);
+
+  /* Rolls back everything written since `write_begin` and closes the wave.
+   * Nothing open: does nothing. `close` of a handle with an open wave rolls
+   * it back too. */
+  rft_status (*write_abort)(rft_adapter* adapter, rft_call* call);
 } rft_adapter_api;
+
+/* Whether an adapter table provides the paged wave (ABI 1.2): all five
+ * functions inside its `struct_size` and non-NULL. */
+#define RFT_ADAPTER_PAGES(api)                                                \
+  ((api)->struct_size >=                                                      \
+       offsetof(rft_adapter_api, write_abort) + sizeof((api)->write_abort) && \
+   (api)->list != NULL && (api)->write_begin != NULL &&                       \
+   (api)->write_part != NULL && (api)->write_commit != NULL &&                \
+   (api)->write_abort != NULL)
 
 /* The entry symbol every adapter library exports.
  * The plugin passes the ABI version it was built against. The adapter stores

@@ -10,19 +10,16 @@ extern "C" RFT_EXPORT int rft_something_else(void) { return 42; }
 #elif defined(RFT_TEST_FUTURE_ABI)
 // An adapter built for a later major version of the adapter ABI.
 namespace {
-const rft_adapter_api kApi = {sizeof(rft_adapter_api),
-                              RFT_ADAPTER_ABI_MAJOR + 1,
-                              0,
-                              0,
-                              "future",
-                              "9.0.0",
-                              0,
-                              nullptr,
-                              nullptr,
-                              nullptr,
-                              nullptr,
-                              nullptr};
+rft_adapter_api FutureApi() {
+  rft_adapter_api api{};
+  api.struct_size = sizeof(rft_adapter_api);
+  api.abi_major = RFT_ADAPTER_ABI_MAJOR + 1;
+  api.name = "future";
+  api.version = "9.0.0";
+  return api;
 }
+const rft_adapter_api kApi = FutureApi();
+}  // namespace
 extern "C" RFT_EXPORT rft_status rft_adapter_entry(uint32_t, uint32_t,
                                                    const rft_adapter_api** out,
                                                    char*, size_t) {
