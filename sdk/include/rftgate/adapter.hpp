@@ -14,6 +14,17 @@
 //                    rftgate::adapter::Call& call);
 //     void Describe(const rftgate::adapter::DescribeFn& emit,
 //                   rftgate::adapter::Call& call);
+//
+//     // Optional: a wave in pages (adapter ABI 1.2). All five, or none.
+//     void List(const rft_selection& selection, rftgate::adapter::Sink& sink,
+//               rftgate::adapter::Call& call);
+//     void WriteBegin(const rft_writeback_run& run,
+//                     rftgate::adapter::Call& call);
+//     void WritePart(const rftgate::adapter::WriteBackBatch& part,
+//                    rftgate::adapter::Call& call);  // part.run is NULL
+//     void WriteCommit(const rft_writeback_run& run,
+//                      rftgate::adapter::Call& call);
+//     void WriteAbort(rftgate::adapter::Call& call);
 //   };
 //   RFTGATE_DEFINE_ADAPTER(MyAdapter, "mywms", "1.0.0",
 //                          RFT_CAP_ITEMS | RFT_CAP_STOCK | ...)
@@ -22,6 +33,13 @@
 // escapes into the plugin. rftgate::adapter::Error carries a status code
 // (RFT_ERR_DATABASE, RFT_ERR_CONFIG, RFT_ERR_TIMEOUT...); other
 // std::exception become RFT_ERR_ADAPTER; anything else RFT_ERR_INTERNAL.
+//
+// The table gets the five functions of a wave in pages only when the class
+// defines all five methods (compiled as C++20 or later); otherwise they are
+// NULL and the plugin loads and writes every wave whole. A write_part or
+// write_commit that the helper refuses before calling the class (missing
+// arguments, cancelled, out of time) rolls the wave back through
+// WriteAbort, so that the later parts and the commit fail as the ABI says.
 #ifndef RFTGATE_ADAPTER_HPP_
 #define RFTGATE_ADAPTER_HPP_
 
@@ -169,8 +187,10 @@ class Sink {
   const rft_wave_sink* sink_;
 };
 
-// One run's write-back, as received by the adapter. Arrays are walked by
-// their elements' struct_size; use At() to reach element i.
+// One run's write-back, as received by the adapter, or one part of a wave
+// in pages (WritePart: `run` is NULL, the run is that of WriteBegin).
+// Arrays are walked by their elements' struct_size; use At() to reach
+// element i.
 struct WriteBackBatch {
   const rft_writeback_run* run;
   const rft_check_run_row* rows;
@@ -218,6 +238,25 @@ rft_status Barrier(rft_call* call, Body&& body) noexcept {
   }
 }
 
+// Refuses a selection the adapter cannot read (`what`: the function).
+inline void CheckSelection(const char* what, const rft_selection* selection,
+                           const rft_wave_sink* sink) {
+  if (selection == nullptr || sink == nullptr) {
+    throw Error(RFT_ERR_INVALID_ARGUMENT,
+                std::string(what) + ": missing parameters");
+  }
+  if (selection->struct_size < sizeof(uint32_t) + sizeof(int32_t) ||
+      selection->mode < RFT_SELECT_READY ||
+      selection->mode > RFT_SELECT_RANGE) {
+    throw Error(RFT_ERR_INVALID_ARGUMENT, std::string(what) +
+                                              ": unknown selection mode " +
+                                              std::to_string(selection->mode));
+  }
+  if (selection->ref_count > 0 && selection->refs == nullptr) {
+    throw Error(RFT_ERR_INVALID_ARGUMENT, std::string(what) + ": refs missing");
+  }
+}
+
 template <typename Impl>
 struct Thunks {
   static rft_status Open(const rft_adapter_open_params* params,
@@ -247,19 +286,10 @@ struct Thunks {
   static rft_status Load(rft_adapter* adapter, const rft_selection* selection,
                          const rft_wave_sink* sink, rft_call* call) noexcept {
     return Barrier(call, [&] {
-      if (adapter == nullptr || selection == nullptr || sink == nullptr) {
+      if (adapter == nullptr) {
         throw Error(RFT_ERR_INVALID_ARGUMENT, "load: missing parameters");
       }
-      if (selection->struct_size < sizeof(uint32_t) + sizeof(int32_t) ||
-          selection->mode < RFT_SELECT_READY ||
-          selection->mode > RFT_SELECT_RANGE) {
-        throw Error(
-            RFT_ERR_INVALID_ARGUMENT,
-            "load: unknown selection mode " + std::to_string(selection->mode));
-      }
-      if (selection->ref_count > 0 && selection->refs == nullptr) {
-        throw Error(RFT_ERR_INVALID_ARGUMENT, "load: refs missing");
-      }
+      CheckSelection("load", selection, sink);
       Sink s(sink);
       Call c(call);
       c.ThrowIfStopped();  // cancelled or out of time before it starts
@@ -297,6 +327,131 @@ struct Thunks {
     });
   }
 };
+
+#if defined(__cpp_concepts) && __cpp_concepts >= 201907L
+// Whether `Impl` provides a wave in pages: all five methods.
+template <typename Impl>
+constexpr bool kPages = requires(Impl& impl, const rft_selection& selection,
+                                 Sink& sink, const rft_writeback_run& run,
+                                 const WriteBackBatch& part, Call& call) {
+  impl.List(selection, sink, call);
+  impl.WriteBegin(run, call);
+  impl.WritePart(part, call);
+  impl.WriteCommit(run, call);
+  impl.WriteAbort(call);
+};
+#else
+template <typename Impl>
+constexpr bool kPages = false;
+#endif
+
+// The thunks of a wave in pages. They compile for any class; the table
+// holds them only for a class that defines the five methods.
+template <typename Impl>
+struct PageThunks {
+  // Runs `body` on the handle; when it throws before the class was called,
+  // the open wave is rolled back (WriteAbort) so that nothing of it can be
+  // committed.
+  template <typename Body>
+  static rft_status InWave(rft_adapter* adapter, rft_call* call,
+                           Body&& body) noexcept {
+    bool reached = false;
+    rft_status s = Barrier(call, [&] { body(reached); });
+    if (s != RFT_OK && !reached && adapter != nullptr) {
+      try {
+        Call c(call);
+        if constexpr (kPages<Impl>) {
+          reinterpret_cast<Impl*>(adapter)->WriteAbort(c);
+        }
+      } catch (...) {
+      }
+    }
+    return s;
+  }
+  static rft_status List(rft_adapter* adapter, const rft_selection* selection,
+                         const rft_wave_sink* sink, rft_call* call) noexcept {
+    return Barrier(call, [&] {
+      if (adapter == nullptr) {
+        throw Error(RFT_ERR_INVALID_ARGUMENT, "list: missing parameters");
+      }
+      CheckSelection("list", selection, sink);
+      Sink s(sink);
+      Call c(call);
+      c.ThrowIfStopped();
+      if constexpr (kPages<Impl>) {
+        reinterpret_cast<Impl*>(adapter)->List(*selection, s, c);
+      }
+    });
+  }
+  static rft_status WriteBegin(rft_adapter* adapter,
+                               const rft_writeback_run* run,
+                               rft_call* call) noexcept {
+    return Barrier(call, [&] {
+      if (adapter == nullptr || run == nullptr) {
+        throw Error(RFT_ERR_INVALID_ARGUMENT,
+                    "write_begin: missing parameters");
+      }
+      Call c(call);
+      c.ThrowIfStopped();
+      if constexpr (kPages<Impl>) {
+        reinterpret_cast<Impl*>(adapter)->WriteBegin(*run, c);
+      }
+    });
+  }
+  static rft_status WritePart(rft_adapter* adapter,
+                              const rft_check_run_row* rows, size_t row_count,
+                              const rft_finding_row* findings,
+                              size_t finding_count, rft_call* call) noexcept {
+    return InWave(adapter, call, [&](bool& reached) {
+      if (adapter == nullptr || (row_count > 0 && rows == nullptr) ||
+          (finding_count > 0 && findings == nullptr)) {
+        throw Error(RFT_ERR_INVALID_ARGUMENT, "write_part: missing parameters");
+      }
+      WriteBackBatch part{nullptr, rows, row_count, findings, finding_count};
+      Call c(call);
+      c.ThrowIfStopped();
+      reached = true;
+      if constexpr (kPages<Impl>) {
+        reinterpret_cast<Impl*>(adapter)->WritePart(part, c);
+      }
+    });
+  }
+  static rft_status WriteCommit(rft_adapter* adapter,
+                                const rft_writeback_run* run,
+                                rft_call* call) noexcept {
+    return InWave(adapter, call, [&](bool& reached) {
+      if (adapter == nullptr || run == nullptr) {
+        throw Error(RFT_ERR_INVALID_ARGUMENT,
+                    "write_commit: missing parameters");
+      }
+      Call c(call);
+      c.ThrowIfStopped();
+      reached = true;
+      if constexpr (kPages<Impl>) {
+        reinterpret_cast<Impl*>(adapter)->WriteCommit(*run, c);
+      }
+    });
+  }
+  static rft_status WriteAbort(rft_adapter* adapter, rft_call* call) noexcept {
+    return Barrier(call, [&] {
+      if (adapter == nullptr) {
+        throw Error(RFT_ERR_INVALID_ARGUMENT,
+                    "write_abort: missing parameters");
+      }
+      Call c(call);
+      if constexpr (kPages<Impl>) {
+        reinterpret_cast<Impl*>(adapter)->WriteAbort(c);
+      }
+    });
+  }
+};
+
+// The table's entry for a function of a wave in pages: the thunk when
+// `Impl` provides the wave, NULL otherwise.
+template <typename Impl, typename Fn>
+constexpr Fn PageEntry(Fn thunk) {
+  return kPages<Impl> ? thunk : nullptr;
+}
 
 inline rft_status Handshake(const rft_adapter_api* api, uint32_t major,
                             uint32_t minor, const rft_adapter_api** out,
@@ -341,11 +496,16 @@ inline rft_status Handshake(const rft_adapter_api* api, uint32_t major,
       &::rftgate::adapter::detail::Thunks<Impl>::Load,                    \
       &::rftgate::adapter::detail::Thunks<Impl>::WriteBack,               \
       &::rftgate::adapter::detail::Thunks<Impl>::Describe,                \
-      nullptr,                                                            \
-      nullptr,                                                            \
-      nullptr,                                                            \
-      nullptr,                                                            \
-      nullptr,                                                            \
+      ::rftgate::adapter::detail::PageEntry<Impl>(                        \
+          &::rftgate::adapter::detail::PageThunks<Impl>::List),           \
+      ::rftgate::adapter::detail::PageEntry<Impl>(                        \
+          &::rftgate::adapter::detail::PageThunks<Impl>::WriteBegin),     \
+      ::rftgate::adapter::detail::PageEntry<Impl>(                        \
+          &::rftgate::adapter::detail::PageThunks<Impl>::WritePart),      \
+      ::rftgate::adapter::detail::PageEntry<Impl>(                        \
+          &::rftgate::adapter::detail::PageThunks<Impl>::WriteCommit),    \
+      ::rftgate::adapter::detail::PageEntry<Impl>(                        \
+          &::rftgate::adapter::detail::PageThunks<Impl>::WriteAbort),     \
   };                                                                      \
   }                                                                       \
   extern "C" RFT_EXPORT rft_status rft_adapter_entry(                     \
