@@ -112,6 +112,11 @@ class Database {
 
   // Reconnects when an earlier call failed (the connection may be lost).
   void EnsureConnected();
+  // False when an earlier call failed or no connection is open: the next
+  // call reconnects, and what the old connection had open is gone.
+  bool Healthy() const { return !broken_ && session_ != nullptr; }
+  // Whether a connection is open, healthy or not.
+  bool Connected() const { return session_ != nullptr; }
 
   // Starts a call: deadlines and cancellation of `call` apply to every
   // statement until EndCall. On SQLite through a progress handler and the

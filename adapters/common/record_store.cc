@@ -278,36 +278,19 @@ void RecordStore::MigrateFrom(Database& db,
   }
 }
 
-WriteSummary RecordStore::Write(Database& db,
-                                const adapter::WriteBackBatch& batch,
-                                const HoldTarget* hold,
-                                const adapter::Call& call,
-                                const adapter::Logger& log) {
-  const rft_writeback_run& run = *batch.run;
-  Prepared p;
-  p.run = &run;
-  p.run_id = std::string(View(run.run_id));
-  if (p.run_id.empty()) {
-    throw adapter::Error(RFT_ERR_INVALID_ARGUMENT,
-                         "write_back: the run has no run_id");
-  }
-  const bool pg = dialect_ == Dialect::kPostgres;
-  p.now = Stamp(NowUnixUs());
-  p.checked_at = run.finished_at.kind == RFT_TIME_UTC
-                     ? Stamp(run.finished_at.value)
-                     : p.now;
-
+RecordStore::Rows RecordStore::Collect(const adapter::WriteBackBatch& batch,
+                                       const char* what) {
   // PostgreSQL text cannot hold a NUL byte, SQLite would cut the value at
   // it: refused before anything is written, naming the order and field.
-  auto no_nul = [](const rft_str& v, const char* what, size_t index,
-                   const rft_str& order_ref) {
+  auto no_nul = [what](const rft_str& v, const char* field, size_t index,
+                       const rft_str& order_ref) {
     if (v.data != nullptr && std::memchr(v.data, 0, v.len) != nullptr) {
       std::string ref(View(order_ref));
       for (char& c : ref) {
         if (c == '\0') c = '?';
       }
       throw adapter::Error(RFT_ERR_INVALID_ARGUMENT,
-                           std::string("write_back: ") + what + " " +
+                           std::string(what) + ": " + field + " " +
                                std::to_string(index) + " (order '" + ref +
                                "') contains a NUL byte, which the "
                                "database's text cannot hold; nothing was "
@@ -316,6 +299,7 @@ WriteSummary RecordStore::Write(Database& db,
   };
   // One check-run row per order (first wins) and one finding per
   // (order, line, check) (first wins): the upsert must not touch a row twice.
+  Rows p;
   p.rows.reserve(batch.row_count);
   {
     std::unordered_set<std::string_view> seen;
@@ -324,8 +308,8 @@ WriteSummary RecordStore::Write(Database& db,
       const auto& r = batch.Row(i);
       if (r.order_ref.data == nullptr || r.order_ref.len == 0) {
         throw adapter::Error(RFT_ERR_INVALID_ARGUMENT,
-                             "write_back: check-run row " + std::to_string(i) +
-                                 " has no order_ref");
+                             std::string(what) + ": check-run row " +
+                                 std::to_string(i) + " has no order_ref");
       }
       for (const rft_str* v :
            {&r.order_ref, &r.site, &r.provider, &r.customer_ref,
@@ -344,7 +328,8 @@ WriteSummary RecordStore::Write(Database& db,
       if (f.order_ref.data == nullptr || f.order_ref.len == 0 ||
           f.check_id.data == nullptr || f.check_id.len == 0) {
         throw adapter::Error(RFT_ERR_INVALID_ARGUMENT,
-                             "write_back: finding " + std::to_string(i) +
+                             std::string(what) + ": finding " +
+                                 std::to_string(i) +
                                  " has no order_ref or check_id");
       }
       for (const rft_str* v : {&f.order_ref, &f.line_ref, &f.check_id,
@@ -357,65 +342,259 @@ WriteSummary RecordStore::Write(Database& db,
       }
     }
   }
+  return p;
+}
 
-  log.Debug("write-back: writing run " + p.run_id + ": " +
-            std::to_string(p.rows.size()) + " check-run rows and " +
-            std::to_string(p.findings.size()) + " findings");
-  WriteSummary summary;
-  RunDatabaseCall(db, call, "writing back run " + p.run_id, [&] {
-    bool in_transaction = false;
-    bool holds_lock = false;
-    bool statement_time_set = false;
-    auto cleanup = [&] {
-      if (in_transaction) {
-        try {
-          db.Exec("ROLLBACK");
-        } catch (...) {
-        }
-      }
-      if (holds_lock) {
-        try {
-          db.QueryValue(std::string("SELECT ") +
-                        AsText(dialect_, std::string("RELEASE_LOCK(") +
-                                             kMysqlLockName + ")"));
-        } catch (...) {
-        }
-      }
-      if (statement_time_set) {
-        try {
-          db.Exec("SET SESSION max_statement_time = 0");
-        } catch (...) {
-        }
-      }
-    };
-    try {
-      if (pg) {
-        WritePostgres(db, p, hold, call, log, summary, in_transaction);
-      } else {
-        WriteGeneric(db, p, hold, call, log, summary, in_transaction,
-                     holds_lock, statement_time_set);
-      }
-      if (summary.already_written) {
-        log.Info("write-back: run " + p.run_id +
-                 " was written before; nothing changed");
-      } else {
-        summary.findings_seen_again =
-            p.findings.size() -
-            std::min(p.findings.size(), summary.findings_new);
-        log.Info("write-back: run " + p.run_id + ": " +
-                 std::to_string(summary.check_runs) + " check-run rows, " +
-                 std::to_string(summary.findings_new) + " new findings, " +
-                 std::to_string(summary.findings_seen_again) + " seen again, " +
-                 std::to_string(summary.resolved) + " resolved");
-      }
-    } catch (...) {
-      cleanup();
-      throw;
+WriteSummary RecordStore::Write(Database& db,
+                                const adapter::WriteBackBatch& batch,
+                                const HoldTarget* hold,
+                                const adapter::Call& call,
+                                const adapter::Logger& log) {
+  const Rows rows = Collect(batch, "write_back");
+  Start(*batch.run, hold, "write_back");
+  try {
+    Run(db, call, "writing back run " + wave_.run_id, false, [&] {
+      BeginIn(db);
+      PartIn(db, rows, call, log);
+      FinishIn(db, batch.run->finished_at, call, log);
+    });
+  } catch (...) {
+    wave_ = Wave{};
+    throw;
+  }
+  return Close(log);
+}
+
+void RecordStore::Begin(Database& db, const rft_writeback_run& run,
+                        const HoldTarget* hold, const adapter::Call& call,
+                        const adapter::Logger& log) {
+  Start(run, hold, "write_begin");
+  try {
+    Run(db, call, "opening the wave of run " + wave_.run_id, false,
+        [&] { BeginIn(db); });
+  } catch (...) {
+    wave_ = Wave{};
+    throw;
+  }
+  log.Debug("write-back: wave of run " + wave_.run_id + " open");
+}
+
+void RecordStore::Part(Database& db, const adapter::WriteBackBatch& part,
+                       const adapter::Call& call, const adapter::Logger& log) {
+  if (auto refused = Refusal("write_part")) throw *refused;
+  if (wave_.already_written) return;
+  Run(db, call, "writing a part of run " + wave_.run_id, true,
+      [&] { PartIn(db, Collect(part, "write_part"), call, log); });
+}
+
+WriteSummary RecordStore::Commit(Database& db, const rft_writeback_run& run,
+                                 const adapter::Call& call,
+                                 const adapter::Logger& log) {
+  if (auto refused = Refusal("write_commit")) {
+    if (wave_.open) wave_ = Wave{};
+    throw *refused;
+  }
+  if (View(run.run_id) != wave_.run_id) {
+    const std::string open = wave_.run_id;
+    Abort(db);
+    throw adapter::Error(RFT_ERR_INVALID_ARGUMENT,
+                         "write_commit: run '" + std::string(View(run.run_id)) +
+                             "' is not the run of the open wave ('" + open +
+                             "'); the wave was rolled back");
+  }
+  try {
+    Run(db, call, "committing run " + wave_.run_id, true,
+        [&] { FinishIn(db, run.finished_at, call, log); });
+  } catch (...) {
+    wave_ = Wave{};
+    throw;
+  }
+  return Close(log);
+}
+
+void RecordStore::Abort(Database& db) noexcept {
+  if (!wave_.open) return;
+  Release(db);
+  wave_ = Wave{};
+}
+
+bool RecordStore::InWaveTransaction() const {
+  return wave_.open && wave_.failure.empty() && wave_.in_transaction;
+}
+
+void RecordStore::RunInWave(Database& db, const adapter::Call& call,
+                            const std::string& doing,
+                            const std::function<void()>& body) {
+  if (auto refused = Refusal(doing.c_str())) throw *refused;
+  Run(db, call, doing, true, body);
+}
+
+void RecordStore::Start(const rft_writeback_run& run, const HoldTarget* hold,
+                        const char* what) {
+  if (wave_.open) {
+    throw adapter::Error(RFT_ERR_INVALID_ARGUMENT,
+                         std::string(what) + ": the wave of run '" +
+                             wave_.run_id +
+                             "' is open on this handle; commit or abort it "
+                             "first");
+  }
+  Wave w;
+  w.run_id = std::string(View(run.run_id));
+  if (w.run_id.empty()) {
+    throw adapter::Error(RFT_ERR_INVALID_ARGUMENT,
+                         std::string(what) + ": the run has no run_id");
+  }
+  w.open = true;
+  w.ruleset = OptText(run.ruleset);
+  w.started_at = run.started_at;
+  w.finished_at = run.finished_at;
+  w.now = Stamp(NowUnixUs());
+  w.checked_at = run.finished_at.kind == RFT_TIME_UTC
+                     ? Stamp(run.finished_at.value)
+                     : w.now;
+  w.hold = run.apply_holds != 0 ? hold : nullptr;
+  wave_ = std::move(w);
+}
+
+std::optional<adapter::Error> RecordStore::Refusal(const char* what) const {
+  if (!wave_.open) {
+    return adapter::Error(RFT_ERR_INVALID_ARGUMENT,
+                          std::string(what) +
+                              ": no wave is open on this handle (write_begin "
+                              "opens one)");
+  }
+  if (!wave_.failure.empty()) {
+    return adapter::Error(wave_.failure_status,
+                          std::string(what) + ": the wave of run '" +
+                              wave_.run_id +
+                              "' was rolled back after an earlier failure (" +
+                              wave_.failure + "); nothing of it is written");
+  }
+  return std::nullopt;
+}
+
+void RecordStore::Run(Database& db, const adapter::Call& call,
+                      const std::string& doing, bool next_call,
+                      const std::function<void()>& body) {
+  try {
+    // A connection lost since write_begin took the transaction with it:
+    // the next statement would run on a new connection, outside it.
+    if (next_call && !db.Healthy()) {
+      throw adapter::Error(RFT_ERR_DATABASE,
+                           "the connection to the database was lost after "
+                           "write_begin");
     }
-    in_transaction = false;
-    cleanup();
-  });
+    RunDatabaseCall(db, call, doing, [&] {
+      if (next_call) LimitStatements(db);
+      body();
+    });
+  } catch (const adapter::Error& e) {
+    Release(db);
+    wave_.failure = e.what();
+    wave_.failure_status = e.status();
+    throw;
+  } catch (...) {
+    Release(db);
+    wave_.failure = "failed while " + doing;
+    wave_.failure_status = RFT_ERR_ADAPTER;
+    throw;
+  }
+}
+
+void RecordStore::Release(Database& db) noexcept {
+  if (db.Connected()) {
+    if (wave_.in_transaction) {
+      try {
+        db.Exec("ROLLBACK");
+      } catch (...) {
+      }
+    }
+    if (wave_.holds_lock) {
+      try {
+        db.QueryValue(std::string("SELECT ") +
+                      AsText(dialect_, std::string("RELEASE_LOCK(") +
+                                           kMysqlLockName + ")"));
+      } catch (...) {
+      }
+    }
+    if (wave_.statement_time_set && dialect_ == Dialect::kMysql) {
+      try {
+        db.Exec("SET SESSION max_statement_time = 0");
+      } catch (...) {
+      }
+    }
+  }
+  wave_.in_transaction = false;
+  wave_.holds_lock = false;
+  wave_.statement_time_set = false;
+}
+
+void RecordStore::LimitStatements(Database& db) {
+  if (dialect_ == Dialect::kSqlite) return;  // each call's progress handler
+  const int64_t budget = db.StatementBudgetMs();
+  if (budget == 0 && !wave_.statement_time_set) return;
+  if (dialect_ == Dialect::kPostgres) {
+    db.Exec("SET LOCAL statement_timeout = " + std::to_string(budget));
+  } else {
+    db.Exec("SET SESSION max_statement_time = " +
+            std::to_string(static_cast<double>(budget) / 1000.0));
+  }
+  wave_.statement_time_set = budget > 0;
+}
+
+WriteSummary RecordStore::Close(const adapter::Logger& log) {
+  WriteSummary summary = wave_.summary;
+  if (summary.already_written) {
+    log.Info("write-back: run " + wave_.run_id +
+             " was written before; nothing changed");
+  } else {
+    summary.findings_seen_again =
+        wave_.findings - std::min(wave_.findings, summary.findings_new);
+    log.Info("write-back: run " + wave_.run_id + ": " +
+             std::to_string(summary.check_runs) + " check-run rows, " +
+             std::to_string(summary.findings_new) + " new findings, " +
+             std::to_string(summary.findings_seen_again) + " seen again, " +
+             std::to_string(summary.resolved) + " resolved");
+  }
+  wave_ = Wave{};
   return summary;
+}
+
+void RecordStore::BeginIn(Database& db) {
+  if (dialect_ == Dialect::kPostgres) {
+    BeginPostgres(db);
+  } else {
+    BeginGeneric(db);
+  }
+}
+
+void RecordStore::PartIn(Database& db, const Rows& rows,
+                         const adapter::Call& call,
+                         const adapter::Logger& log) {
+  if (wave_.already_written) return;
+  log.Debug("write-back: writing " + std::to_string(rows.rows.size()) +
+            " check-run rows and " + std::to_string(rows.findings.size()) +
+            " findings of run " + wave_.run_id);
+  if (dialect_ == Dialect::kPostgres) {
+    PartPostgres(db, rows, call, log);
+  } else {
+    PartGeneric(db, rows, call, log);
+  }
+  wave_.orders += rows.rows.size();
+  wave_.findings += rows.findings.size();
+}
+
+void RecordStore::FinishIn(Database& db, const rft_time& finished_at,
+                           const adapter::Call& call,
+                           const adapter::Logger& log) {
+  if (wave_.already_written) return;
+  if (dialect_ == Dialect::kPostgres) {
+    FinishPostgres(db, finished_at, call, log);
+  } else {
+    FinishGeneric(db, finished_at);
+  }
+  wave_.in_transaction = false;
+  Release(db);  // the lock and the statement limit
 }
 
 Param RecordStore::TimeParam(const rft_time& t) const {
@@ -480,15 +659,60 @@ size_t RecordStore::ApplyHolds(Database& db, const HoldTarget& hold,
 // check-run rows, the upsert of the findings, the resolve, the hold and
 // release flags, returning the counts), then COMMIT. A single order is
 // three round trips.
-void RecordStore::WritePostgres(Database& db, const Prepared& p,
-                                const HoldTarget* hold,
-                                const adapter::Call& call,
-                                const adapter::Logger& log,
-                                WriteSummary& summary, bool& in_transaction) {
-  const rft_writeback_run& run = *p.run;
-  const bool holds = run.apply_holds != 0 && hold != nullptr;
+void RecordStore::BeginPostgres(Database& db) {
+  const HoldTarget* hold = wave_.hold;
+  // PostgreSQL refuses a data-modifying WITH part on a table with rules
+  // (an audit rule "ON UPDATE ... DO ALSO" on the WMS's orders, say): the
+  // flags of such a table are set by separate statements at the commit.
+  wave_.holds_in_chunks = hold != nullptr;
+  std::string begin = "BEGIN; SET LOCAL client_min_messages = warning; ";
+  if (const int64_t budget = db.StatementBudgetMs(); budget > 0) {
+    begin += "SET LOCAL statement_timeout = " + std::to_string(budget) + "; ";
+    wave_.statement_time_set = true;
+  }
+  // The schema table's "already exists" notice stays off the host's
+  // stderr; the component name is a constant of this file. The last
+  // statement returns "<version>|<hold table has rules>"; the hold
+  // table's name is a validated, quoted identifier.
+  std::string rules = "false";
+  if (hold != nullptr) {
+    std::string literal;
+    for (char c :
+         QuoteIdentifier(dialect_, hold->table, "sources.orders.hold.table")) {
+      literal += c;
+      if (c == '\'') literal += c;
+    }
+    rules =
+        "COALESCE((SELECT CAST(relhasrules AS text) FROM pg_class WHERE "
+        "oid = to_regclass('" +
+        literal + "')), 'false')";
+  }
+  begin += std::string("SELECT pg_advisory_xact_lock(") + kPgLockKey + "); " +
+           SchemaTableDdl() +
+           "; SELECT COALESCE((SELECT CAST(version AS text) FROM " +
+           Q(tables_.schema) + " WHERE component = '" + kComponent +
+           "'), '') || '|' || " + rules;
+  wave_.in_transaction = true;
+  const std::string answer = db.QueryValue(begin).value_or("|false");
+  const size_t bar = answer.find('|');
+  std::optional<std::string> version;
+  if (bar != 0 && bar != std::string::npos) version = answer.substr(0, bar);
+  if (bar != std::string::npos && answer.substr(bar + 1) == "true") {
+    wave_.holds_in_chunks = false;
+  }
+  MigrateFrom(db, version);
+}
+
+// The first chunk of a run also writes its run row, with the totals known
+// so far; FinishPostgres corrects them when later parts added to them.
+void RecordStore::PartPostgres(Database& db, const Rows& p,
+                               const adapter::Call& call,
+                               const adapter::Logger& log) {
+  if (wave_.run_row && p.rows.empty() && p.findings.empty()) return;
+  const HoldTarget* hold = wave_.hold;
+  const bool holds_in_chunks = wave_.holds_in_chunks;
   std::string hold_table, hold_key, hold_column;
-  if (holds) {
+  if (holds_in_chunks) {
     hold_table =
         QuoteIdentifier(dialect_, hold->table, "sources.orders.hold.table");
     hold_key = QuoteIdentifier(dialect_, hold->key_column,
@@ -496,50 +720,11 @@ void RecordStore::WritePostgres(Database& db, const Prepared& p,
     hold_column =
         QuoteIdentifier(dialect_, hold->column, "sources.orders.hold.column");
   }
-  // PostgreSQL refuses a data-modifying WITH part on a table with rules
-  // (an audit rule "ON UPDATE ... DO ALSO" on the WMS's orders, say): the
-  // flags of such a table are set by separate statements after the chunks.
-  bool holds_in_chunks = holds;
-  {
-    std::string begin = "BEGIN; SET LOCAL client_min_messages = warning; ";
-    if (const int64_t budget = db.StatementBudgetMs(); budget > 0) {
-      begin += "SET LOCAL statement_timeout = " + std::to_string(budget) + "; ";
-    }
-    // The schema table's "already exists" notice stays off the host's
-    // stderr; the component name is a constant of this file. The last
-    // statement returns "<version>|<hold table has rules>"; the hold
-    // table's name is a validated, quoted identifier.
-    std::string rules = "false";
-    if (holds) {
-      std::string literal;
-      for (char c : hold_table) {
-        literal += c;
-        if (c == '\'') literal += c;
-      }
-      rules =
-          "COALESCE((SELECT CAST(relhasrules AS text) FROM pg_class WHERE "
-          "oid = to_regclass('" +
-          literal + "')), 'false')";
-    }
-    begin += std::string("SELECT pg_advisory_xact_lock(") + kPgLockKey + "); " +
-             SchemaTableDdl() +
-             "; SELECT COALESCE((SELECT CAST(version AS text) FROM " +
-             Q(tables_.schema) + " WHERE component = '" + kComponent +
-             "'), '') || '|' || " + rules;
-    in_transaction = true;
-    const std::string answer = db.QueryValue(begin).value_or("|false");
-    const size_t bar = answer.find('|');
-    std::optional<std::string> version;
-    if (bar != 0 && bar != std::string::npos) version = answer.substr(0, bar);
-    if (bar != std::string::npos && answer.substr(bar + 1) == "true") {
-      holds_in_chunks = false;
-    }
-    MigrateFrom(db, version);
-  }
-
+  WriteSummary& summary = wave_.summary;
+  const std::string& run_id = wave_.run_id;
   const std::string er = Q(tables_.error_records);
   const std::string cr = Q(tables_.check_runs);
-  const Param ruleset = OptText(run.ruleset);
+  const Param& ruleset = wave_.ruleset;
 
   // Orders in ref order, cut into chunks of contiguous refs, each with the
   // findings of its orders: the resolve of a chunk then sees every finding
@@ -596,7 +781,7 @@ void RecordStore::WritePostgres(Database& db, const Prepared& p,
   size_t findings_done = 0;
   for (size_t chunk = 0; chunk < chunks.size(); ++chunk) {
     call.ThrowIfStopped();
-    const bool first = chunk == 0;
+    const bool first = !wave_.run_row;
     const size_t start = chunks[chunk].begin;
     const size_t end = chunks[chunk].end;
     const std::span<const rft_finding_row* const> fs(
@@ -607,15 +792,10 @@ void RecordStore::WritePostgres(Database& db, const Prepared& p,
     // The run row: a run id written before inserts nothing, and then
     // nothing else of the first chunk is written either.
     if (first) {
-      b << "run AS (INSERT INTO " << Q(tables_.runs)
-        << " (run_id, ruleset, started_at, finished_at, written_at, orders, "
-           "findings) VALUES ("
-        << b.Bind(Text(p.run_id)) << ", " << b.Bind(ruleset) << ", "
-        << b.Bind(TimeParam(run.started_at)) << ", "
-        << b.Bind(TimeParam(run.finished_at)) << ", " << b.Bind(Text(p.now))
-        << ", " << b.Bind(Text(std::to_string(rows.size()))) << ", "
-        << b.Bind(Text(std::to_string(p.findings.size())))
-        << ") ON CONFLICT (run_id) DO NOTHING RETURNING 1), ";
+      b << "run AS (";
+      InsertRunRow(b, wave_.finished_at, wave_.orders + rows.size(),
+                   wave_.findings + p.findings.size());
+      b << " ON CONFLICT (run_id) DO NOTHING RETURNING 1), ";
     }
     const char* gate = first ? " WHERE EXISTS (SELECT 1 FROM run)" : "";
     {
@@ -641,11 +821,11 @@ void RecordStore::WritePostgres(Database& db, const Prepared& p,
            "blocking_findings, warning_findings, duration_us, ruleset, site, "
            "provider, customer_ref, customer_order_ref, checked_at) SELECT "
            "CAST("
-        << b.Bind(Text(p.run_id))
+        << b.Bind(Text(run_id))
         << " AS text), u.c0, u.c1, u.c2, u.c3, CAST(u.c4 AS integer), "
            "CAST(u.c5 AS integer), CAST(u.c6 AS bigint), CAST("
         << b.Bind(ruleset) << " AS text), u.c7, u.c8, u.c9, u.c10, CAST("
-        << b.Bind(Text(p.checked_at)) << " AS timestamptz) FROM "
+        << b.Bind(Text(wave_.checked_at)) << " AS timestamptz) FROM "
         << cols.Unnest(b, "u") << gate
         << " RETURNING order_ref, verdict, decided_by), ";
     }
@@ -676,10 +856,11 @@ void RecordStore::WritePostgres(Database& db, const Prepared& p,
          "first_seen_at, last_seen_at, times_seen, ruleset) SELECT "
          "f.order_ref, f.line_no, f.line_ref, f.check_id, f.severity, "
          "f.message, f.details, 'open', 1, CAST("
-      << b.Bind(Text(p.run_id)) << " AS text), CAST(" << b.Bind(Text(p.run_id))
-      << " AS text), CAST(" << b.Bind(Text(p.now)) << " AS timestamptz), CAST("
-      << b.Bind(Text(p.now)) << " AS timestamptz), 1, CAST(" << b.Bind(ruleset)
-      << " AS text) FROM f" << gate
+      << b.Bind(Text(run_id)) << " AS text), CAST(" << b.Bind(Text(run_id))
+      << " AS text), CAST(" << b.Bind(Text(wave_.now))
+      << " AS timestamptz), CAST(" << b.Bind(Text(wave_.now))
+      << " AS timestamptz), 1, CAST(" << b.Bind(ruleset) << " AS text) FROM f"
+      << gate
       << " ON CONFLICT (order_ref, line_no, check_id, open_key) DO UPDATE SET "
          "last_seen_run = excluded.last_seen_run, last_seen_at = "
          "excluded.last_seen_at, times_seen = "
@@ -694,9 +875,8 @@ void RecordStore::WritePostgres(Database& db, const Prepared& p,
     // upsert updates are left out by key, not by last_seen_run.
     b << "res AS (UPDATE " << er
       << " e SET status = 'resolved', open_key = NULL, resolved_at = "
-      << b.Bind(Text(p.now)) << ", resolved_run = " << b.Bind(Text(p.run_id))
-      << " WHERE e.open_key = 1 AND e.last_seen_run <> "
-      << b.Bind(Text(p.run_id))
+      << b.Bind(Text(wave_.now)) << ", resolved_run = " << b.Bind(Text(run_id))
+      << " WHERE e.open_key = 1 AND e.last_seen_run <> " << b.Bind(Text(run_id))
       << " AND e.order_ref IN (SELECT order_ref FROM cr WHERE decided_by = "
          "'checks') AND NOT EXISTS (SELECT 1 FROM f WHERE f.order_ref = "
          "e.order_ref AND f.line_no = e.line_no AND f.check_id = e.check_id) "
@@ -723,7 +903,7 @@ void RecordStore::WritePostgres(Database& db, const Prepared& p,
       << (first ? "CAST((SELECT COUNT(*) FROM run) AS text)" : "'1'")
       << ", CAST((SELECT COUNT(*) FROM cr) AS text), CAST((SELECT COUNT(*) "
          "FROM er WHERE first_seen_run = "
-      << b.Bind(Text(p.run_id))
+      << b.Bind(Text(run_id))
       << ") AS text), CAST((SELECT COUNT(*) FROM res) AS text), "
       << (holds_in_chunks ? "CAST((SELECT COUNT(*) FROM held) AS text)"
                           : "'0'");
@@ -739,9 +919,15 @@ void RecordStore::WritePostgres(Database& db, const Prepared& p,
     }
     if (first && counts[0] == 0) {
       summary.already_written = true;
+      wave_.already_written = true;
       db.Exec("ROLLBACK");
-      in_transaction = false;
+      wave_.in_transaction = false;
       return;
+    }
+    if (first) {
+      wave_.run_row = true;
+      wave_.row_orders = wave_.orders + rows.size();
+      wave_.row_findings = wave_.findings + p.findings.size();
     }
     summary.check_runs += static_cast<size_t>(counts[1]);
     summary.findings_new += static_cast<size_t>(counts[2]);
@@ -753,43 +939,44 @@ void RecordStore::WritePostgres(Database& db, const Prepared& p,
               std::to_string(findings_done) + " of " +
               std::to_string(p.findings.size()) + " findings written");
   }
-  if (holds && !holds_in_chunks) {
-    summary.holds_applied += ApplyHolds(db, *hold, p.run_id);
-  }
-  db.Exec("COMMIT");
-  in_transaction = false;
 }
 
-// SQLite and MySQL: the lock and the migration, the run-id check, one
-// multi-row INSERT per chunk of check-run rows and of findings, the
-// resolve, the hold and release UPDATEs, the count of new records, COMMIT.
-void RecordStore::WriteGeneric(Database& db, const Prepared& p,
-                               const HoldTarget* hold,
-                               const adapter::Call& call,
-                               const adapter::Logger& log,
-                               WriteSummary& summary, bool& in_transaction,
-                               bool& holds_lock, bool& statement_time_set) {
-  const rft_writeback_run& run = *p.run;
-  const bool my = dialect_ == Dialect::kMysql;
-  const Param ruleset = OptText(run.ruleset);
-  const std::string er = Q(tables_.error_records);
-  const std::string cr = Q(tables_.check_runs);
-  const std::string& run_id = p.run_id;
-  const std::string& now = p.now;
-  const auto& rows = p.rows;
-  const auto& findings = p.findings;
+// What comes last: the run row of a run without orders (and the run-id
+// check with it), the flags of a hold table with rules, the run row's
+// final time and totals when parts came after its first chunk, COMMIT.
+void RecordStore::FinishPostgres(Database& db, const rft_time& finished_at,
+                                 const adapter::Call& call,
+                                 const adapter::Logger& log) {
+  if (!wave_.run_row) PartPostgres(db, Rows{}, call, log);
+  if (wave_.already_written) return;
+  if (wave_.hold != nullptr && !wave_.holds_in_chunks) {
+    wave_.summary.holds_applied += ApplyHolds(db, *wave_.hold, wave_.run_id);
+  }
+  if (wave_.row_orders != wave_.orders ||
+      wave_.row_findings != wave_.findings ||
+      finished_at.kind != wave_.finished_at.kind ||
+      finished_at.value != wave_.finished_at.value) {
+    SqlBuilder b;
+    b << "UPDATE " << Q(tables_.runs)
+      << " SET finished_at = " << b.Bind(TimeParam(finished_at))
+      << ", orders = " << b.Bind(Text(std::to_string(wave_.orders)))
+      << ", findings = " << b.Bind(Text(std::to_string(wave_.findings)))
+      << " WHERE run_id = " << b.Bind(Text(wave_.run_id));
+    db.Exec(std::move(b));
+  }
+  db.Exec("COMMIT");
+}
 
-  if (!my) {
+// SQLite and MySQL: the lock and the migration, the run-id check (a run
+// written before is rolled back at once, its lock released).
+void RecordStore::BeginGeneric(Database& db) {
+  if (dialect_ == Dialect::kSqlite) {
     db.Exec("BEGIN IMMEDIATE");
-    in_transaction = true;
+    wave_.in_transaction = true;
     Migrate(db);
   } else {
+    LimitStatements(db);
     const int64_t budget = db.StatementBudgetMs();
-    if (budget > 0) {
-      db.Exec("SET SESSION max_statement_time = " +
-              std::to_string(static_cast<double>(budget) / 1000.0));
-      statement_time_set = true;
-    }
     int64_t wait_s = budget > 0 ? (budget + 999) / 1000 : 60;
     auto got = db.QueryValue(
         "SELECT " + AsText(dialect_, std::string("GET_LOCK(") + kMysqlLockName +
@@ -799,36 +986,38 @@ void RecordStore::WriteGeneric(Database& db, const Prepared& p,
                            "another write-back held the lock for " +
                                std::to_string(wait_s) + " s");
     }
-    holds_lock = true;
+    wave_.holds_lock = true;
     // DDL commits implicitly on MySQL: migrate before the transaction,
     // under the lock.
     Migrate(db);
     db.Exec("START TRANSACTION");
-    in_transaction = true;
+    wave_.in_transaction = true;
   }
 
   auto existing =
       db.QueryValue("SELECT " + AsText(dialect_, "COUNT(*)") + " FROM " +
                         Q(tables_.runs) + " WHERE run_id = :p0",
-                    {Text(run_id)});
+                    {Text(wave_.run_id)});
   if (existing && *existing != "0") {
-    summary.already_written = true;
-    db.Exec("ROLLBACK");
-    in_transaction = false;
-    return;
+    wave_.summary.already_written = true;
+    wave_.already_written = true;
+    Release(db);
   }
-  {
-    SqlBuilder b;
-    b << "INSERT INTO " << Q(tables_.runs)
-      << " (run_id, ruleset, started_at, finished_at, written_at, "
-         "orders, findings) VALUES ("
-      << b.Bind(Text(run_id)) << ", " << b.Bind(ruleset) << ", "
-      << b.Bind(TimeParam(run.started_at)) << ", "
-      << b.Bind(TimeParam(run.finished_at)) << ", " << b.Bind(Text(now)) << ", "
-      << b.Bind(Text(std::to_string(rows.size()))) << ", "
-      << b.Bind(Text(std::to_string(findings.size()))) << ")";
-    db.Exec(std::move(b));
-  }
+}
+
+// SQLite and MySQL: one multi-row INSERT per chunk of check-run rows and of
+// findings (upserted).
+void RecordStore::PartGeneric(Database& db, const Rows& p,
+                              const adapter::Call& call,
+                              const adapter::Logger& log) {
+  const bool my = dialect_ == Dialect::kMysql;
+  const Param& ruleset = wave_.ruleset;
+  const std::string er = Q(tables_.error_records);
+  const std::string cr = Q(tables_.check_runs);
+  const std::string& run_id = wave_.run_id;
+  const std::string& now = wave_.now;
+  const auto& rows = p.rows;
+  const auto& findings = p.findings;
   for (size_t start = 0; start < rows.size(); start += kChunkRows) {
     call.ThrowIfStopped();
     size_t end = std::min(rows.size(), start + kChunkRows);
@@ -854,10 +1043,10 @@ void RecordStore::WriteGeneric(Database& db, const Prepared& p,
         << b.Bind(OptText(r.provider)) << ", "
         << b.Bind(OptText(r.customer_ref)) << ", "
         << b.Bind(OptText(r.customer_order_ref)) << ", "
-        << b.Bind(Text(p.checked_at)) << ")";
+        << b.Bind(Text(wave_.checked_at)) << ")";
     }
     db.Exec(std::move(b));
-    summary.check_runs += end - start;
+    wave_.summary.check_runs += end - start;
     log.Debug("write-back: " + std::to_string(end) + " of " +
               std::to_string(rows.size()) + " check-run rows written");
   }
@@ -902,6 +1091,16 @@ void RecordStore::WriteGeneric(Database& db, const Prepared& p,
     log.Debug("write-back: " + std::to_string(end) + " of " +
               std::to_string(findings.size()) + " findings written");
   }
+}
+
+// SQLite and MySQL: the resolve, the hold and release UPDATEs, the count of
+// new records, the run row with its final time and totals, COMMIT.
+void RecordStore::FinishGeneric(Database& db, const rft_time& finished_at) {
+  const std::string er = Q(tables_.error_records);
+  const std::string cr = Q(tables_.check_runs);
+  const std::string& run_id = wave_.run_id;
+  const std::string& now = wave_.now;
+  WriteSummary& summary = wave_.summary;
   // Resolve the active records of orders the checks judged in this run
   // whose finding was not seen again.
   {
@@ -915,8 +1114,8 @@ void RecordStore::WriteGeneric(Database& db, const Prepared& p,
       << " AND decided_by = 'checks')";
     summary.resolved = static_cast<size_t>(db.Exec(std::move(b)));
   }
-  if (run.apply_holds != 0 && hold != nullptr) {
-    summary.holds_applied = ApplyHolds(db, *hold, run_id);
+  if (wave_.hold != nullptr) {
+    summary.holds_applied = ApplyHolds(db, *wave_.hold, run_id);
   }
   auto fresh =
       db.QueryValue("SELECT " + AsText(dialect_, "COUNT(*)") + " FROM " + er +
@@ -926,8 +1125,24 @@ void RecordStore::WriteGeneric(Database& db, const Prepared& p,
                     {Text(run_id), Text(run_id)});
   summary.findings_new =
       fresh ? static_cast<size_t>(ParseInteger(*fresh).value_or(0)) : 0;
+  {
+    SqlBuilder b;
+    InsertRunRow(b, finished_at, wave_.orders, wave_.findings);
+    db.Exec(std::move(b));
+  }
   db.Exec("COMMIT");
-  in_transaction = false;
+}
+
+void RecordStore::InsertRunRow(SqlBuilder& b, const rft_time& finished_at,
+                               size_t orders, size_t findings) const {
+  b << "INSERT INTO " << Q(tables_.runs)
+    << " (run_id, ruleset, started_at, finished_at, written_at, orders, "
+       "findings) VALUES ("
+    << b.Bind(Text(wave_.run_id)) << ", " << b.Bind(wave_.ruleset) << ", "
+    << b.Bind(TimeParam(wave_.started_at)) << ", "
+    << b.Bind(TimeParam(finished_at)) << ", " << b.Bind(Text(wave_.now)) << ", "
+    << b.Bind(Text(std::to_string(orders))) << ", "
+    << b.Bind(Text(std::to_string(findings))) << ")";
 }
 
 }  // namespace rftgate::adapters

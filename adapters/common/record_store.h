@@ -23,6 +23,7 @@
 #define RFTGATE_ADAPTERS_COMMON_RECORD_STORE_H_
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -75,12 +76,40 @@ class RecordStore {
   int SchemaVersion(Database& db);
 
   // Writes one run in one transaction, after taking the write lock and
-  // migrating the tables. Returns what changed. Throws adapter::Error; on
-  // any error nothing of the run is left in the database. Progress is
-  // logged at DEBUG after each chunk.
+  // migrating the tables: Begin, one Part and Commit in one call. Returns
+  // what changed. Throws adapter::Error; on any error nothing of the run is
+  // left in the database. Progress is logged at DEBUG after each chunk.
   WriteSummary Write(Database& db, const adapter::WriteBackBatch& batch,
                      const HoldTarget* hold, const adapter::Call& call,
                      const adapter::Logger& log);
+
+  // A wave in pages (adapter ABI 1.2): one run written in one transaction
+  // over several calls. Begin takes the lock, migrates the tables, checks
+  // the run id and leaves the transaction open; each Part writes the rows
+  // and findings of some orders (an order in one part only); Commit writes
+  // what comes last (resolve and holds where they are not per chunk, the
+  // run row's final time and totals) and commits. A run id written before
+  // makes the parts and the commit change nothing. After any failure since
+  // Begin (in a part, in a load inside the wave, a lost connection) the
+  // transaction is rolled back at once and the later parts and the commit
+  // fail, naming the first failure; Commit closes the wave either way.
+  // `hold` must stay valid until the wave is closed. Throws adapter::Error.
+  void Begin(Database& db, const rft_writeback_run& run, const HoldTarget* hold,
+             const adapter::Call& call, const adapter::Logger& log);
+  void Part(Database& db, const adapter::WriteBackBatch& part,
+            const adapter::Call& call, const adapter::Logger& log);
+  WriteSummary Commit(Database& db, const rft_writeback_run& run,
+                      const adapter::Call& call, const adapter::Logger& log);
+  // Rolls back and closes the open wave; nothing open: does nothing.
+  void Abort(Database& db) noexcept;
+  // Whether the open wave's transaction is in progress on `db` (a wave
+  // whose run was written before, or that failed, has none).
+  bool InWaveTransaction() const;
+  // Runs `body` (a load's queries) as a call inside the open wave's
+  // transaction, under this call's statement limit; its failure fails the
+  // wave as a part's would.
+  void RunInWave(Database& db, const adapter::Call& call,
+                 const std::string& doing, const std::function<void()>& body);
 
   // Rows per multi-row INSERT.
   static constexpr size_t kChunkRows = 500;
@@ -92,26 +121,77 @@ class RecordStore {
   static constexpr size_t kPgChunkFindings = 20000;
 
  private:
-  // The run being written: its rows deduplicated (first wins), and the
-  // values every statement binds.
-  struct Prepared {
-    const rft_writeback_run* run = nullptr;
+  // The run being written (between Begin and Commit or Abort): the values
+  // every statement binds, what the connection holds, the totals so far.
+  struct Wave {
+    bool open = false;
+    // Why an earlier call failed (the transaction is rolled back); empty
+    // while all is well.
+    std::string failure;
+    rft_status failure_status = RFT_OK;
+    bool in_transaction = false;
+    bool holds_lock = false;          // MySQL's named lock
+    bool statement_time_set = false;  // a statement limit is in force
+    bool already_written = false;     // the run id was written before
+    bool run_row = false;             // PostgreSQL: the run row is written
     std::string run_id;
+    Param ruleset;
+    rft_time started_at{};
+    rft_time finished_at{};  // as Begin received it
     std::string now;         // written_at, first/last_seen_at, resolved_at
-    std::string checked_at;  // the run's finished_at, or now
+    std::string checked_at;  // the run's finished_at at Begin, or now
+    const HoldTarget* hold = nullptr;  // when the run applies holds
+    bool holds_in_chunks = false;      // PostgreSQL: no rules on the table
+    size_t orders = 0, findings = 0;   // written by the parts so far
+    size_t row_orders = 0, row_findings = 0;  // PostgreSQL: in the run row
+    WriteSummary summary;
+  };
+  // The rows of a batch, deduplicated (first wins).
+  struct Rows {
     std::vector<const rft_check_run_row*> rows;
     std::vector<const rft_finding_row*> findings;
   };
 
-  // PostgreSQL: three round trips for a run of up to kPgChunkRows orders.
-  void WritePostgres(Database& db, const Prepared& p, const HoldTarget* hold,
-                     const adapter::Call& call, const adapter::Logger& log,
-                     WriteSummary& summary, bool& in_transaction);
+  // Validates and deduplicates a batch; `what` names the function in
+  // messages.
+  static Rows Collect(const adapter::WriteBackBatch& batch, const char* what);
+  // Opens the wave of `run` (no statement yet).
+  void Start(const rft_writeback_run& run, const HoldTarget* hold,
+             const char* what);
+  // Why `what` cannot go on with the wave, if it cannot.
+  std::optional<adapter::Error> Refusal(const char* what) const;
+  // Runs `body` as a database call of the wave; `next_call`: a call after
+  // Begin's (the connection must be the same; this call's statement
+  // limit replaces the last one). A failure rolls back and fails the wave.
+  void Run(Database& db, const adapter::Call& call, const std::string& doing,
+           bool next_call, const std::function<void()>& body);
+  // Rolls back what is open, releases the lock and the statement limit.
+  void Release(Database& db) noexcept;
+  // Sets the current call's statement limit inside the wave.
+  void LimitStatements(Database& db);
+  // Logs the summary of a closed run and closes the wave.
+  WriteSummary Close(const adapter::Logger& log);
+
+  void BeginIn(Database& db);
+  void PartIn(Database& db, const Rows& rows, const adapter::Call& call,
+              const adapter::Logger& log);
+  void FinishIn(Database& db, const rft_time& finished_at,
+                const adapter::Call& call, const adapter::Logger& log);
+  // PostgreSQL: one round trip opens the wave; one statement per chunk of
+  // orders; COMMIT (three round trips for a single order's write-back).
+  void BeginPostgres(Database& db);
+  void PartPostgres(Database& db, const Rows& p, const adapter::Call& call,
+                    const adapter::Logger& log);
+  void FinishPostgres(Database& db, const rft_time& finished_at,
+                      const adapter::Call& call, const adapter::Logger& log);
   // SQLite and MySQL.
-  void WriteGeneric(Database& db, const Prepared& p, const HoldTarget* hold,
-                    const adapter::Call& call, const adapter::Logger& log,
-                    WriteSummary& summary, bool& in_transaction,
-                    bool& holds_lock, bool& statement_time_set);
+  void BeginGeneric(Database& db);
+  void PartGeneric(Database& db, const Rows& p, const adapter::Call& call,
+                   const adapter::Logger& log);
+  void FinishGeneric(Database& db, const rft_time& finished_at);
+  // "INSERT INTO <runs> (...) VALUES (...)" for the open wave.
+  void InsertRunRow(SqlBuilder& b, const rft_time& finished_at, size_t orders,
+                    size_t findings) const;
 
   // Sets the hold and release flags of a written run in two statements;
   // returns the number of orders newly held.
@@ -132,6 +212,7 @@ class RecordStore {
 
   Dialect dialect_;
   RecordTables tables_;
+  Wave wave_;
 };
 
 }  // namespace rftgate::adapters
