@@ -136,8 +136,10 @@ std::string MessageOf(const YAML::Exception& e) {
 // Builds and runs the queries of one load.
 class SqlAdapter::Loader {
  public:
+  // `keys_only`: the orders query alone, with the serving sequence's keys
+  // (a list); otherwise the whole load.
   Loader(SqlAdapter& a, const rft_selection& selection, adapter::Sink& sink,
-         adapter::Call& call)
+         adapter::Call& call, bool keys_only = false)
       : a_(a),
         m_(a.mapping_),
         d_(a.db_->dialect()),
@@ -145,8 +147,10 @@ class SqlAdapter::Loader {
         sink_(sink),
         call_(call),
         skipped_(Skipped(sink.Needs())),
-        folded_(d_ == Dialect::kPostgres && sel_.mode == RFT_SELECT_REFS &&
-                sel_.ref_count <= kFoldedRefs) {}
+        keys_only_(keys_only),
+        folded_(!keys_only && d_ == Dialect::kPostgres &&
+                sel_.mode == RFT_SELECT_REFS && sel_.ref_count <= kFoldedRefs) {
+  }
 
   void Run();
   int64_t CountReady();
@@ -454,6 +458,10 @@ class SqlAdapter::Loader {
     records.clear();
   }
 
+  // The queries of the load (or of the list), in one transaction.
+  void Queries();
+  // Runs Queries in a read-only transaction of their own.
+  void OwnTransaction(const std::string& doing);
   void LoadOrders();
   void LoadLines();
   void LoadItems();
@@ -474,6 +482,7 @@ class SqlAdapter::Loader {
   adapter::Sink& sink_;
   adapter::Call& call_;
   const uint64_t skipped_;
+  const bool keys_only_;
   // A few orders by ref on PostgreSQL: every query of the load is one
   // statement (RunFolded).
   const bool folded_;
@@ -501,8 +510,11 @@ class SqlAdapter::Loader {
 
 void SqlAdapter::Loader::LoadOrders() {
   const Source& o = m_.orders;
+  // The serving sequence's keys first: a list reads those alone.
   static const std::vector<std::string> kFields = {"ref",
                                                    "key",
+                                                   "ship_date",
+                                                   "priority",
                                                    "site",
                                                    "provider",
                                                    "customer_ref",
@@ -514,33 +526,36 @@ void SqlAdapter::Loader::LoadOrders() {
                                                    "country",
                                                    "carrier",
                                                    "carrier_service",
-                                                   "ship_date",
                                                    "created_at",
                                                    "release_at",
-                                                   "priority",
                                                    "status"};
+  constexpr size_t kKeys = 4;
+  const std::vector<std::string> fields(
+      kFields.begin(), keys_only_ ? kFields.begin() + kKeys : kFields.end());
   SqlBuilder b;
-  b << "SELECT " << OutList(o, kFields, "o") << " FROM " << From(o)
+  b << "SELECT " << OutList(o, fields, "o") << " FROM " << From(o)
     << " o WHERE " << InKeys(b, Col(o, "key", "o"));
-  RunRecords<rft_order>("orders", RFT_REC_ORDER, std::move(b), kFields.size(),
-                        [](const RowReader& r, rft_order& x) {
+  const bool all = !keys_only_;
+  RunRecords<rft_order>("orders", RFT_REC_ORDER, std::move(b), fields.size(),
+                        [all](const RowReader& r, rft_order& x) {
                           x.ref = r.Str(0);
                           x.stable_id = r.Str(1);
-                          x.site = r.Str(2);
-                          x.provider = r.Str(3);
-                          x.customer_ref = r.Str(4);
-                          x.customer_order_ref = r.Str(5);
-                          x.ship_to_name = r.Str(6);
-                          x.street = r.Str(7);
-                          x.city = r.Str(8);
-                          x.postcode = r.Str(9);
-                          x.country = r.Str(10);
-                          x.carrier = r.Str(11);
-                          x.carrier_service = r.Str(12);
-                          x.ship_date = r.Time(13);
-                          x.created_at = r.Time(14);
-                          x.release_at = r.Time(15);
-                          x.priority = r.Int(16, 0);
+                          x.ship_date = r.Time(2);
+                          x.priority = r.Int(3, 0);
+                          if (!all) return;
+                          x.site = r.Str(4);
+                          x.provider = r.Str(5);
+                          x.customer_ref = r.Str(6);
+                          x.customer_order_ref = r.Str(7);
+                          x.ship_to_name = r.Str(8);
+                          x.street = r.Str(9);
+                          x.city = r.Str(10);
+                          x.postcode = r.Str(11);
+                          x.country = r.Str(12);
+                          x.carrier = r.Str(13);
+                          x.carrier_service = r.Str(14);
+                          x.created_at = r.Time(15);
+                          x.release_at = r.Time(16);
                           x.status_text = r.Str(17);
                         });
 }
@@ -920,11 +935,56 @@ void SqlAdapter::Loader::Run() {
                   "load: unknown selection mode " + std::to_string(sel_.mode));
   }
   history_since_ = adapters::FormatDate(history_from);
-  sink_.SetCapabilities(a_.Capabilities() & ~skipped_);
+  if (!keys_only_) sink_.SetCapabilities(a_.Capabilities() & ~skipped_);
   if (sel_.mode == RFT_SELECT_REFS && sel_.ref_count == 0) return;
 
   adapters::Database& db = *a_.db_;
-  adapters::RunDatabaseCall(db, call_, "loading a wave", [&] {
+  const std::string doing = keys_only_ ? "listing a wave" : "loading a wave";
+  if (a_.store_->InWaveTransaction()) {
+    // Inside the open wave's write transaction: no transaction statements
+    // of its own.
+    a_.store_->RunInWave(db, call_, doing, [&] { Queries(); });
+  } else {
+    OwnTransaction(doing);
+  }
+  if (keys_only_) {
+    a_.log_.Info("sql adapter: listed " +
+                 std::to_string(counts_[RFT_REC_ORDER]) + " orders");
+    return;
+  }
+  a_.log_.Info("sql adapter: loaded " + std::to_string(counts_[RFT_REC_ORDER]) +
+               " orders, " + std::to_string(counts_[RFT_REC_LINE]) +
+               " lines in " + std::to_string(queries_) + " queries");
+  if (bad_values_ > 0) {
+    a_.log_.Warn("sql adapter: " + std::to_string(bad_values_) +
+                 " values could not be read (passed on as absent)");
+  }
+}
+
+void SqlAdapter::Loader::Queries() {
+  if (keys_only_) {
+    LoadOrders();
+    return;
+  }
+  if (folded_) BeginFolded();
+  LoadOrders();
+  LoadLines();
+  LoadItems();
+  LoadUnits();
+  LoadItemUnits();
+  LoadStock();
+  LoadLots();
+  LoadLocations();
+  LoadCustomers();
+  LoadCarriers();
+  LoadReservations();
+  LoadHistory();
+  RunFolded();
+}
+
+void SqlAdapter::Loader::OwnTransaction(const std::string& doing) {
+  adapters::Database& db = *a_.db_;
+  adapters::RunDatabaseCall(db, call_, doing, [&] {
     bool in_transaction = false;
     bool statement_time_set = false;
     try {
@@ -952,20 +1012,7 @@ void SqlAdapter::Loader::Run() {
           in_transaction = true;
           break;
       }
-      if (folded_) BeginFolded();
-      LoadOrders();
-      LoadLines();
-      LoadItems();
-      LoadUnits();
-      LoadItemUnits();
-      LoadStock();
-      LoadLots();
-      LoadLocations();
-      LoadCustomers();
-      LoadCarriers();
-      LoadReservations();
-      LoadHistory();
-      RunFolded();
+      Queries();
       db.Exec("COMMIT");
       in_transaction = false;
       if (statement_time_set) db.Exec("SET SESSION max_statement_time = 0");
@@ -985,13 +1032,6 @@ void SqlAdapter::Loader::Run() {
       throw;
     }
   });
-  a_.log_.Info("sql adapter: loaded " + std::to_string(counts_[RFT_REC_ORDER]) +
-               " orders, " + std::to_string(counts_[RFT_REC_LINE]) +
-               " lines in " + std::to_string(queries_) + " queries");
-  if (bad_values_ > 0) {
-    a_.log_.Warn("sql adapter: " + std::to_string(bad_values_) +
-                 " values could not be read (passed on as absent)");
-  }
 }
 
 int64_t SqlAdapter::Loader::CountReady() {
@@ -1092,20 +1132,55 @@ uint64_t SqlAdapter::Capabilities() const {
   return caps;
 }
 
+SqlAdapter::~SqlAdapter() {
+  if (store_ && db_) store_->Abort(*db_);
+}
+
 void SqlAdapter::Load(const rft_selection& selection, adapter::Sink& sink,
                       adapter::Call& call) {
+  Read("load", selection, sink, call, false);
+}
+
+void SqlAdapter::List(const rft_selection& selection, adapter::Sink& sink,
+                      adapter::Call& call) {
+  Read("list", selection, sink, call, true);
+}
+
+void SqlAdapter::Read(const char* what, const rft_selection& selection,
+                      adapter::Sink& sink, adapter::Call& call,
+                      bool keys_only) {
   if (selection.struct_size <
       offsetof(rft_selection, max_orders) + sizeof(selection.max_orders)) {
-    throw Error(RFT_ERR_INVALID_ARGUMENT, "load: selection struct too small");
+    throw Error(RFT_ERR_INVALID_ARGUMENT,
+                std::string(what) + ": selection struct too small");
   }
-  Loader loader(*this, selection, sink, call);
+  Loader loader(*this, selection, sink, call, keys_only);
   loader.Run();
 }
 
 void SqlAdapter::WriteBack(const adapter::WriteBackBatch& batch,
                            adapter::Call& call) {
-  store_->Write(*db_, batch, mapping_.hold ? &*mapping_.hold : nullptr, call,
-                log_);
+  store_->Write(*db_, batch, Hold(), call, log_);
+}
+
+void SqlAdapter::WriteBegin(const rft_writeback_run& run, adapter::Call& call) {
+  store_->Begin(*db_, run, Hold(), call, log_);
+}
+
+void SqlAdapter::WritePart(const adapter::WriteBackBatch& part,
+                           adapter::Call& call) {
+  store_->Part(*db_, part, call, log_);
+}
+
+void SqlAdapter::WriteCommit(const rft_writeback_run& run,
+                             adapter::Call& call) {
+  store_->Commit(*db_, run, call, log_);
+}
+
+void SqlAdapter::WriteAbort(adapter::Call&) { store_->Abort(*db_); }
+
+const adapters::HoldTarget* SqlAdapter::Hold() const {
+  return mapping_.hold ? &*mapping_.hold : nullptr;
 }
 
 void SqlAdapter::Describe(const adapter::DescribeFn& emit,

@@ -11,7 +11,8 @@
 // Loading a wave takes a fixed number of set-based queries, whatever its
 // size: one per source (orders, lines, items, units, item units, stock,
 // lots, locations, customers, carrier services, reservations, history),
-// each joined to the selected orders, inside one read-only transaction.
+// each joined to the selected orders, inside one read-only transaction, or
+// inside the write transaction of a wave in pages while one is open.
 #ifndef RFTGATE_ADAPTERS_SQL_SQL_ADAPTER_H_
 #define RFTGATE_ADAPTERS_SQL_SQL_ADAPTER_H_
 
@@ -32,16 +33,36 @@ class SqlAdapter {
   // RFT_ERR_DATABASE when the database refuses).
   explicit SqlAdapter(const adapter::OpenParams& params);
 
+  // Rolls back a wave still open.
+  ~SqlAdapter();
+
   void Load(const rft_selection& selection, adapter::Sink& sink,
             adapter::Call& call);
   void WriteBack(const adapter::WriteBackBatch& batch, adapter::Call& call);
   void Describe(const adapter::DescribeFn& emit, adapter::Call& call);
+
+  // A wave in pages (adapter ABI 1.2). List runs the orders query of the
+  // selection alone, for the order keys; WriteBegin opens the wave's write
+  // transaction (adapters/common/record_store.h), and every load until
+  // WriteCommit or WriteAbort runs its queries inside it.
+  void List(const rft_selection& selection, adapter::Sink& sink,
+            adapter::Call& call);
+  void WriteBegin(const rft_writeback_run& run, adapter::Call& call);
+  void WritePart(const adapter::WriteBackBatch& part, adapter::Call& call);
+  void WriteCommit(const rft_writeback_run& run, adapter::Call& call);
+  void WriteAbort(adapter::Call& call);
 
   // The rft_capability bits the mapping provides.
   uint64_t Capabilities() const;
 
  private:
   class Loader;
+
+  // A load or a list (`keys_only`) of `selection`.
+  void Read(const char* what, const rft_selection& selection,
+            adapter::Sink& sink, adapter::Call& call, bool keys_only);
+  // Where held orders are flagged, when the mapping says.
+  const adapters::HoldTarget* Hold() const;
 
   adapter::Logger log_;
   Mapping mapping_;

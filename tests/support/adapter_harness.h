@@ -333,50 +333,117 @@ struct SyntheticRun {
   std::vector<Row> rows;
   std::vector<Finding> findings;
 
+  // The run, its rows and its findings as the ABI passes them; the strings
+  // are borrowed from this run.
+  struct Abi {
+    rft_writeback_run run{};
+    std::vector<rft_check_run_row> rows;
+    std::vector<rft_finding_row> findings;
+  };
+  Abi ToAbi() const {
+    Abi a;
+    a.run.struct_size = sizeof a.run;
+    a.run.apply_holds = apply_holds ? 1 : 0;
+    a.run.run_id = Borrow(run_id);
+    a.run.ruleset = Borrow(ruleset);
+    a.run.started_at = rft_time{1700000000000000LL, RFT_TIME_UTC, 0};
+    a.run.finished_at = rft_time{1700000001000000LL, RFT_TIME_UTC, 0};
+    static const std::string kSite = "S1";
+    a.rows.resize(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      rft_check_run_row& r = a.rows[i];
+      r = rft_check_run_row{};
+      r.struct_size = sizeof(rft_check_run_row);
+      r.verdict = rows[i].verdict;
+      r.decided_by = rows[i].decided_by;
+      r.duration_us = 42;
+      r.order_ref = Borrow(rows[i].order_ref);
+      r.site = Borrow(kSite);
+      r.customer_ref = Borrow(rows[i].customer);
+      for (const auto& f : findings) {
+        if (f.order_ref != rows[i].order_ref) continue;
+        (f.severity == RFT_SEVERITY_BLOCK ? r.blocking_findings
+                                          : r.warning_findings)++;
+      }
+    }
+    a.findings.resize(findings.size());
+    for (size_t i = 0; i < findings.size(); ++i) {
+      rft_finding_row& f = a.findings[i];
+      f = rft_finding_row{};
+      f.struct_size = sizeof(rft_finding_row);
+      f.line_no = findings[i].line_no;
+      f.severity = findings[i].severity;
+      f.order_ref = Borrow(findings[i].order_ref);
+      f.check_id = Borrow(findings[i].check_id);
+      f.message = Borrow(findings[i].message);
+      f.details_json = Borrow(findings[i].details);
+    }
+    return a;
+  }
+
   // Calls write_back; returns its status (message in *message).
   rft_status Write(const rft_adapter_api& api, rft_adapter* h,
                    std::string* message, TestCall* call_in = nullptr) const {
-    rft_writeback_run run{};
-    run.struct_size = sizeof run;
-    run.apply_holds = apply_holds ? 1 : 0;
-    run.run_id = Borrow(run_id);
-    run.ruleset = Borrow(ruleset);
-    run.started_at = rft_time{1700000000000000LL, RFT_TIME_UTC, 0};
-    run.finished_at = rft_time{1700000001000000LL, RFT_TIME_UTC, 0};
-    static const std::string kSite = "S1";
-    std::vector<rft_check_run_row> r(rows.size());
-    for (size_t i = 0; i < rows.size(); ++i) {
-      r[i] = rft_check_run_row{};
-      r[i].struct_size = sizeof(rft_check_run_row);
-      r[i].verdict = rows[i].verdict;
-      r[i].decided_by = rows[i].decided_by;
-      r[i].duration_us = 42;
-      r[i].order_ref = Borrow(rows[i].order_ref);
-      r[i].site = Borrow(kSite);
-      r[i].customer_ref = Borrow(rows[i].customer);
-      for (const auto& f : findings) {
-        if (f.order_ref != rows[i].order_ref) continue;
-        (f.severity == RFT_SEVERITY_BLOCK ? r[i].blocking_findings
-                                          : r[i].warning_findings)++;
-      }
-    }
-    std::vector<rft_finding_row> f(findings.size());
-    for (size_t i = 0; i < findings.size(); ++i) {
-      f[i] = rft_finding_row{};
-      f[i].struct_size = sizeof(rft_finding_row);
-      f[i].line_no = findings[i].line_no;
-      f[i].severity = findings[i].severity;
-      f[i].order_ref = Borrow(findings[i].order_ref);
-      f[i].check_id = Borrow(findings[i].check_id);
-      f[i].message = Borrow(findings[i].message);
-      f[i].details_json = Borrow(findings[i].details);
-    }
+    Abi a = ToAbi();
     TestCall local;
     TestCall* call = call_in != nullptr ? call_in : &local;
-    rft_status s =
-        api.write_back(h, &run, r.empty() ? nullptr : r.data(), r.size(),
-                       f.empty() ? nullptr : f.data(), f.size(), call->get());
+    rft_status s = api.write_back(
+        h, &a.run, a.rows.empty() ? nullptr : a.rows.data(), a.rows.size(),
+        a.findings.empty() ? nullptr : a.findings.data(), a.findings.size(),
+        call->get());
     *message = call->message();
+    return s;
+  }
+
+  // The rows of orders [first, first + count) and the findings of those
+  // orders, for write_part.
+  struct Page {
+    std::vector<rft_check_run_row> rows;
+    std::vector<rft_finding_row> findings;
+  };
+  static Page PageOf(const Abi& a, size_t first, size_t count) {
+    Page p;
+    for (size_t i = first; i < first + count && i < a.rows.size(); ++i) {
+      p.rows.push_back(a.rows[i]);
+      const std::string ref = *Own(a.rows[i].order_ref);
+      for (const auto& f : a.findings) {
+        if (*Own(f.order_ref) == ref) p.findings.push_back(f);
+      }
+    }
+    return p;
+  }
+  static rft_status WritePart(const rft_adapter_api& api, rft_adapter* h,
+                              const Page& p, std::string* message,
+                              TestCall* call_in = nullptr) {
+    TestCall local;
+    TestCall* call = call_in != nullptr ? call_in : &local;
+    rft_status s = api.write_part(
+        h, p.rows.empty() ? nullptr : p.rows.data(), p.rows.size(),
+        p.findings.empty() ? nullptr : p.findings.data(), p.findings.size(),
+        call->get());
+    *message = call->message();
+    return s;
+  }
+
+  // Writes the run as a wave in pages of `page` orders: write_begin (the
+  // run without its finished_at), write_part per page, write_commit.
+  // Returns the first status that is not RFT_OK.
+  rft_status WritePaged(const rft_adapter_api& api, rft_adapter* h, size_t page,
+                        std::string* message) const {
+    Abi a = ToAbi();
+    rft_writeback_run open = a.run;
+    open.finished_at = rft_time{0, RFT_TIME_NONE, 0};
+    TestCall begin;
+    rft_status s = api.write_begin(h, &open, begin.get());
+    *message = begin.message();
+    if (s != RFT_OK) return s;
+    for (size_t first = 0; first < a.rows.size(); first += page) {
+      s = WritePart(api, h, PageOf(a, first, page), message);
+      if (s != RFT_OK) return s;
+    }
+    TestCall commit;
+    s = api.write_commit(h, &a.run, commit.get());
+    *message = commit.message();
     return s;
   }
 };

@@ -101,27 +101,29 @@ class SqlAdapterTest : public ::testing::TestWithParam<std::string> {
     return s;
   }
 
-  // Every row of rftgate's tables, for before/after comparisons.
-  std::vector<std::string> Snapshot() {
+  // Every row of rftgate's tables and the hold flags, for before/after
+  // comparisons (of the test's database, or of `other`).
+  std::vector<std::string> Snapshot(TestWms* other = nullptr) {
+    TestWms& wms = other != nullptr ? *other : *wms_;
     std::vector<std::string> all;
     auto add = [&](const std::string& table, const std::string& cols,
                    size_t n) {
-      for (auto& r : wms_->Rows(
+      for (auto& r : wms.Rows(
                "SELECT " + cols + " FROM " + table + " ORDER BY 1, 2, 3", n)) {
         all.push_back(table + ": " + r);
       }
     };
-    std::string exists = wms_->Value(
-        wms_->dialect() == Dialect::kSqlite
+    std::string exists = wms.Value(
+        wms.dialect() == Dialect::kSqlite
             ? "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rft_errors'"
             : "SELECT COUNT(*) FROM information_schema.tables WHERE "
               "table_name = 'rft_errors'");
     if (exists == "0") return all;
-    auto t = [&](const char* c) { return wms_->T(c); };
+    auto t = [&](const char* c) { return wms.T(c); };
     add("rftgate_run",
         t("run_id") + ", " + t("ruleset") + ", " + t("orders") + ", " +
-            t("findings"),
-        4);
+            t("findings") + ", " + t("started_at") + ", " + t("finished_at"),
+        6);
     add("rftgate_check_run",
         t("run_id") + ", " + t("order_ref") + ", " + t("verdict") + ", " +
             t("decided_by") + ", " + t("blocking_findings"),
@@ -132,9 +134,9 @@ class SqlAdapterTest : public ::testing::TestWithParam<std::string> {
             ", " + t("last_seen_run") + ", " + t("resolved_run") + ", " +
             t("message"),
         9);
-    for (auto& r : wms_->Rows("SELECT " + t("ref") + ", " + t("hold_flag") +
-                                  " FROM wms_order ORDER BY 1",
-                              2)) {
+    for (auto& r : wms.Rows("SELECT " + t("ref") + ", " + t("hold_flag") +
+                                " FROM wms_order ORDER BY 1",
+                            2)) {
       all.push_back("hold: " + r);
     }
     return all;
@@ -1182,6 +1184,423 @@ TEST_P(SqlAdapterTest, PreparedStatementsCanBeTurnedOff) {
   EXPECT_FALSE(one.lines.empty());
 }
 
+// ------------------------------------------------- a wave in pages
+
+// The same runs, written whole on one database and in pages on another:
+// the same check-run rows, error records (new, seen again, resolved), hold
+// flags and run rows, the run row with the totals and finished_at given at
+// the commit.
+TEST_P(SqlAdapterTest, PagedWaveWritesWhatWriteBackWrites) {
+  std::string reason;
+  auto whole_wms = TestWms::Create(GetParam(), &reason);
+  ASSERT_TRUE(whole_wms) << reason;
+  constexpr int kOrders = 1200;
+  wms_->AddOrders(1, kOrders, "released");
+  whole_wms->AddOrders(1, kOrders, "released");
+  auto paged = Open();
+  ASSERT_TRUE(paged);
+  ASSERT_TRUE(RFT_ADAPTER_PAGES(&Library().api()));
+  rft_status status;
+  std::string msg;
+  auto whole =
+      OpenAdapter(Library(), whole_wms->connection(), Options(mapping_path_),
+                  whole_wms->dir(), nullptr, &status, &msg);
+  ASSERT_TRUE(whole) << msg;
+
+  SyntheticRun run1;
+  run1.run_id = "paged-1";
+  run1.apply_holds = true;
+  for (int i = 1; i <= kOrders; ++i) {
+    const std::string ref = "O" + std::to_string(i);
+    run1.rows.push_back({ref, i % 3 ? RFT_VERDICT_HOLD : RFT_VERDICT_PASS});
+    if (i % 3 == 0) continue;
+    run1.findings.push_back({ref, 1, "stock.short"});
+    run1.findings.push_back({ref, 0, "customer.hold"});
+  }
+  // Run 2: even orders pass, the others keep their line finding and gain
+  // one; the last order is decided by the failure policy.
+  SyntheticRun run2;
+  run2.run_id = "paged-2";
+  run2.apply_holds = true;
+  for (int i = 1; i <= kOrders; ++i) {
+    const std::string ref = "O" + std::to_string(i);
+    run2.rows.push_back({ref, i % 2 ? RFT_VERDICT_HOLD : RFT_VERDICT_PASS});
+    if (i % 2 == 0) continue;
+    run2.findings.push_back({ref, 1, "stock.short"});
+    run2.findings.push_back({ref, 2, "lot.expired", RFT_SEVERITY_WARN});
+  }
+  run2.rows.back().decided_by = RFT_DECIDED_BY_FAILURE_POLICY;
+  for (const SyntheticRun* run : {&run1, &run2}) {
+    ASSERT_EQ(run->Write(Library().api(), whole->get(), &msg), RFT_OK) << msg;
+    ASSERT_EQ(run->WritePaged(Library().api(), paged->get(), 250, &msg), RFT_OK)
+        << msg;
+    EXPECT_EQ(Snapshot(), Snapshot(whole_wms.get())) << run->run_id;
+  }
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("orders") +
+                        " FROM rftgate_run WHERE run_id = 'paged-2'"),
+            std::to_string(kOrders));
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("findings") +
+                        " FROM rftgate_run WHERE run_id = 'paged-2'"),
+            std::to_string(kOrders));
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rft_errors WHERE status = "
+                        "'resolved' AND resolved_run = 'paged-2'"),
+            whole_wms->Value("SELECT COUNT(*) FROM rft_errors WHERE status = "
+                             "'resolved' AND resolved_run = 'paged-2'"));
+  EXPECT_NE(wms_->Value("SELECT COUNT(*) FROM rft_errors WHERE status = "
+                        "'resolved' AND resolved_run = 'paged-2'"),
+            "0");
+}
+
+// An aborted wave and a handle closed with its wave open leave the tables
+// as they were, and release the write lock: another handle writes at once.
+TEST_P(SqlAdapterTest, AbortedOrClosedWaveLeavesNothing) {
+  wms_->AddOrders(1, 3, "released");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  std::string msg;
+  ASSERT_EQ(FirstRun().Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  const auto before = Snapshot();
+  const rft_adapter_api& api = Library().api();
+
+  SyntheticRun run = FirstRun();
+  run.run_id = "aborted";
+  run.apply_holds = true;
+  run.rows[1].verdict = RFT_VERDICT_HOLD;
+  const SyntheticRun::Abi abi = run.ToAbi();
+  TestCall begin;
+  ASSERT_EQ(api.write_begin(h->get(), &abi.run, begin.get()), RFT_OK)
+      << begin.message();
+  ASSERT_EQ(SyntheticRun::WritePart(api, h->get(),
+                                    SyntheticRun::PageOf(abi, 0, 2), &msg),
+            RFT_OK)
+      << msg;
+  TestCall abort;
+  ASSERT_EQ(api.write_abort(h->get(), abort.get()), RFT_OK) << abort.message();
+  EXPECT_EQ(Snapshot(), before);
+  TestCall again;
+  EXPECT_EQ(api.write_abort(h->get(), again.get()), RFT_OK)
+      << "nothing open: does nothing";
+  TestCall commit;
+  EXPECT_EQ(api.write_commit(h->get(), &abi.run, commit.get()),
+            RFT_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(commit.message().find("no wave is open"), std::string::npos)
+      << commit.message();
+
+  {
+    auto closing = Open();
+    ASSERT_TRUE(closing);
+    TestCall b2;
+    ASSERT_EQ(api.write_begin(closing->get(), &abi.run, b2.get()), RFT_OK)
+        << b2.message();
+    ASSERT_EQ(SyntheticRun::WritePart(api, closing->get(),
+                                      SyntheticRun::PageOf(abi, 0, 3), &msg),
+              RFT_OK)
+        << msg;
+  }  // closed with its wave open
+  EXPECT_EQ(Snapshot(), before);
+
+  // Nothing holds the lock: the run is written by the first handle.
+  TestCall quick;
+  quick.call.deadline_unix_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count() +
+      20000;
+  ASSERT_EQ(run.Write(api, h->get(), &msg, &quick), RFT_OK) << msg;
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run WHERE run_id "
+                        "= 'aborted'"),
+            "3");
+}
+
+// A load and a list between write_begin and write_commit run inside the
+// wave's transaction: they see the orders, and an abort afterwards still
+// leaves nothing (a load that committed or restarted the transaction would
+// have made the first part visible).
+TEST_P(SqlAdapterTest, LoadInsideTheOpenWaveSeesTheOrders) {
+  wms_->AddOrders(1, 4, "released");
+  LogCapture log;
+  auto h = Open(&log, /*trace=*/true);
+  ASSERT_TRUE(h);
+  const rft_adapter_api& api = Library().api();
+  RecordingSink whole;
+  ASSERT_EQ(Load(*h, Ready(), whole), RFT_OK);
+  std::string msg;
+  ASSERT_EQ(FirstRun().Write(api, h->get(), &msg), RFT_OK) << msg;
+  const auto before = Snapshot();
+
+  SyntheticRun run = FirstRun();
+  run.run_id = "loads-inside";
+  run.apply_holds = true;
+  const SyntheticRun::Abi abi = run.ToAbi();
+  TestCall begin;
+  ASSERT_EQ(api.write_begin(h->get(), &abi.run, begin.get()), RFT_OK)
+      << begin.message();
+  ASSERT_EQ(SyntheticRun::WritePart(api, h->get(),
+                                    SyntheticRun::PageOf(abi, 0, 1), &msg),
+            RFT_OK)
+      << msg;
+
+  log.Clear();
+  std::vector<std::string> wanted = {"O2"};
+  std::vector<rft_str> refs = {Borrow(wanted[0])};
+  RecordingSink one;
+  ASSERT_EQ(Load(*h, ByRefs(refs), one), RFT_OK);
+  ASSERT_EQ(one.orders.size(), 1u);
+  EXPECT_EQ(one.orders[0].ref, "O2");
+  EXPECT_EQ(one.lines.size(), 3u);
+  EXPECT_FALSE(one.items.empty());
+  EXPECT_EQ(one.capabilities, whole.capabilities);
+  if (wms_->dialect() == Dialect::kSqlite) {
+    std::lock_guard<std::mutex> lock(log.mu);
+    for (const auto& line : log.lines) {
+      EXPECT_EQ(line.find("statement: BEGIN"), std::string::npos) << line;
+      EXPECT_EQ(line.find("statement: COMMIT"), std::string::npos) << line;
+    }
+  }
+  RecordingSink ready;
+  ASSERT_EQ(Load(*h, Ready(), ready), RFT_OK);
+  EXPECT_EQ(ready.counts, whole.counts);
+  ASSERT_EQ(SyntheticRun::WritePart(api, h->get(),
+                                    SyntheticRun::PageOf(abi, 1, 2), &msg),
+            RFT_OK)
+      << msg;
+  TestCall abort;
+  ASSERT_EQ(api.write_abort(h->get(), abort.get()), RFT_OK) << abort.message();
+  EXPECT_EQ(Snapshot(), before);
+  // And the same with a commit: everything at once.
+  ASSERT_EQ(run.WritePaged(api, h->get(), 1, &msg), RFT_OK) << msg;
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run WHERE run_id "
+                        "= 'loads-inside'"),
+            "3");
+}
+
+// list: the refs of the orders load puts, with the serving sequence's keys
+// as load gives them, and nothing else.
+TEST_P(SqlAdapterTest, ListGivesTheOrdersKeysOnly) {
+  wms_->AddOrders(1, 5, "released");
+  wms_->AddOrders(100, 2, "shipped", 5);
+  auto h = Open();
+  ASSERT_TRUE(h);
+  RecordingSink loaded;
+  ASSERT_EQ(Load(*h, Ready(), loaded), RFT_OK);
+  RecordingSink listed;
+  TestCall call;
+  rft_selection ready = Ready();
+  ASSERT_EQ(Library().api().list(h->get(), &ready, listed.get(), call.get()),
+            RFT_OK)
+      << call.message();
+  EXPECT_EQ(listed.capability_calls, 0);
+  ASSERT_EQ(listed.counts.size(), 1u) << "orders only";
+  ASSERT_EQ(listed.orders.size(), loaded.orders.size());
+  auto by_ref = [](std::vector<OrderRec> v) {
+    std::sort(v.begin(), v.end(),
+              [](const auto& a, const auto& b) { return a.ref < b.ref; });
+    return v;
+  };
+  auto l = by_ref(listed.orders);
+  auto o = by_ref(loaded.orders);
+  for (size_t i = 0; i < l.size(); ++i) {
+    EXPECT_EQ(l[i].ref, o[i].ref);
+    EXPECT_EQ(l[i].stable_id, o[i].stable_id);
+    EXPECT_EQ(l[i].priority, o[i].priority);
+    EXPECT_EQ(l[i].ship_date.kind, o[i].ship_date.kind);
+    EXPECT_EQ(l[i].ship_date.value, o[i].ship_date.value);
+    EXPECT_FALSE(l[i].customer_ref.has_value());
+  }
+}
+
+// The same run id twice, paged or whole, in any order: the second changes
+// nothing and succeeds.
+TEST_P(SqlAdapterTest, PagedRunIdWrittenTwiceChangesNothing) {
+  wms_->AddOrders(1, 3, "released");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  std::string msg;
+  SyntheticRun run = FirstRun();
+  run.apply_holds = true;
+  ASSERT_EQ(run.WritePaged(Library().api(), h->get(), 2, &msg), RFT_OK) << msg;
+  const auto after = Snapshot();
+  ASSERT_EQ(run.WritePaged(Library().api(), h->get(), 1, &msg), RFT_OK) << msg;
+  EXPECT_EQ(Snapshot(), after);
+  ASSERT_EQ(run.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(Snapshot(), after);
+  SyntheticRun whole = FirstRun();
+  whole.run_id = "whole-first";
+  ASSERT_EQ(whole.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  const auto after_whole = Snapshot();
+  ASSERT_EQ(whole.WritePaged(Library().api(), h->get(), 1, &msg), RFT_OK)
+      << msg;
+  EXPECT_EQ(Snapshot(), after_whole);
+}
+
+// One wave per handle: a second write_begin, a write_back, and a part or
+// commit without a wave are refused with a message; the open wave is left
+// as it was and commits.
+TEST_P(SqlAdapterTest, OneWaveAtATimePerHandle) {
+  wms_->AddOrders(1, 3, "released");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  const rft_adapter_api& api = Library().api();
+  std::string msg;
+  SyntheticRun run = FirstRun();
+  const SyntheticRun::Abi abi = run.ToAbi();
+  EXPECT_EQ(SyntheticRun::WritePart(api, h->get(),
+                                    SyntheticRun::PageOf(abi, 0, 1), &msg),
+            RFT_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(msg.find("no wave is open"), std::string::npos) << msg;
+
+  TestCall begin;
+  ASSERT_EQ(api.write_begin(h->get(), &abi.run, begin.get()), RFT_OK)
+      << begin.message();
+  TestCall twice;
+  EXPECT_EQ(api.write_begin(h->get(), &abi.run, twice.get()),
+            RFT_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(twice.message().find("write_begin: the wave of run 'run-1' is "
+                                 "open on this handle"),
+            std::string::npos)
+      << twice.message();
+  SyntheticRun other = FirstRun();
+  other.run_id = "other";
+  EXPECT_EQ(other.Write(api, h->get(), &msg), RFT_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(msg.find("write_back: the wave of run 'run-1' is open"),
+            std::string::npos)
+      << msg;
+  ASSERT_EQ(SyntheticRun::WritePart(api, h->get(),
+                                    SyntheticRun::PageOf(abi, 0, 3), &msg),
+            RFT_OK)
+      << msg;
+  TestCall commit;
+  ASSERT_EQ(api.write_commit(h->get(), &abi.run, commit.get()), RFT_OK)
+      << commit.message();
+  EXPECT_EQ(OpenRecords(), 3u);
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_run"), "1");
+}
+
+// A part that fails (a NUL byte in a value) fails the wave: the later parts
+// and the commit fail naming it, nothing is written, and the next wave on
+// the same handle is written.
+TEST_P(SqlAdapterTest, FailedPartFailsTheWholeWave) {
+  wms_->AddOrders(1, 3, "released");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  const rft_adapter_api& api = Library().api();
+  std::string msg;
+  SyntheticRun earlier = FirstRun();
+  earlier.run_id = "earlier";
+  ASSERT_EQ(earlier.Write(api, h->get(), &msg), RFT_OK) << msg;
+  const auto before = Snapshot();
+  SyntheticRun run = FirstRun();
+  run.apply_holds = true;
+  run.findings[2].message = std::string("ab\0cd", 5);  // order O2
+  const SyntheticRun::Abi abi = run.ToAbi();
+  TestCall begin;
+  ASSERT_EQ(api.write_begin(h->get(), &abi.run, begin.get()), RFT_OK)
+      << begin.message();
+  ASSERT_EQ(SyntheticRun::WritePart(api, h->get(),
+                                    SyntheticRun::PageOf(abi, 0, 1), &msg),
+            RFT_OK)
+      << msg;
+  EXPECT_EQ(SyntheticRun::WritePart(api, h->get(),
+                                    SyntheticRun::PageOf(abi, 1, 1), &msg),
+            RFT_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(msg.find("contains a NUL byte"), std::string::npos) << msg;
+  EXPECT_EQ(SyntheticRun::WritePart(api, h->get(),
+                                    SyntheticRun::PageOf(abi, 2, 1), &msg),
+            RFT_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(msg.find("write_part: the wave of run 'run-1' was rolled back "
+                     "after an earlier failure"),
+            std::string::npos)
+      << msg;
+  TestCall commit;
+  EXPECT_EQ(api.write_commit(h->get(), &abi.run, commit.get()),
+            RFT_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(commit.message().find("write_commit: the wave of run 'run-1' was "
+                                  "rolled back"),
+            std::string::npos)
+      << commit.message();
+  EXPECT_EQ(Snapshot(), before);
+
+  ASSERT_EQ(FirstRun().WritePaged(api, h->get(), 2, &msg), RFT_OK) << msg;
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run WHERE run_id "
+                        "= 'run-1'"),
+            "3");
+}
+
+// The statements of a single-order wave in pages, once rftgate's tables
+// exist, each call with a deadline. On PostgreSQL they are pinned:
+// write_begin is the round trip of write_back's start (six statements);
+// write_part sets its call's statement limit and writes the order in one
+// statement; write_commit sets its limit, writes the run row's final
+// finished_at and commits.
+TEST_P(SqlAdapterTest, SingleOrderWaveStatementsArePinned) {
+  wms_->AddOrders(1, 2, "released");
+  LogCapture log;
+  auto h = Open(&log, /*trace=*/true);
+  ASSERT_TRUE(h);
+  const rft_adapter_api& api = Library().api();
+  std::string msg;
+  SyntheticRun first;
+  first.run_id = "single-1";
+  first.rows = {{"O1", RFT_VERDICT_HOLD}};
+  first.findings = {{"O1", 1, "stock.short"}};
+  ASSERT_EQ(first.Write(api, h->get(), &msg), RFT_OK) << msg;
+
+  StatementCounter counter(*wms_);
+  std::string reason;
+  if (!counter.Start(&reason)) {
+    if (ServersRequired()) FAIL() << reason;
+    GTEST_SKIP() << reason;
+  }
+  auto with_deadline = [](TestCall& call) {
+    call.call.deadline_unix_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count() +
+        60000;
+  };
+  SyntheticRun again = first;
+  again.run_id = "single-2";
+  again.apply_holds = true;
+  const SyntheticRun::Abi abi = again.ToAbi();
+  rft_writeback_run open = abi.run;
+  open.finished_at = rft_time{0, RFT_TIME_NONE, 0};
+  std::vector<size_t> statements;
+  auto counted = [&](const std::function<rft_status(TestCall&)>& fn) {
+    log.Clear();
+    size_t base = counter.Count(log);
+    TestCall call;
+    with_deadline(call);
+    EXPECT_EQ(fn(call), RFT_OK) << call.message();
+    statements.push_back(counter.Count(log) - base);
+  };
+  counted(
+      [&](TestCall& c) { return api.write_begin(h->get(), &open, c.get()); });
+  counted([&](TestCall& c) {
+    return SyntheticRun::WritePart(api, h->get(),
+                                   SyntheticRun::PageOf(abi, 0, 1), &msg, &c);
+  });
+  counted([&](TestCall& c) {
+    return api.write_commit(h->get(), &abi.run, c.get());
+  });
+  counter.Stop();
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("times_seen") +
+                        " FROM rft_errors WHERE check_id = 'stock.short'"),
+            "2");
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("hold_flag") +
+                        " FROM wms_order WHERE ref = 'O1'"),
+            "1");
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_run WHERE run_id = "
+                        "'single-2' AND finished_at IS NOT NULL"),
+            "1");
+  if (wms_->dialect() == Dialect::kPostgres) {
+    EXPECT_EQ(statements, (std::vector<size_t>{6, 2, 3}));
+  }
+  RecordProperty("statements_per_single_order_wave",
+                 std::to_string(statements[0]) + "+" +
+                     std::to_string(statements[1]) + "+" +
+                     std::to_string(statements[2]));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, SqlAdapterTest,
                          ::testing::Values("sqlite3", "postgresql", "mysql"),
                          [](const auto& info) { return info.param; });
@@ -1263,6 +1682,63 @@ TEST_P(ServerKillTest, ConnectionKilledMidWriteLeavesTablesAsTheyWere) {
   EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run WHERE run_id "
                         "= 'terminated'"),
             "1200");
+}
+
+// The connection killed from the server's side between two parts of a wave
+// in pages: the next part and the commit fail, nothing of the wave is
+// written, and the handle writes the next wave.
+TEST_P(ServerKillTest, ConnectionKilledBetweenPartsLeavesNothing) {
+  wms_->AddOrders(1, 4, "released");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  const rft_adapter_api& api = Library().api();
+  std::string msg;
+  ASSERT_EQ(FirstRun().Write(api, h->get(), &msg), RFT_OK) << msg;
+  const auto before = Snapshot();
+
+  SyntheticRun run;
+  run.run_id = "killed-wave";
+  run.apply_holds = true;
+  for (const char* ref : {"O1", "O2", "O3", "O4"}) {
+    run.rows.push_back({ref, RFT_VERDICT_HOLD});
+    run.findings.push_back({ref, 2, "lot.expired"});
+  }
+  const SyntheticRun::Abi abi = run.ToAbi();
+  TestCall begin;
+  ASSERT_EQ(api.write_begin(h->get(), &abi.run, begin.get()), RFT_OK)
+      << begin.message();
+  ASSERT_EQ(SyntheticRun::WritePart(api, h->get(),
+                                    SyntheticRun::PageOf(abi, 0, 2), &msg),
+            RFT_OK)
+      << msg;
+  if (wms_->dialect() == Dialect::kPostgres) {
+    ASSERT_EQ(wms_->Value("SELECT CAST(COUNT(pg_terminate_backend(pid)) AS "
+                          "text) FROM pg_stat_activity WHERE application_name "
+                          "= 'rftgate-kill-test' AND datname = "
+                          "current_database() AND pid <> pg_backend_pid()"),
+              "1");
+  } else {
+    auto holder = wms_->admin()->QueryValue(
+        "SELECT CAST(IS_USED_LOCK(CONCAT('rftgate_writeback:', LEFT('" +
+        wms_->db_name() + "', 45))) AS CHAR)");
+    ASSERT_TRUE(holder.has_value());
+    wms_->admin()->Exec("KILL " + *holder);
+  }
+  EXPECT_EQ(SyntheticRun::WritePart(api, h->get(),
+                                    SyntheticRun::PageOf(abi, 2, 2), &msg),
+            RFT_ERR_DATABASE);
+  TestCall commit;
+  EXPECT_EQ(api.write_commit(h->get(), &abi.run, commit.get()),
+            RFT_ERR_DATABASE);
+  EXPECT_NE(commit.message().find("rolled back after an earlier failure"),
+            std::string::npos)
+      << commit.message();
+  EXPECT_EQ(Snapshot(), before);
+
+  ASSERT_EQ(run.WritePaged(api, h->get(), 2, &msg), RFT_OK) << msg;
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run WHERE run_id "
+                        "= 'killed-wave'"),
+            "4");
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, ServerKillTest,
