@@ -160,6 +160,20 @@ int RecordStore::SchemaVersion(Database& db) {
   }
 }
 
+std::string RecordStore::RunTotals(Database& db) {
+  std::string totals;
+  db.Query("SELECT " + AsText(dialect_, "COUNT(*)") + ", " +
+               AsText(dialect_, "COALESCE(SUM(orders), 0)") + ", " +
+               AsText(dialect_, "COALESCE(SUM(findings), 0)") + " FROM " +
+               Q(tables_.runs),
+           {}, 3, 2, [&](const TextBatch& b) {
+             totals = std::string(b.At(0, 0)) + " runs, " +
+                      std::string(b.At(0, 1)) + " check-run rows, " +
+                      std::string(b.At(0, 2)) + " findings";
+           });
+  return totals;
+}
+
 std::string RecordStore::SchemaTableDdl() const {
   const bool my = dialect_ == Dialect::kMysql;
   const bool pg = dialect_ == Dialect::kPostgres;

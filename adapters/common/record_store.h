@@ -74,6 +74,9 @@ class RecordStore {
   // The schema version of the tables in the database, 0 when they do not
   // exist yet. Reads only.
   int SchemaVersion(Database& db);
+  // What the run table says was written: "<runs> runs, <orders> check-run
+  // rows, <findings> findings". Reads only the run table (one row per run).
+  std::string RunTotals(Database& db);
 
   // Writes one run in one transaction, after taking the write lock and
   // migrating the tables: Begin, one Part and Commit in one call. Returns

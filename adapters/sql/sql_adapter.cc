@@ -1206,15 +1206,18 @@ void SqlAdapter::Describe(const adapter::DescribeFn& emit,
   Loader loader(*this, ready, sink, call);
   int64_t count = -1;
   int version = 0;
+  std::string totals;
   adapters::RunDatabaseCall(*db_, call, "describing the database", [&] {
     count = loader.CountReady();
     version = store_->SchemaVersion(*db_);
+    if (version > 0) totals = store_->RunTotals(*db_);
   });
   emit("orders ready for release", std::to_string(count));
   emit("rftgate schema version",
        version == 0 ? std::string("none (tables are created by the first "
                                   "write-back)")
                     : std::to_string(version));
+  if (!totals.empty()) emit("rftgate records written", totals);
   emit("rftgate tables",
        mapping_.tables.runs + ", " + mapping_.tables.check_runs + ", " +
            mapping_.tables.error_records + ", " + mapping_.tables.schema);

@@ -16,6 +16,10 @@
 // the right status; two handles used from two threads at once; and, with
 // --write (it writes rftgate's records into that database: use a test
 // copy), write-back of a run, the same run again, and a passing re-check.
+// For an adapter that provides a wave in pages (ABI 1.2): list against
+// load, and with --write a wave written in two parts with a load between
+// them, the same wave again, and an aborted wave, each judged by what
+// describe reports before and after.
 //
 // Exit status: 0 when every check passes, 1 when one fails, 2 for usage.
 // GoogleTest flags (--gtest_filter=..., --gtest_output=xml:...) apply.
@@ -212,6 +216,8 @@ class CheckingSink {
   std::vector<std::string> problems;
   std::vector<std::string> order_refs;
   std::set<std::string> order_set;
+  // Per order: stable_id, priority and ship_date, as text.
+  std::map<std::string, std::string> order_keys;
   std::map<std::string, std::set<int32_t>> lines;  // order -> line numbers
   std::vector<std::string> reservation_orders;
   std::map<int32_t, size_t> counts;
@@ -320,6 +326,10 @@ class CheckingSink {
               Time("order", i, "created_at", r.created_at);
               Time("order", i, "release_at", r.release_at);
               std::string ref = Own(r.ref);
+              order_keys[ref] = Own(r.stable_id) + "|" +
+                                std::to_string(r.priority) + "|" +
+                                std::to_string(r.ship_date.kind) + ":" +
+                                std::to_string(r.ship_date.value);
               if (!order_set.insert(ref).second) {
                 Problem("order '" + ref + "' put twice in one load");
               }
@@ -516,6 +526,13 @@ TEST(Entry, HandsOverACompleteTableForThisAbi) {
   EXPECT_NE(api->load, nullptr);
   EXPECT_NE(api->write_back, nullptr);
   EXPECT_NE(api->describe, nullptr);
+  const bool any_page = api->list != nullptr || api->write_begin != nullptr ||
+                        api->write_part != nullptr ||
+                        api->write_commit != nullptr ||
+                        api->write_abort != nullptr;
+  EXPECT_EQ(any_page, RFT_ADAPTER_PAGES(api))
+      << "a wave in pages needs all five functions (list, write_begin, "
+         "write_part, write_commit, write_abort) or none";
   EXPECT_EQ(api->capabilities & ~((uint64_t{1} << 12) - 1), 0u)
       << "capability bits beyond those the ABI defines";
 }
@@ -813,49 +830,87 @@ TEST(Load, TwoHandlesOnTwoThreadsAtOnce) {
 
 // One run over the ready orders: every order passes, or the first one is
 // held by one finding on its first line.
+struct SyntheticRun {
+  SyntheticRun(const CheckingSink& ready, const std::string& id,
+               bool hold_first)
+      : run_id(id) {
+    run.struct_size = sizeof run;
+    run.run_id = Borrow(run_id);
+    run.ruleset = Borrow(kRuleset);
+    run.started_at = rft_time{NowMs() * 1000, RFT_TIME_UTC, 0};
+    run.finished_at = run.started_at;
+    rows.resize(ready.order_refs.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      rows[i] = rft_check_run_row{};
+      rows[i].struct_size = sizeof(rft_check_run_row);
+      rows[i].order_ref = Borrow(ready.order_refs[i]);
+      bool held = hold_first && i == 0;
+      rows[i].verdict = held ? RFT_VERDICT_HOLD : RFT_VERDICT_PASS;
+      rows[i].decided_by = RFT_DECIDED_BY_CHECKS;
+      rows[i].blocking_findings = held ? 1 : 0;
+      rows[i].duration_us = 10;
+    }
+    if (hold_first && !ready.order_refs.empty()) {
+      rft_finding_row f{};
+      f.struct_size = sizeof f;
+      f.order_ref = Borrow(ready.order_refs[0]);
+      f.line_no = 1;
+      f.check_id = Borrow(kCheck);
+      f.severity = RFT_SEVERITY_BLOCK;
+      f.message = Borrow(kText);
+      f.details_json = Borrow(kDetails);
+      findings.push_back(f);
+    }
+  }
+  SyntheticRun(const SyntheticRun&) = delete;
+  SyntheticRun& operator=(const SyntheticRun&) = delete;
+
+  rft_status WriteBack(const rft_adapter_api* api, rft_adapter* h,
+                       std::string* message) const {
+    Call call;
+    rft_status s = api->write_back(
+        h, &run, rows.empty() ? nullptr : rows.data(), rows.size(),
+        findings.empty() ? nullptr : findings.data(), findings.size(),
+        call.get());
+    *message = call.message();
+    return s;
+  }
+
+  // The rows of orders [first, end) and their findings, as one part.
+  rft_status WritePart(const rft_adapter_api* api, rft_adapter* h, size_t first,
+                       size_t end, std::string* message) const {
+    std::vector<rft_finding_row> part_findings;
+    for (const auto& f : findings) {
+      for (size_t i = first; i < end; ++i) {
+        if (Own(f.order_ref) == Own(rows[i].order_ref)) {
+          part_findings.push_back(f);
+        }
+      }
+    }
+    Call call;
+    rft_status s = api->write_part(
+        h, end > first ? rows.data() + first : nullptr, end - first,
+        part_findings.empty() ? nullptr : part_findings.data(),
+        part_findings.size(), call.get());
+    *message = call.message();
+    return s;
+  }
+
+  static inline const std::string kRuleset = "conformance";
+  static inline const std::string kCheck = "stock.short";
+  static inline const std::string kText = "line 1: conformance finding";
+  static inline const std::string kDetails =
+      "{\"observed\": 1, \"expected\": 2}";
+  std::string run_id;
+  rft_writeback_run run{};
+  std::vector<rft_check_run_row> rows;
+  std::vector<rft_finding_row> findings;
+};
+
 rft_status WriteRun(const rft_adapter_api* api, rft_adapter* h,
                     const CheckingSink& ready, const std::string& run_id,
                     bool hold_first, std::string* message) {
-  static const std::string kRuleset = "conformance";
-  static const std::string kCheck = "stock.short";
-  static const std::string kText = "line 1: conformance finding";
-  static const std::string kDetails = "{\"observed\": 1, \"expected\": 2}";
-  rft_writeback_run run{};
-  run.struct_size = sizeof run;
-  run.run_id = Borrow(run_id);
-  run.ruleset = Borrow(kRuleset);
-  run.started_at = rft_time{NowMs() * 1000, RFT_TIME_UTC, 0};
-  run.finished_at = run.started_at;
-  std::vector<rft_check_run_row> rows(ready.order_refs.size());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    rows[i] = rft_check_run_row{};
-    rows[i].struct_size = sizeof(rft_check_run_row);
-    rows[i].order_ref = Borrow(ready.order_refs[i]);
-    bool held = hold_first && i == 0;
-    rows[i].verdict = held ? RFT_VERDICT_HOLD : RFT_VERDICT_PASS;
-    rows[i].decided_by = RFT_DECIDED_BY_CHECKS;
-    rows[i].blocking_findings = held ? 1 : 0;
-    rows[i].duration_us = 10;
-  }
-  std::vector<rft_finding_row> findings;
-  if (hold_first && !ready.order_refs.empty()) {
-    rft_finding_row f{};
-    f.struct_size = sizeof f;
-    f.order_ref = Borrow(ready.order_refs[0]);
-    f.line_no = 1;
-    f.check_id = Borrow(kCheck);
-    f.severity = RFT_SEVERITY_BLOCK;
-    f.message = Borrow(kText);
-    f.details_json = Borrow(kDetails);
-    findings.push_back(f);
-  }
-  Call call;
-  rft_status s =
-      api->write_back(h, &run, rows.empty() ? nullptr : rows.data(),
-                      rows.size(), findings.empty() ? nullptr : findings.data(),
-                      findings.size(), call.get());
-  *message = call.message();
-  return s;
+  return SyntheticRun(ready, run_id, hold_first).WriteBack(api, h, message);
 }
 
 TEST(WriteBack, WritesARunItsRetryAndAPassingRecheck) {
@@ -885,6 +940,223 @@ TEST(WriteBack, WritesARunItsRetryAndAPassingRecheck) {
                      &message),
             RFT_OK)
       << "a passing re-check: " << message;
+}
+
+// ------------------------------------------------------ a wave in pages
+
+#define REQUIRE_PAGES(api)                                                 \
+  if (!RFT_ADAPTER_PAGES(api)) {                                           \
+    GTEST_SKIP() << "the adapter does not provide a wave in pages (list, " \
+                    "write_begin, write_part, write_commit, write_abort "  \
+                    "are NULL): the plugin loads and writes its waves "    \
+                    "whole";                                               \
+  }
+
+TEST(Pages, ListPutsTheOrdersLoadPutsWithTheirKeys) {
+  REQUIRE_API(api);
+  REQUIRE_PAGES(api);
+  auto h = OpenConfigured(api);
+  ASSERT_TRUE(h);
+  CheckingSink loaded;
+  Call call;
+  rft_selection sel = Ready();
+  ASSERT_EQ(api->load(h->get(), &sel, loaded.get(), call.get()), RFT_OK)
+      << call.message();
+  CheckingSink listed;
+  Call call2;
+  ASSERT_EQ(api->list(h->get(), &sel, listed.get(), call2.get()), RFT_OK)
+      << call2.message();
+  EXPECT_TRUE(listed.problems.empty())
+      << "records that break the ABI:" << Joined(listed.problems);
+  EXPECT_EQ(listed.order_set, loaded.order_set)
+      << "list must put the orders load puts for the same selection";
+  EXPECT_EQ(listed.capability_calls, 0) << "list announces no capabilities";
+  for (const auto& [kind, n] : listed.counts) {
+    EXPECT_EQ(kind, RFT_REC_ORDER)
+        << "list put " << n << " records of kind " << kind;
+  }
+  for (const auto& [ref, keys] : listed.order_keys) {
+    EXPECT_EQ(keys, loaded.order_keys[ref])
+        << "order '" << ref
+        << "': stable_id|priority|ship_date differ from load's";
+  }
+}
+
+using Described = std::map<std::string, std::string>;
+
+Described Describe(const rft_adapter_api* api, rft_adapter* h) {
+  Described out;
+  Call call;
+  EXPECT_EQ(api->describe(
+                h,
+                [](void* ctx, rft_str key, rft_str value) {
+                  (*static_cast<Described*>(ctx))[Own(key)] = Own(value);
+                },
+                &out, call.get()),
+            RFT_OK)
+      << call.message();
+  return out;
+}
+
+// How describe's report changed from `a` to `b`: for a value whose text
+// around its numbers stayed the same, the differences of the numbers;
+// otherwise the two values.
+std::map<std::string, std::string> Change(const Described& a,
+                                          const Described& b) {
+  auto split = [](const std::string& v) {
+    std::string text;
+    std::vector<long long> numbers;
+    for (size_t i = 0; i < v.size();) {
+      if (v[i] >= '0' && v[i] <= '9') {
+        size_t j = i;
+        while (j < v.size() && v[j] >= '0' && v[j] <= '9') ++j;
+        numbers.push_back(std::stoll(v.substr(i, j - i)));
+        text += '#';
+        i = j;
+      } else {
+        text += v[i++];
+      }
+    }
+    return std::pair{text, numbers};
+  };
+  std::map<std::string, std::string> change;
+  for (const auto& [key, before] : a) {
+    auto it = b.find(key);
+    const std::string after = it == b.end() ? "(gone)" : it->second;
+    auto [text_a, num_a] = split(before);
+    auto [text_b, num_b] = split(after);
+    if (text_a != text_b) {
+      change[key] = before + " -> " + after;
+      continue;
+    }
+    std::string d;
+    for (size_t i = 0; i < num_a.size(); ++i) {
+      d += std::to_string(num_b[i] - num_a[i]) + " ";
+    }
+    change[key] = d;
+  }
+  for (const auto& [key, after] : b) {
+    if (!a.count(key)) change[key] = "(new) " + after;
+  }
+  return change;
+}
+
+TEST(Pages, AWaveInPagesWritesWhatWriteBackWrites) {
+  if (!g_options.write) {
+    GTEST_SKIP() << "--write not given: nothing is written to the database";
+  }
+  REQUIRE_API(api);
+  REQUIRE_PAGES(api);
+  auto h = OpenConfigured(api);
+  ASSERT_TRUE(h);
+  CheckingSink ready;
+  Call call;
+  rft_selection sel = Ready();
+  ASSERT_EQ(api->load(h->get(), &sel, ready.get(), call.get()), RFT_OK)
+      << call.message();
+  const std::string stamp = "conformance-pages-" + std::to_string(NowMs());
+  std::string message;
+
+  // A whole write-back, then the same rows as a wave in two parts with a
+  // load of the second part's orders between them, then the same rows
+  // written whole again: the wave changes what describe reports as the
+  // whole write-back after it does.
+  SyntheticRun first(ready, stamp + "-1", true);
+  ASSERT_EQ(first.WriteBack(api, h->get(), &message), RFT_OK) << message;
+  const Described d1 = Describe(api, h->get());
+
+  SyntheticRun paged(ready, stamp + "-2", true);
+  rft_writeback_run open = paged.run;
+  open.finished_at = rft_time{0, RFT_TIME_NONE, 0};
+  Call begin;
+  ASSERT_EQ(api->write_begin(h->get(), &open, begin.get()), RFT_OK)
+      << begin.message();
+  const size_t half = paged.rows.size() / 2;
+  ASSERT_EQ(paged.WritePart(api, h->get(), 0, half, &message), RFT_OK)
+      << message;
+  std::vector<rft_str> refs;
+  for (size_t i = half; i < paged.rows.size(); ++i) {
+    refs.push_back(paged.rows[i].order_ref);
+  }
+  rft_selection by_refs{};
+  by_refs.struct_size = sizeof by_refs;
+  by_refs.mode = RFT_SELECT_REFS;
+  by_refs.refs = refs.empty() ? nullptr : refs.data();
+  by_refs.ref_count = refs.size();
+  CheckingSink page;
+  Call load;
+  ASSERT_EQ(api->load(h->get(), &by_refs, page.get(), load.get()), RFT_OK)
+      << "a load between write_begin and write_commit: " << load.message();
+  EXPECT_EQ(page.order_set.size(), refs.size())
+      << "the load inside the wave must see the wave's orders";
+  ASSERT_EQ(paged.WritePart(api, h->get(), half, paged.rows.size(), &message),
+            RFT_OK)
+      << message;
+  Call commit;
+  ASSERT_EQ(api->write_commit(h->get(), &paged.run, commit.get()), RFT_OK)
+      << commit.message();
+  const Described d2 = Describe(api, h->get());
+
+  SyntheticRun last(ready, stamp + "-3", true);
+  ASSERT_EQ(last.WriteBack(api, h->get(), &message), RFT_OK) << message;
+  const Described d3 = Describe(api, h->get());
+  EXPECT_EQ(Change(d1, d2), Change(d2, d3))
+      << "describe changed otherwise after the wave than after the same "
+         "rows written whole";
+
+  // The same wave again: succeeds and changes nothing.
+  Call again;
+  ASSERT_EQ(api->write_begin(h->get(), &open, again.get()), RFT_OK)
+      << again.message();
+  ASSERT_EQ(paged.WritePart(api, h->get(), 0, paged.rows.size(), &message),
+            RFT_OK)
+      << "the same run id again must change nothing and succeed: " << message;
+  Call commit2;
+  ASSERT_EQ(api->write_commit(h->get(), &paged.run, commit2.get()), RFT_OK)
+      << commit2.message();
+  EXPECT_EQ(Describe(api, h->get()), d3);
+}
+
+TEST(Pages, AnAbortedWaveLeavesNothing) {
+  if (!g_options.write) {
+    GTEST_SKIP() << "--write not given: nothing is written to the database";
+  }
+  REQUIRE_API(api);
+  REQUIRE_PAGES(api);
+  auto h = OpenConfigured(api);
+  ASSERT_TRUE(h);
+  CheckingSink ready;
+  Call call;
+  rft_selection sel = Ready();
+  ASSERT_EQ(api->load(h->get(), &sel, ready.get(), call.get()), RFT_OK)
+      << call.message();
+  const std::string stamp = "conformance-abort-" + std::to_string(NowMs());
+  std::string message;
+  // Once rftgate's records exist (an adapter may create them outside the
+  // write transaction).
+  ASSERT_EQ(SyntheticRun(ready, stamp + "-1", false)
+                .WriteBack(api, h->get(), &message),
+            RFT_OK)
+      << message;
+  const Described before = Describe(api, h->get());
+  SyntheticRun run(ready, stamp + "-2", true);
+  Call begin;
+  ASSERT_EQ(api->write_begin(h->get(), &run.run, begin.get()), RFT_OK)
+      << begin.message();
+  ASSERT_EQ(run.WritePart(api, h->get(), 0, run.rows.size(), &message), RFT_OK)
+      << message;
+  Call abort;
+  ASSERT_EQ(api->write_abort(h->get(), abort.get()), RFT_OK) << abort.message();
+  EXPECT_EQ(Describe(api, h->get()), before)
+      << "an aborted wave must leave nothing";
+  Call nothing;
+  EXPECT_EQ(api->write_abort(h->get(), nothing.get()), RFT_OK)
+      << "write_abort with nothing open does nothing: " << nothing.message();
+  Call commit;
+  EXPECT_NE(api->write_commit(h->get(), &run.run, commit.get()), RFT_OK)
+      << "write_commit without an open wave must fail";
+  // The run id was not used up.
+  EXPECT_EQ(run.WriteBack(api, h->get(), &message), RFT_OK) << message;
 }
 
 }  // namespace

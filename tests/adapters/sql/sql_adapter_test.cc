@@ -476,6 +476,7 @@ TEST_P(SqlAdapterTest, DescribeReportsBackendOrdersAndSchemaVersion) {
   EXPECT_EQ(kv["backend"], GetParam());
   EXPECT_EQ(kv["orders ready for release"], "9");
   EXPECT_NE(kv["rftgate schema version"].find("none"), std::string::npos);
+  EXPECT_EQ(kv.count("rftgate records written"), 0u);
   EXPECT_NE(kv["sources"].find("orders=wms_order"), std::string::npos);
   EXPECT_NE(kv["records"].find("rft_errors"), std::string::npos);
   EXPECT_NE(kv["records"].find("rftgate_check_run"), std::string::npos);
@@ -483,6 +484,8 @@ TEST_P(SqlAdapterTest, DescribeReportsBackendOrdersAndSchemaVersion) {
   ASSERT_EQ(FirstRun().Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
   kv = describe();
   EXPECT_EQ(kv["rftgate schema version"], "1");
+  EXPECT_EQ(kv["rftgate records written"],
+            "1 runs, 3 check-run rows, 3 findings");
   EXPECT_EQ(wms_->Value("SELECT " + wms_->T("version") +
                         " FROM rftgate_schema WHERE component = 'records'"),
             "1");
