@@ -952,16 +952,29 @@ TEST(WriteBack, WritesARunItsRetryAndAPassingRecheck) {
                     "whole";                                               \
   }
 
+#define REQUIRE_PAGED_WRITE(api)                                             \
+  if (!g_options.write) {                                                    \
+    GTEST_SKIP() << "--write not given: nothing is written to the database"; \
+  }                                                                          \
+  REQUIRE_API(api);                                                          \
+  REQUIRE_PAGES(api)
+
+// The orders ready for release, loaded through `h` into `sink`.
+void LoadReady(const rft_adapter_api* api, rft_adapter* h, CheckingSink& sink) {
+  Call call;
+  rft_selection sel = Ready();
+  ASSERT_EQ(api->load(h, &sel, sink.get(), call.get()), RFT_OK)
+      << call.message();
+}
+
 TEST(Pages, ListPutsTheOrdersLoadPutsWithTheirKeys) {
   REQUIRE_API(api);
   REQUIRE_PAGES(api);
   auto h = OpenConfigured(api);
   ASSERT_TRUE(h);
   CheckingSink loaded;
-  Call call;
+  ASSERT_NO_FATAL_FAILURE(LoadReady(api, h->get(), loaded));
   rft_selection sel = Ready();
-  ASSERT_EQ(api->load(h->get(), &sel, loaded.get(), call.get()), RFT_OK)
-      << call.message();
   CheckingSink listed;
   Call call2;
   ASSERT_EQ(api->list(h->get(), &sel, listed.get(), call2.get()), RFT_OK)
@@ -1042,18 +1055,11 @@ std::map<std::string, std::string> Change(const Described& a,
 }
 
 TEST(Pages, AWaveInPagesWritesWhatWriteBackWrites) {
-  if (!g_options.write) {
-    GTEST_SKIP() << "--write not given: nothing is written to the database";
-  }
-  REQUIRE_API(api);
-  REQUIRE_PAGES(api);
+  REQUIRE_PAGED_WRITE(api);
   auto h = OpenConfigured(api);
   ASSERT_TRUE(h);
   CheckingSink ready;
-  Call call;
-  rft_selection sel = Ready();
-  ASSERT_EQ(api->load(h->get(), &sel, ready.get(), call.get()), RFT_OK)
-      << call.message();
+  ASSERT_NO_FATAL_FAILURE(LoadReady(api, h->get(), ready));
   const std::string stamp = "conformance-pages-" + std::to_string(NowMs());
   std::string message;
 
@@ -1118,18 +1124,11 @@ TEST(Pages, AWaveInPagesWritesWhatWriteBackWrites) {
 }
 
 TEST(Pages, AnAbortedWaveLeavesNothing) {
-  if (!g_options.write) {
-    GTEST_SKIP() << "--write not given: nothing is written to the database";
-  }
-  REQUIRE_API(api);
-  REQUIRE_PAGES(api);
+  REQUIRE_PAGED_WRITE(api);
   auto h = OpenConfigured(api);
   ASSERT_TRUE(h);
   CheckingSink ready;
-  Call call;
-  rft_selection sel = Ready();
-  ASSERT_EQ(api->load(h->get(), &sel, ready.get(), call.get()), RFT_OK)
-      << call.message();
+  ASSERT_NO_FATAL_FAILURE(LoadReady(api, h->get(), ready));
   const std::string stamp = "conformance-abort-" + std::to_string(NowMs());
   std::string message;
   // Once rftgate's records exist (an adapter may create them outside the

@@ -425,6 +425,16 @@ struct SyntheticRun {
     return s;
   }
 
+  // write_begin of `run`; returns its status (message in *message).
+  static rft_status WriteBegin(const rft_adapter_api& api, rft_adapter* h,
+                               const rft_writeback_run& run,
+                               std::string* message) {
+    TestCall call;
+    rft_status s = api.write_begin(h, &run, call.get());
+    *message = call.message();
+    return s;
+  }
+
   // Writes the run as a wave in pages of `page` orders: write_begin (the
   // run without its finished_at), write_part per page, write_commit.
   // Returns the first status that is not RFT_OK.
@@ -433,9 +443,7 @@ struct SyntheticRun {
     Abi a = ToAbi();
     rft_writeback_run open = a.run;
     open.finished_at = rft_time{0, RFT_TIME_NONE, 0};
-    TestCall begin;
-    rft_status s = api.write_begin(h, &open, begin.get());
-    *message = begin.message();
+    rft_status s = WriteBegin(api, h, open, message);
     if (s != RFT_OK) return s;
     for (size_t first = 0; first < a.rows.size(); first += page) {
       s = WritePart(api, h, PageOf(a, first, page), message);

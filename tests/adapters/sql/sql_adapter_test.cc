@@ -52,6 +52,9 @@ std::string MappingWith(const std::string& from, const std::string& to) {
   return m.replace(pos, from.size(), to);
 }
 
+// Three orders: O1 held by two findings, O2 warned, O3 passed.
+SyntheticRun FirstRun();
+
 class SqlAdapterTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -140,6 +143,17 @@ class SqlAdapterTest : public ::testing::TestWithParam<std::string> {
       all.push_back("hold: " + r);
     }
     return all;
+  }
+
+  // `orders` released orders, a handle, and FirstRun() written through it
+  // (rftgate's tables then exist).
+  std::unique_ptr<AdapterHandle> OpenAfterFirstRun(int orders) {
+    wms_->AddOrders(1, orders, "released");
+    auto h = Open();
+    if (!h) return h;
+    std::string msg;
+    EXPECT_EQ(FirstRun().Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+    return h;
   }
 
   size_t OpenRecords() {
@@ -1257,11 +1271,9 @@ TEST_P(SqlAdapterTest, PagedWaveWritesWhatWriteBackWrites) {
 // An aborted wave and a handle closed with its wave open leave the tables
 // as they were, and release the write lock: another handle writes at once.
 TEST_P(SqlAdapterTest, AbortedOrClosedWaveLeavesNothing) {
-  wms_->AddOrders(1, 3, "released");
-  auto h = Open();
+  auto h = OpenAfterFirstRun(3);
   ASSERT_TRUE(h);
   std::string msg;
-  ASSERT_EQ(FirstRun().Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
   const auto before = Snapshot();
   const rft_adapter_api& api = Library().api();
 
@@ -1270,9 +1282,8 @@ TEST_P(SqlAdapterTest, AbortedOrClosedWaveLeavesNothing) {
   run.apply_holds = true;
   run.rows[1].verdict = RFT_VERDICT_HOLD;
   const SyntheticRun::Abi abi = run.ToAbi();
-  TestCall begin;
-  ASSERT_EQ(api.write_begin(h->get(), &abi.run, begin.get()), RFT_OK)
-      << begin.message();
+  ASSERT_EQ(SyntheticRun::WriteBegin(api, h->get(), abi.run, &msg), RFT_OK)
+      << msg;
   ASSERT_EQ(SyntheticRun::WritePart(api, h->get(),
                                     SyntheticRun::PageOf(abi, 0, 2), &msg),
             RFT_OK)
@@ -1335,9 +1346,8 @@ TEST_P(SqlAdapterTest, LoadInsideTheOpenWaveSeesTheOrders) {
   run.run_id = "loads-inside";
   run.apply_holds = true;
   const SyntheticRun::Abi abi = run.ToAbi();
-  TestCall begin;
-  ASSERT_EQ(api.write_begin(h->get(), &abi.run, begin.get()), RFT_OK)
-      << begin.message();
+  ASSERT_EQ(SyntheticRun::WriteBegin(api, h->get(), abi.run, &msg), RFT_OK)
+      << msg;
   ASSERT_EQ(SyntheticRun::WritePart(api, h->get(),
                                     SyntheticRun::PageOf(abi, 0, 1), &msg),
             RFT_OK)
@@ -1452,9 +1462,8 @@ TEST_P(SqlAdapterTest, OneWaveAtATimePerHandle) {
             RFT_ERR_INVALID_ARGUMENT);
   EXPECT_NE(msg.find("no wave is open"), std::string::npos) << msg;
 
-  TestCall begin;
-  ASSERT_EQ(api.write_begin(h->get(), &abi.run, begin.get()), RFT_OK)
-      << begin.message();
+  ASSERT_EQ(SyntheticRun::WriteBegin(api, h->get(), abi.run, &msg), RFT_OK)
+      << msg;
   TestCall twice;
   EXPECT_EQ(api.write_begin(h->get(), &abi.run, twice.get()),
             RFT_ERR_INVALID_ARGUMENT);
@@ -1496,9 +1505,8 @@ TEST_P(SqlAdapterTest, FailedPartFailsTheWholeWave) {
   run.apply_holds = true;
   run.findings[2].message = std::string("ab\0cd", 5);  // order O2
   const SyntheticRun::Abi abi = run.ToAbi();
-  TestCall begin;
-  ASSERT_EQ(api.write_begin(h->get(), &abi.run, begin.get()), RFT_OK)
-      << begin.message();
+  ASSERT_EQ(SyntheticRun::WriteBegin(api, h->get(), abi.run, &msg), RFT_OK)
+      << msg;
   ASSERT_EQ(SyntheticRun::WritePart(api, h->get(),
                                     SyntheticRun::PageOf(abi, 0, 1), &msg),
             RFT_OK)
@@ -1691,12 +1699,10 @@ TEST_P(ServerKillTest, ConnectionKilledMidWriteLeavesTablesAsTheyWere) {
 // in pages: the next part and the commit fail, nothing of the wave is
 // written, and the handle writes the next wave.
 TEST_P(ServerKillTest, ConnectionKilledBetweenPartsLeavesNothing) {
-  wms_->AddOrders(1, 4, "released");
-  auto h = Open();
+  auto h = OpenAfterFirstRun(4);
   ASSERT_TRUE(h);
   const rft_adapter_api& api = Library().api();
   std::string msg;
-  ASSERT_EQ(FirstRun().Write(api, h->get(), &msg), RFT_OK) << msg;
   const auto before = Snapshot();
 
   SyntheticRun run;
@@ -1707,9 +1713,8 @@ TEST_P(ServerKillTest, ConnectionKilledBetweenPartsLeavesNothing) {
     run.findings.push_back({ref, 2, "lot.expired"});
   }
   const SyntheticRun::Abi abi = run.ToAbi();
-  TestCall begin;
-  ASSERT_EQ(api.write_begin(h->get(), &abi.run, begin.get()), RFT_OK)
-      << begin.message();
+  ASSERT_EQ(SyntheticRun::WriteBegin(api, h->get(), abi.run, &msg), RFT_OK)
+      << msg;
   ASSERT_EQ(SyntheticRun::WritePart(api, h->get(),
                                     SyntheticRun::PageOf(abi, 0, 2), &msg),
             RFT_OK)
