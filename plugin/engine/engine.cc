@@ -345,6 +345,118 @@ struct UndoEntry {
   uint32_t line;
 };
 
+// A hash of a text, the same in every wave (string ids are not).
+uint64_t TextHash(std::string_view s) {
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
+  for (char c : s) {
+    h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+  }
+  return Mix64(h ^ s.size());
+}
+// TextHash of a string id's text; an absent string differs from "".
+uint64_t TextHashOf(const StringPool& sp, uint32_t id) {
+  return id == kNone ? 0x5bd1e9955bd1e995ULL : TextHash(sp.Get(id));
+}
+
+// What the earlier pages of a wave left to the later ones (WaveCarry).
+struct CarryState {
+  // Stock taken by earlier pages' orders (not given back), per slot.
+  struct Taken {
+    Nano free = 0, reserved = 0;
+  };
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const {
+      return static_cast<size_t>(TextHash(s));
+    }
+  };
+  // Keyed by SlotKeyText: the texts of the slot's SKU, location and lot.
+  std::unordered_map<std::string, Taken, KeyHash, std::equal_to<>> stock;
+
+  // The orders of earlier pages, reduced to what order.duplicate compares:
+  // the hash of customer and lines (DuplicateKey), the created time in the
+  // site's zone and the ref, for the finding's message.
+  struct Order {
+    uint64_t key;
+    int64_t created;
+    uint32_t ref_begin;  // into refs
+    uint32_t ref_size : 31;
+    uint32_t created_known : 1;
+  };
+  std::vector<Order> orders;
+  std::string refs;
+  // Open addressing by key: index + 1 into orders; 0 = empty. Equal keys
+  // take several entries of one probe run.
+  std::vector<uint32_t> table;
+
+  std::string_view Ref(uint32_t i) const {
+    return std::string_view(refs).substr(orders[i].ref_begin,
+                                         orders[i].ref_size);
+  }
+  void AddOrder(uint64_t key, int64_t created, bool created_known,
+                std::string_view ref) {
+    if ((orders.size() + 1) * 2 > table.size()) {
+      table.assign(std::max<size_t>(table.size() * 2, 64), 0);
+      for (uint32_t i = 0; i < orders.size(); ++i) Place(i);
+    }
+    const size_t limit = (size_t{1} << 31) - 1;
+    if (ref.size() > limit) ref = ref.substr(0, limit);
+    orders.push_back({key, created, static_cast<uint32_t>(refs.size()),
+                      static_cast<uint32_t>(ref.size()),
+                      created_known ? 1u : 0u});
+    refs.append(ref);
+    Place(static_cast<uint32_t>(orders.size() - 1));
+  }
+  // Calls f(index) for every earlier order with the key.
+  template <typename F>
+  void ForEachOrder(uint64_t key, F f) const {
+    if (table.empty()) return;
+    const size_t mask = table.size() - 1;
+    for (size_t i = static_cast<size_t>(key) & mask; table[i] != 0;
+         i = (i + 1) & mask) {
+      if (orders[table[i] - 1].key == key) f(table[i] - 1);
+    }
+  }
+  size_t MemoryBytes() const {
+    size_t bytes = stock.bucket_count() * sizeof(void*);
+    for (const auto& [key, taken] : stock) {
+      // A node: the key, the value, the link and the cached hash.
+      bytes += sizeof(std::string) + sizeof(Taken) + 2 * sizeof(void*);
+      if (key.capacity() > std::string().capacity()) {
+        bytes += key.capacity() + 1;
+      }
+    }
+    return bytes + orders.capacity() * sizeof(Order) + refs.capacity() +
+           table.capacity() * sizeof(uint32_t);
+  }
+
+ private:
+  void Place(uint32_t index) {
+    const size_t mask = table.size() - 1;
+    size_t i = static_cast<size_t>(orders[index].key) & mask;
+    while (table[i] != 0) i = (i + 1) & mask;
+    table[i] = index + 1;
+  }
+};
+
+// Appends the texts of a slot's SKU, location and lot to *out, each with
+// its length (absent strings differ from empty ones): the slot's key in
+// every page of a wave.
+void SlotKeyText(const StringPool& sp, const Slot& s, std::string* out) {
+  out->clear();
+  for (uint32_t id : {s.sku, s.location, s.lot}) {
+    if (id == kNone) {
+      out->push_back('\0');
+      continue;
+    }
+    const std::string_view text = sp.Get(id);
+    const uint32_t size = static_cast<uint32_t>(text.size());
+    out->push_back('\1');
+    out->append(reinterpret_cast<const char*>(&size), sizeof(size));
+    out->append(text);
+  }
+}
+
 // Per-order facts in the site's zone.
 struct OrderTimes {
   int32_t ship_day = kNoDay;   // as requested
@@ -355,10 +467,14 @@ struct OrderTimes {
   bool created_known = false;
 };
 
+template <typename ShipDay>
+std::vector<uint32_t> ServingSequence(const WaveData& w, ShipDay ship_day);
+
 class Runner {
  public:
-  Runner(const EngineConfig& e, const WaveData& w, const RunContext& ctx)
-      : e_(e), w_(w), sp_(*w.strings), ctx_(ctx) {}
+  Runner(const EngineConfig& e, const WaveData& w, const RunContext& ctx,
+         CarryState* carry)
+      : e_(e), w_(w), sp_(*w.strings), ctx_(ctx), carry_(carry) {}
 
   WaveResult Run();
 
@@ -382,9 +498,12 @@ class Runner {
   void PrefetchItems(uint32_t oi) const;
   void PrefetchStock(uint32_t oi) const;
   void ResolveZones();
-  std::vector<uint32_t> ServingSequence() const;
   void PrepareStock();
   void FindWaveDuplicates();
+  // With a carry (the wave is a page of a larger one).
+  void TakeCarriedStock();
+  void FindEarlierPageDuplicates();
+  void KeepCarry();
   void CheckOrder(uint32_t oi, OrderResult& r);
   void CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
                  Nano* weight, uint32_t* unknown_weights,
@@ -445,6 +564,7 @@ class Runner {
   const WaveData& w_;
   const StringPool& sp_;
   const RunContext& ctx_;
+  CarryState* const carry_;  // nullptr: the wave is whole
   std::array<bool, kNumChecks> active_{};
   bool allocate_ = false;
   bool use_locations_ = false;
@@ -452,7 +572,14 @@ class Runner {
   std::vector<int32_t> lot_expiry_;
   std::vector<Nano> res_left_;
   std::vector<UndoEntry> undo_;
-  std::vector<uint32_t> duplicate_of_;  // per order: earlier equal order
+  // Per order: an earlier equal order; with a carry, an index i >= the
+  // number of orders names the earlier page's order i - orders.
+  std::vector<uint32_t> duplicate_of_;
+  // With a carry: the free and reserved stock per slot once earlier pages'
+  // part is taken off, and per order its DuplicateKey (0 = not compared).
+  std::vector<Nano> carry_free0_, carry_res0_;
+  std::vector<uint64_t> duplicate_key_;
+  std::string key_buf_;
   std::unordered_map<uint64_t, bool> postcode_cache_;
   // Per string id, computed on first use: kTextKnown | kTextBlank |
   // kTextUtf8.
@@ -577,7 +704,11 @@ WaveResult Runner::Run() {
   text_flags_.assign(sp_.size(), 0);
   ResolveZones();
   PrepareStock();
+  if (carry_ != nullptr) TakeCarriedStock();
   if (Active(kOrderDuplicate)) FindWaveDuplicates();
+  if (carry_ != nullptr && Active(kOrderDuplicate)) {
+    FindEarlierPageDuplicates();
+  }
   undo_.reserve(w_.lines.size());
   if (Active(kQtyOutlier)) {
     history_of_.resize(w_.orders.size());
@@ -588,7 +719,8 @@ WaveResult Runner::Run() {
   }
 
   // The serving sequence.
-  std::vector<uint32_t> seq = ServingSequence();
+  std::vector<uint32_t> seq =
+      ServingSequence(w_, [&](uint32_t i) { return times_[i].ship_day; });
 
   result_.orders.reserve(seq.size());
   finding_runs_.reserve(seq.size());
@@ -602,6 +734,7 @@ WaveResult Runner::Run() {
     if (k + 1 < seq.size()) PrefetchStock(seq[k + 1]);
     CheckOrder(seq[k], result_.orders.emplace_back());
   }
+  if (carry_ != nullptr) KeepCarry();
   // The findings move into the store (no reallocation: the views of the
   // wave's strings and of the store's blocks stay where they are).
   store_->findings = std::move(findings_);
@@ -647,7 +780,11 @@ uint64_t PrefixWord(std::string_view s, size_t at) {
   return v;
 }
 
-std::vector<uint32_t> Runner::ServingSequence() const {
+// The wave's orders in the serving sequence; ship_day(order index) is the
+// order's ship day (kNoDay when it has none).
+template <typename ShipDay>
+std::vector<uint32_t> ServingSequence(const WaveData& w, ShipDay ship_day) {
+  auto S = [&](uint32_t id) { return w.strings->Get(id); };
   // Priority descending, ship day ascending with missing days last, ref
   // bytewise, stable id bytewise: the integer words decide all but ties in
   // the first 16 bytes of the ref.
@@ -656,11 +793,11 @@ std::vector<uint32_t> Runner::ServingSequence() const {
     uint64_t ref0, ref1;
     uint32_t order;
   };
-  std::vector<Key> keys(w_.orders.size());
+  std::vector<Key> keys(w.orders.size());
   for (uint32_t i = 0; i < keys.size(); ++i) {
-    const OrderRec& o = w_.orders[i];
+    const OrderRec& o = w.orders[i];
     const uint32_t prio = ~(static_cast<uint32_t>(o.priority) ^ 0x80000000u);
-    const int32_t day = times_[i].ship_day;
+    const int32_t day = ship_day(i);
     const uint32_t day_key =
         day == kNoDay ? UINT32_MAX : static_cast<uint32_t>(day) ^ 0x80000000u;
     const std::string_view ref = S(o.ref);
@@ -681,8 +818,8 @@ std::vector<uint32_t> Runner::ServingSequence() const {
       std::sort(keys.begin() + static_cast<ptrdiff_t>(i),
                 keys.begin() + static_cast<ptrdiff_t>(j),
                 [&](const Key& a, const Key& b) {
-                  const OrderRec& oa = w_.orders[a.order];
-                  const OrderRec& ob = w_.orders[b.order];
+                  const OrderRec& oa = w.orders[a.order];
+                  const OrderRec& ob = w.orders[b.order];
                   if (oa.ref != ob.ref) {
                     std::string_view ra = S(oa.ref), rb = S(ob.ref);
                     if (ra != rb) return ra < rb;
@@ -868,6 +1005,137 @@ void Runner::FindWaveDuplicates() {
       }
     }
     i = j;
+  }
+}
+
+void Runner::TakeCarriedStock() {
+  const size_t n = w_.slots.size();
+  if (!carry_->stock.empty()) {
+    for (size_t i = 0; i < n; ++i) {
+      SlotKeyText(sp_, w_.slots[i], &key_buf_);
+      const auto it = carry_->stock.find(std::string_view(key_buf_));
+      if (it == carry_->stock.end()) continue;
+      Nano& free = slot_state_[i].free_left;
+      free = std::max<Nano>(0, free - it->second.free);
+      res_left_[i] = std::max<Nano>(0, res_left_[i] - it->second.reserved);
+    }
+  }
+  carry_free0_.resize(n);
+  carry_res0_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    carry_free0_[i] = slot_state_[i].free_left;
+    carry_res0_[i] = res_left_[i];
+  }
+}
+
+void Runner::FindEarlierPageDuplicates() {
+  // The key of an order's customer and lines by their texts (the wave's
+  // line_signature compares string ids, which differ between pages).
+  const uint32_t n = static_cast<uint32_t>(w_.orders.size());
+  duplicate_key_.assign(n, 0);
+  std::vector<std::pair<uint64_t, uint32_t>> by_key;
+  for (uint32_t i = 0; i < n; ++i) {
+    const OrderRec& o = w_.orders[i];
+    if (o.customer == kNone || o.line_begin == o.line_end) continue;
+    uint64_t sum = 0, xr = 0, count = 0;
+    for (uint32_t li = o.line_begin; li < o.line_end; ++li) {
+      const LineRec& l = w_.lines[li];
+      const uint64_t h = Mix64(TextHashOf(sp_, l.sku));
+      const Nano qty = l.qty ^ static_cast<Nano>(Mix64(TextHashOf(sp_, l.uom)));
+      const uint64_t v = Mix64(h ^ Mix64(static_cast<uint64_t>(qty)));
+      sum += v;
+      xr ^= Mix64(v);
+      ++count;
+    }
+    const uint64_t key =
+        Mix64(TextHashOf(sp_, o.customer)) ^ Mix64(sum ^ Mix64(xr + count));
+    duplicate_key_[i] = key == 0 ? 1 : key;
+    by_key.emplace_back(duplicate_key_[i], i);
+  }
+  if (carry_->orders.empty()) return;
+  std::sort(by_key.begin(), by_key.end());
+  // Orders sort by (created, ref) within equal customer and lines, as in
+  // FindWaveDuplicates: an order is compared with the one just before it.
+  struct At {
+    int64_t created;
+    std::string_view ref;
+    bool known;
+    bool operator<(const At& b) const {
+      return created != b.created ? created < b.created : ref < b.ref;
+    }
+  };
+  auto within = [&](const At& a, const At& b) {
+    return !(a.known && b.known) || b.created - a.created <= e_.dup_window_us;
+  };
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint64_t key = duplicate_key_[i];
+    if (key == 0) continue;
+    const At self{times_[i].created_key, S(w_.orders[i].ref),
+                  times_[i].created_known};
+    // The earlier pages' orders just before and just after this one.
+    uint32_t before = kNone, after = kNone;
+    At before_at{}, after_at{};
+    carry_->ForEachOrder(key, [&](uint32_t k) {
+      const CarryState::Order& c = carry_->orders[k];
+      const At at{c.created, carry_->Ref(k), c.created_known != 0};
+      if (at < self) {
+        if (before == kNone || before_at < at) {
+          before = k;
+          before_at = at;
+        }
+      } else if (after == kNone || at < after_at) {
+        after = k;
+        after_at = at;
+      }
+    });
+    if (before == kNone && after == kNone) continue;
+    // The equal order of this page just before this one, if any.
+    bool page_before = false;
+    At page_at{};
+    const auto run = std::equal_range(
+        by_key.begin(), by_key.end(), std::pair<uint64_t, uint32_t>{key, 0},
+        [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto it = run.first; it != run.second; ++it) {
+      const uint32_t j = it->second;
+      if (j == i) continue;
+      const At at{times_[j].created_key, S(w_.orders[j].ref),
+                  times_[j].created_known};
+      if (at < self && (!page_before || page_at < at)) {
+        page_before = true;
+        page_at = at;
+      }
+    }
+    if (before != kNone) {
+      // The order just before decides, as in a whole wave; when it is of
+      // this page, FindWaveDuplicates has decided.
+      if (!page_before || page_at < before_at) {
+        duplicate_of_[i] = within(before_at, self) ? n + before : kNone;
+      }
+    } else if (!page_before && within(self, after_at)) {
+      // Created before every equal order of earlier pages, which are
+      // decided already: this one is reported.
+      duplicate_of_[i] = n + after;
+    }
+  }
+}
+
+void Runner::KeepCarry() {
+  for (size_t i = 0; i < w_.slots.size(); ++i) {
+    const Nano free = carry_free0_[i] - slot_state_[i].free_left;
+    const Nano reserved = carry_res0_[i] - res_left_[i];
+    if (free == 0 && reserved == 0) continue;
+    SlotKeyText(sp_, w_.slots[i], &key_buf_);
+    auto it = carry_->stock.find(std::string_view(key_buf_));
+    if (it == carry_->stock.end()) {
+      it = carry_->stock.emplace(key_buf_, CarryState::Taken{}).first;
+    }
+    it->second.free += free;
+    it->second.reserved += reserved;
+  }
+  for (uint32_t i = 0; i < duplicate_key_.size(); ++i) {
+    if (duplicate_key_[i] == 0) continue;
+    carry_->AddOrder(duplicate_key_[i], times_[i].created_key,
+                     times_[i].created_known, S(w_.orders[i].ref));
   }
 }
 
@@ -1779,12 +2047,16 @@ void Runner::CheckOrder(uint32_t oi, OrderResult& r) {
   if (Active(kAddressIncomplete)) CheckAddress(o);
   if (Active(kOrderDuplicate) && !duplicate_of_.empty() &&
       duplicate_of_[oi] != kNone) {
-    const OrderRec& d = w_.orders[duplicate_of_[oi]];
+    const uint32_t d = duplicate_of_[oi];
+    const std::string_view d_ref =
+        d < w_.orders.size()
+            ? S(w_.orders[d].ref)
+            : carry_->Ref(d - static_cast<uint32_t>(w_.orders.size()));
     Emit(kOrderDuplicate, nullptr,
          Msg("order {} has the same customer and lines as order {} "
              "of this wave; cancel one unless both are wanted",
-             S(o.ref), S(d.ref)),
-         {{"observed", S(d.ref)},
+             S(o.ref), d_ref),
+         {{"observed", d_ref},
           {"window_hours", e_.dup_window_us / 3'600'000'000LL}});
   }
 
@@ -1942,9 +2214,64 @@ Engine& Engine::operator=(Engine&&) noexcept = default;
 
 const Ruleset& Engine::ruleset() const { return impl_->config.ruleset; }
 
-WaveResult Engine::Run(const Wave& wave, const RunContext& context) const {
-  Runner runner(impl_->config, wave.data(), context);
+struct WaveCarry::Impl : CarryState {};
+
+WaveResult Engine::Run(const Wave& wave, const RunContext& context,
+                       WaveCarry* carry) const {
+  Runner runner(impl_->config, wave.data(), context,
+                carry == nullptr ? nullptr : carry->impl_.get());
   return runner.Run();
+}
+
+namespace {
+
+// The refs of the wave's orders in the serving sequence, ship days in the
+// sites' zones of `config` (UTC without one).
+std::vector<std::string_view> RefsInServingSequence(
+    const WaveData& w, const EngineConfig* config) {
+  std::unordered_map<uint32_t, LocalClock> clocks;
+  std::vector<int32_t> days(w.orders.size());
+  for (size_t i = 0; i < w.orders.size(); ++i) {
+    const OrderRec& o = w.orders[i];
+    auto it = clocks.find(o.site);
+    if (it == clocks.end()) {
+      const date::time_zone* z = nullptr;
+      if (config != nullptr) {
+        z = config->default_zone;
+        if (o.site != kNone) {
+          auto s = config->site_zones.find(w.strings->Get(o.site));
+          if (s != config->site_zones.end()) z = s->second;
+        }
+      }
+      it = clocks.emplace(o.site, LocalClock(z)).first;
+    }
+    days[i] = it->second.Day(o.ship_date);
+  }
+  const std::vector<uint32_t> seq =
+      ServingSequence(w, [&](uint32_t i) { return days[i]; });
+  std::vector<std::string_view> refs;
+  refs.reserve(seq.size());
+  for (uint32_t i : seq) refs.push_back(w.strings->Get(w.orders[i].ref));
+  return refs;
+}
+
+}  // namespace
+
+std::vector<std::string_view> Engine::ServingRefs(const Wave& wave) const {
+  return RefsInServingSequence(wave.data(), &impl_->config);
+}
+
+std::vector<std::string_view> ServingRefs(const Wave& wave) {
+  return RefsInServingSequence(wave.data(), nullptr);
+}
+
+WaveCarry::WaveCarry() : impl_(std::make_unique<Impl>()) {}
+WaveCarry::~WaveCarry() = default;
+WaveCarry::WaveCarry(WaveCarry&&) noexcept = default;
+WaveCarry& WaveCarry::operator=(WaveCarry&&) noexcept = default;
+
+size_t WaveCarry::memory_bytes() const {
+  return impl_ == nullptr ? 0 : sizeof(Impl) + impl_->MemoryBytes();
 }
 
 }  // namespace rftgate

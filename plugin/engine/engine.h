@@ -118,6 +118,28 @@ struct RunContext {
   bool record_allocations = false;
 };
 
+// What the earlier pages of a wave leave to the later ones, when a wave is
+// checked a page at a time: the stock that earlier pages' orders took, and
+// the signatures order.duplicate compares. Its size grows with the stock
+// rows touched and a few bytes per order, not with lines or their text.
+// Starts empty (the first page); pass the same carry to every page of the
+// wave, in the serving sequence. Not thread-safe: one carry per wave.
+class WaveCarry {
+ public:
+  WaveCarry();
+  ~WaveCarry();
+  WaveCarry(WaveCarry&&) noexcept;
+  WaveCarry& operator=(WaveCarry&&) noexcept;
+
+  // Approximate heap bytes held.
+  size_t memory_bytes() const;
+
+ private:
+  friend class Engine;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 class Engine {
  public:
   // The ruleset is copied; the engine is immutable afterwards and Run may
@@ -132,12 +154,36 @@ class Engine {
   // Checks every order of the wave. Never throws on bad data: bad data is
   // a finding. Deterministic: the same wave and context give the same
   // result whatever the order the records arrived in.
-  WaveResult Run(const Wave& wave, const RunContext& context) const;
+  //
+  // carry == nullptr: the wave is whole. Otherwise the wave is one page of
+  // a larger wave whose pages are passed in the serving sequence (every
+  // order of this page comes after every order of earlier pages): Run
+  // reads what earlier pages left in *carry and adds this page's part.
+  // Stock is then given as if the pages were one wave: the stock of a slot
+  // (SKU, location, lot) that earlier pages' orders took is taken off the
+  // page's free and reserved quantities of that slot. Orders are compared
+  // for order.duplicate with the orders of earlier pages too; of two equal
+  // orders on different pages, the one on the later page is reported.
+  WaveResult Run(const Wave& wave, const RunContext& context,
+                 WaveCarry* carry = nullptr) const;
+
+  // The refs of the wave's orders in the serving sequence Run uses, with
+  // the ruleset's site time zones. Views are valid while `wave` lives.
+  std::vector<std::string_view> ServingRefs(const Wave& wave) const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The refs of the wave's orders in the serving sequence (priority desc,
+// ship date asc with missing dates last, ref bytewise, stable id) — the
+// same sequence Run uses. Reads only the order records: works for a wave
+// that holds only orders (the keys of a wave listed for paging), without
+// lines. Ship dates given as instants (RFT_TIME_UTC) are taken as days in
+// UTC; Engine::ServingRefs takes them in the site's time zone, as Run
+// does. Views are valid while `wave` lives.
+std::vector<std::string_view> ServingRefs(const Wave& wave);
 
 }  // namespace rftgate
 
