@@ -148,7 +148,8 @@ class SqlAdapter::Loader {
         call_(call),
         skipped_(Skipped(sink.Needs())),
         keys_only_(keys_only),
-        folded_(!keys_only && d_ == Dialect::kPostgres &&
+        left_out_(!keys_only && a.store_->InWaveTransaction()),
+        folded_(!keys_only && !left_out_ && d_ == Dialect::kPostgres &&
                 sel_.mode == RFT_SELECT_REFS && sel_.ref_count <= kFoldedRefs) {
   }
 
@@ -228,6 +229,12 @@ class SqlAdapter::Loader {
     return out;
   }
   std::string RefsTable(SqlBuilder& b, const std::string& json) const {
+    return ValuesTable(b, json, refs_);
+  }
+  // A table of `values` (also given as the JSON array `json`), for `IN`.
+  template <typename Values>
+  std::string ValuesTable(SqlBuilder& b, const std::string& json,
+                          const Values& values) const {
     switch (d_) {
       case Dialect::kSqlite:
         return "SELECT value FROM json_each(" + b.Bind(Text(json)) + ")";
@@ -242,9 +249,9 @@ class SqlAdapter::Loader {
         // beyond a few hundred refs the JSON_TABLE column gets an explicit
         // binary collation, which wins over any column's: refs then match
         // byte for byte.
-        if (refs_.size() <= kMysqlBoundRefs) {
+        if (values.size() <= kMysqlBoundRefs) {
           std::string list;
-          for (const auto& r : refs_) {
+          for (const auto& r : values) {
             if (!list.empty()) list += ", ";
             list += b.Bind(Text(r));
           }
@@ -312,10 +319,31 @@ class SqlAdapter::Loader {
   // subquery.
   std::string SkuFilter(SqlBuilder& b, const std::string& column) const {
     if (cte_ready_) return column + " = ANY(ARRAY(SELECT sku FROM rft_wl))";
+    if (left_out_) return InValues(b, column, wave_skus_);
     if (d_ == Dialect::kPostgres && lines_loaded_) {
       return AnyOf(b, column, wave_skus_);
     }
     return column + " IN (" + SkuSet(b) + ")";
+  }
+  // `column` IN `values`, bound, on every backend.
+  std::string InValues(SqlBuilder& b, const std::string& column,
+                       const std::unordered_set<std::string>& values) const {
+    if (values.empty()) return "1 = 0";
+    if (d_ == Dialect::kPostgres) return AnyOf(b, column, values);
+    nlohmann::json array(values);
+    return column + " IN (" +
+           ValuesTable(b,
+                       array.dump(-1, ' ', false,
+                                  nlohmann::json::error_handler_t::replace),
+                       values) +
+           ")";
+  }
+  // Leaves out of *set what the open wave's earlier pages put (`known`).
+  static void LeaveOut(std::unordered_set<std::string>* set,
+                       const std::unordered_set<std::string>& known) {
+    for (auto it = set->begin(); it != set->end();) {
+      it = known.count(*it) ? set->erase(it) : std::next(it);
+    }
   }
   static std::string AnyOf(SqlBuilder& b, const std::string& column,
                            const std::unordered_set<std::string>& values) {
@@ -483,6 +511,11 @@ class SqlAdapter::Loader {
   adapter::Call& call_;
   const uint64_t skipped_;
   const bool keys_only_;
+  // A page of an open wave: reference records put by earlier pages are
+  // left out (RFT_CAP_KNOWN_LEFT_OUT); the queries filter by the SKUs,
+  // locations and customers this page names and no earlier one did.
+  const bool left_out_;
+  std::unordered_set<std::string> page_customers_;
   // A few orders by ref on PostgreSQL: every query of the load is one
   // statement (RunFolded).
   const bool folded_;
@@ -494,8 +527,8 @@ class SqlAdapter::Loader {
   std::vector<std::string> refs_;
   // Up to this many refs are bound one by one on MySQL/MariaDB.
   static constexpr size_t kMysqlBoundRefs = 500;
-  // What the loaded lines (and stock) name (PostgreSQL only; see SkuFilter
-  // and LoadLocations).
+  // What the loaded lines (and stock) name (PostgreSQL, and pages of an
+  // open wave; see SkuFilter and LoadLocations).
   bool lines_loaded_ = false;
   bool stock_loaded_ = false;
   std::unordered_set<std::string> wave_skus_;
@@ -529,7 +562,7 @@ void SqlAdapter::Loader::LoadOrders() {
                                                    "created_at",
                                                    "release_at",
                                                    "status"};
-  constexpr size_t kKeys = 4;
+  constexpr size_t kKeys = 5;  // and the site, whose time zone dates them
   const std::vector<std::string> fields(
       kFields.begin(), keys_only_ ? kFields.begin() + kKeys : kFields.end());
   SqlBuilder b;
@@ -537,15 +570,19 @@ void SqlAdapter::Loader::LoadOrders() {
     << " o WHERE " << InKeys(b, Col(o, "key", "o"));
   const bool all = !keys_only_;
   RunRecords<rft_order>("orders", RFT_REC_ORDER, std::move(b), fields.size(),
-                        [all](const RowReader& r, rft_order& x) {
+                        [this, all](const RowReader& r, rft_order& x) {
                           x.ref = r.Str(0);
                           x.stable_id = r.Str(1);
                           x.ship_date = r.Time(2);
                           x.priority = r.Int(3, 0);
-                          if (!all) return;
                           x.site = r.Str(4);
+                          if (!all) return;
                           x.provider = r.Str(5);
                           x.customer_ref = r.Str(6);
+                          if (left_out_ && x.customer_ref.data != nullptr) {
+                            page_customers_.emplace(x.customer_ref.data,
+                                                    x.customer_ref.len);
+                          }
                           x.customer_order_ref = r.Str(7);
                           x.ship_to_name = r.Str(8);
                           x.street = r.Str(9);
@@ -573,7 +610,7 @@ void SqlAdapter::Loader::LoadLines() {
   // On PostgreSQL, the SKUs and locations the lines name, for the
   // reference queries that follow (see SkuFilter); not when they are part
   // of the same statement.
-  const bool collect = d_ == Dialect::kPostgres && !folded_;
+  const bool collect = (d_ == Dialect::kPostgres && !folded_) || left_out_;
   RunRecords<rft_order_line>(
       "lines", RFT_REC_LINE, std::move(b), kFields.size() + 1,
       [this, collect](const RowReader& r, rft_order_line& x) {
@@ -593,6 +630,7 @@ void SqlAdapter::Loader::LoadLines() {
         }
       });
   lines_loaded_ = collect;
+  if (left_out_) LeaveOut(&wave_skus_, a_.put_in_wave_.skus);
 }
 
 void SqlAdapter::Loader::LoadItems() {
@@ -632,6 +670,7 @@ void SqlAdapter::Loader::LoadItems() {
 void SqlAdapter::Loader::LoadUnits() {
   const Source& s = m_.units;
   if (!s.present || !Wanted(RFT_CAP_UNITS)) return;
+  if (left_out_ && a_.put_in_wave_.units) return;  // every unit, once
   static const std::vector<std::string> kFields = {"code", "category", "factor",
                                                    "factor_kind", "rounding"};
   SqlBuilder b;
@@ -727,7 +766,11 @@ void SqlAdapter::Loader::LoadLocations() {
     << " loc WHERE ";
   std::string code = Col(s, "code", "loc");
   std::vector<std::string> parts;
-  if (cte_ready_) {
+  if (left_out_) {
+    // The codes this page's lines and new stock name, less those put.
+    LeaveOut(&wave_locations_, a_.put_in_wave_.locations);
+    parts.push_back(InValues(b, code, wave_locations_));
+  } else if (cte_ready_) {
     // Folded: one array of the codes the stock and the lines name.
     std::string named;
     if (m_.stock.present) {
@@ -751,7 +794,7 @@ void SqlAdapter::Loader::LoadLocations() {
                     " FROM " + From(st) + " ls WHERE " +
                     SkuFilter(b, Col(st, "sku", "ls")) + ")");
   }
-  if (cte_ready_ || stock_loaded_) {
+  if (left_out_ || cte_ready_ || stock_loaded_) {
     // Already in the part above.
   } else if (m_.lines.Has("location") && lines_loaded_) {
     parts.push_back(AnyOf(b, code, wave_locations_));
@@ -791,9 +834,16 @@ void SqlAdapter::Loader::LoadCustomers() {
       "hold_reason"};
   SqlBuilder b;
   b << "SELECT " << OutList(s, kFields, "c") << " FROM " << From(s)
-    << " c WHERE " << Col(s, "ref", "c") << " IN (SELECT "
-    << Col(o, "customer_ref", "oc") << " FROM " << From(o) << " oc WHERE "
-    << InKeys(b, Col(o, "key", "oc")) << ")" << AndWhere(b, s.where, "c");
+    << " c WHERE ";
+  if (left_out_) {
+    LeaveOut(&page_customers_, a_.put_in_wave_.customers);
+    b << InValues(b, Col(s, "ref", "c"), page_customers_);
+  } else {
+    b << Col(s, "ref", "c") << " IN (SELECT " << Col(o, "customer_ref", "oc")
+      << " FROM " << From(o) << " oc WHERE " << InKeys(b, Col(o, "key", "oc"))
+      << ")";
+  }
+  b << AndWhere(b, s.where, "c");
   RunRecords<rft_customer>("customers", RFT_REC_CUSTOMER, std::move(b),
                            kFields.size(),
                            [](const RowReader& r, rft_customer& x) {
@@ -809,6 +859,7 @@ void SqlAdapter::Loader::LoadCustomers() {
 void SqlAdapter::Loader::LoadCarriers() {
   const Source& s = m_.carrier_services;
   if (!s.present || !Wanted(RFT_CAP_CARRIERS)) return;
+  if (left_out_ && a_.put_in_wave_.carriers) return;  // every service, once
   static const std::vector<std::string> kFields = {
       "code", "carrier", "hazmat_allowed", "max_parcel_weight_kg", "cutoff"};
   SqlBuilder b;
@@ -935,7 +986,10 @@ void SqlAdapter::Loader::Run() {
                   "load: unknown selection mode " + std::to_string(sel_.mode));
   }
   history_since_ = adapters::FormatDate(history_from);
-  if (!keys_only_) sink_.SetCapabilities(a_.Capabilities() & ~skipped_);
+  if (!keys_only_) {
+    sink_.SetCapabilities((a_.Capabilities() & ~skipped_) |
+                          (left_out_ ? uint64_t{RFT_CAP_KNOWN_LEFT_OUT} : 0));
+  }
   if (sel_.mode == RFT_SELECT_REFS && sel_.ref_count == 0) return;
 
   adapters::Database& db = *a_.db_;
@@ -944,6 +998,16 @@ void SqlAdapter::Loader::Run() {
     // Inside the open wave's write transaction: no transaction statements
     // of its own.
     a_.store_->RunInWave(db, call_, doing, [&] { Queries(); });
+    if (left_out_) {
+      // What this page put; later pages leave it out.
+      PutInWave& put = a_.put_in_wave_;
+      put.skus.insert(wave_skus_.begin(), wave_skus_.end());
+      put.locations.insert(wave_locations_.begin(), wave_locations_.end());
+      put.customers.insert(page_customers_.begin(), page_customers_.end());
+      put.units = put.units || (m_.units.present && Wanted(RFT_CAP_UNITS));
+      put.carriers = put.carriers ||
+                     (m_.carrier_services.present && Wanted(RFT_CAP_CARRIERS));
+    }
   } else {
     OwnTransaction(doing);
   }
@@ -1165,6 +1229,7 @@ void SqlAdapter::WriteBack(const adapter::WriteBackBatch& batch,
 
 void SqlAdapter::WriteBegin(const rft_writeback_run& run, adapter::Call& call) {
   store_->Begin(*db_, run, Hold(), call, log_);
+  put_in_wave_ = PutInWave();
 }
 
 void SqlAdapter::WritePart(const adapter::WriteBackBatch& part,

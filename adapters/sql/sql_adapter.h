@@ -18,6 +18,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_set>
 
 #include "adapters/common/database.h"
 #include "adapters/common/record_store.h"
@@ -64,8 +65,16 @@ class SqlAdapter {
   // Where held orders are flagged, when the mapping says.
   const adapters::HoldTarget* Hold() const;
 
+  // The reference records the loads of the open wave put so far: later
+  // pages leave them out (RFT_CAP_KNOWN_LEFT_OUT). Reset by WriteBegin.
+  struct PutInWave {
+    std::unordered_set<std::string> skus, locations, customers;
+    bool units = false, carriers = false;
+  };
+
   adapter::Logger log_;
   Mapping mapping_;
+  PutInWave put_in_wave_;
   std::unique_ptr<adapters::Database> db_;
   std::unique_ptr<adapters::RecordStore> store_;
 };

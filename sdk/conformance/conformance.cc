@@ -326,7 +326,7 @@ class CheckingSink {
               Time("order", i, "created_at", r.created_at);
               Time("order", i, "release_at", r.release_at);
               std::string ref = Own(r.ref);
-              order_keys[ref] = Own(r.stable_id) + "|" +
+              order_keys[ref] = Own(r.stable_id) + "|" + Own(r.site) + "|" +
                                 std::to_string(r.priority) + "|" +
                                 std::to_string(r.ship_date.kind) + ":" +
                                 std::to_string(r.ship_date.value);
@@ -991,7 +991,7 @@ TEST(Pages, ListPutsTheOrdersLoadPutsWithTheirKeys) {
   for (const auto& [ref, keys] : listed.order_keys) {
     EXPECT_EQ(keys, loaded.order_keys[ref])
         << "order '" << ref
-        << "': stable_id|priority|ship_date differ from load's";
+        << "': stable_id|site|priority|ship_date differ from load's";
   }
 }
 

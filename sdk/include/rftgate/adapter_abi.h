@@ -97,8 +97,17 @@ typedef enum rft_capability {
                                      (qty.outlier, order.duplicate) */
   RFT_CAP_WEIGHTS = 1u << 9,      /* item unit weights (carrier weight) */
   RFT_CAP_ADDRESSES = 1u << 10,   /* ship-to addresses on orders */
-  RFT_CAP_STOCK_AS_OF = 1u << 11  /* for past orders, stock and lots as they
+  RFT_CAP_STOCK_AS_OF = 1u << 11, /* for past orders, stock and lots as they
                                      were at each order's release */
+  /* Not an input (since ABI 1.2): announced by a `load` of one page of a
+   * paged wave (between `write_begin` and the wave's end) that left out the
+   * reference records it put for earlier pages of the same wave. The keys:
+   * items, item units, stock and lots by SKU; units, locations and carrier
+   * services by code; customers by ref. All records of one key are put
+   * together, in one page; a key put again replaces what was put before.
+   * The plugin keeps what earlier pages put and uses it for the keys a page
+   * leaves out. Without this bit, a page carries every record it needs. */
+  RFT_CAP_KNOWN_LEFT_OUT = 1u << 12
 } rft_capability;
 
 /* Order status values as the plugin understands them; the WMS's own status
@@ -485,9 +494,10 @@ typedef struct rft_adapter_api {
   /* Puts one RFT_REC_ORDER record per order of `selection` into `sink`, in
    * any sequence, and nothing else: no lines, no other kinds, no
    * capabilities. Each record holds at least `ref`, `stable_id`,
-   * `priority` and `ship_date` (the serving sequence's keys), with the
-   * values `load` would put; other fields may be absent. The same orders
-   * `load` would put for the same selection. */
+   * `priority`, `ship_date` and `site` (the serving sequence's keys, and
+   * the site whose time zone dates an instant), with the values `load`
+   * would put; other fields may be absent. The same orders `load` would
+   * put for the same selection. */
   rft_status (*list)(rft_adapter* adapter, const rft_selection* selection,
                      const rft_wave_sink* sink, rft_call* call);
 

@@ -1362,7 +1362,10 @@ TEST_P(SqlAdapterTest, LoadInsideTheOpenWaveSeesTheOrders) {
   EXPECT_EQ(one.orders[0].ref, "O2");
   EXPECT_EQ(one.lines.size(), 3u);
   EXPECT_FALSE(one.items.empty());
-  EXPECT_EQ(one.capabilities, whole.capabilities);
+  // Inside a wave, a load says that it leaves out what earlier loads of the
+  // wave put.
+  EXPECT_EQ(one.capabilities,
+            whole.capabilities | uint64_t{RFT_CAP_KNOWN_LEFT_OUT});
   if (wms_->dialect() == Dialect::kSqlite) {
     std::lock_guard<std::mutex> lock(log.mu);
     for (const auto& line : log.lines) {
@@ -1372,7 +1375,21 @@ TEST_P(SqlAdapterTest, LoadInsideTheOpenWaveSeesTheOrders) {
   }
   RecordingSink ready;
   ASSERT_EQ(Load(*h, Ready(), ready), RFT_OK);
-  EXPECT_EQ(ready.counts, whole.counts);
+  // The second load leaves out the items, units, stock, lots, locations,
+  // customers and carrier services the first one put: the two put what one
+  // load outside a wave puts, each record once.
+  auto n = [](const RecordingSink& sink, int kind) {
+    auto it = sink.counts.find(kind);
+    return it == sink.counts.end() ? size_t{0} : it->second;
+  };
+  for (int kind = RFT_REC_ORDER; kind <= RFT_REC_HISTORY_LINE; ++kind) {
+    const bool reference =
+        kind >= RFT_REC_ITEM && kind <= RFT_REC_CARRIER_SERVICE;
+    EXPECT_EQ(n(ready, kind) + (reference ? n(one, kind) : 0), n(whole, kind))
+        << "records of kind " << kind;
+  }
+  EXPECT_GT(n(one, RFT_REC_UNIT), 0u);
+  EXPECT_EQ(n(ready, RFT_REC_UNIT), 0u);
   ASSERT_EQ(SyntheticRun::WritePart(api, h->get(),
                                     SyntheticRun::PageOf(abi, 1, 2), &msg),
             RFT_OK)
@@ -1416,6 +1433,7 @@ TEST_P(SqlAdapterTest, ListGivesTheOrdersKeysOnly) {
     EXPECT_EQ(l[i].ref, o[i].ref);
     EXPECT_EQ(l[i].stable_id, o[i].stable_id);
     EXPECT_EQ(l[i].priority, o[i].priority);
+    EXPECT_EQ(l[i].site, o[i].site);
     EXPECT_EQ(l[i].ship_date.kind, o[i].ship_date.kind);
     EXPECT_EQ(l[i].ship_date.value, o[i].ship_date.value);
     EXPECT_FALSE(l[i].customer_ref.has_value());
