@@ -35,13 +35,15 @@ constexpr int64_t kMaxTimeoutMs = 24LL * 3600 * 1000;
 constexpr std::string_view kZoneInfoDir = "/usr/share/zoneinfo";
 
 const Names kTopKeys = {"adapter",  "checks",  "failure_policy", "timeouts",
-                        "timezone", "logging", "writeback"};
+                        "timezone", "logging", "writeback",      "wave"};
 const Names kAdapterKeys = {"name",   "library_dirs", "connection",   "options",
                             "sha256", "password_env", "password_file"};
 const Names kTimeoutKeys = {"open", "load", "write"};
 const Names kTimezoneKeys = {"default", "sites"};
 const Names kLoggingKeys = {"level", "file"};
 const Names kWritebackKeys = {"apply_holds"};
+const Names kWaveKeys = {"page_orders"};
+constexpr int64_t kMaxPageOrders = 1'000'000;
 const Names kSeverities = {"block", "warn", "off"};
 const Names kPolicies = {"hold", "release"};
 const Names kLogLevels = {"trace", "debug", "info", "warn", "error", "off"};
@@ -160,6 +162,22 @@ class Reader {
       if (const YAML::Node a = n["apply_holds"];
           a && !ReadBool(a, "writeback.apply_holds", &config->apply_holds)) {
         return false;
+      }
+    }
+    if (const YAML::Node n = root["wave"]; n) {
+      if (!CheckKeys(n, "wave", "wave.", kWaveKeys)) return false;
+      if (const YAML::Node p = n["page_orders"]; p) {
+        const std::optional<int64_t> v =
+            p.IsScalar() && ClassifyScalar(p) == ScalarKind::kInt
+                ? yaml_util::ParseInt(p.Scalar())
+                : std::nullopt;
+        if (!v || *v < 0 || *v > kMaxPageOrders) {
+          return Fail(p, fmt::format("wave.page_orders: expected a number of "
+                                     "orders from 0 (never in pages) to {}, "
+                                     "got {}",
+                                     kMaxPageOrders, Describe(p)));
+        }
+        config->page_orders = static_cast<uint64_t>(*v);
       }
     }
     ComputeRevision(config->ruleset);

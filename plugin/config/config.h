@@ -68,6 +68,10 @@ struct Config {
   // `writeback.apply_holds`: also set the WMS's own hold flag or status on
   // held orders, where the adapter's mapping names one.
   bool apply_holds = false;
+  // `wave.page_orders`: a wave of more orders than this is checked and
+  // written a page of this many orders at a time (when the adapter can), so
+  // that memory does not grow with the wave; 0 = always whole.
+  uint64_t page_orders = 5000;
   // Literal secret values (the resolved password, also as quoted in the
   // connection string) to hand to MakePluginLogger. Never log them.
   std::vector<std::string> secrets;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <optional>
 #include <random>
 #include <set>
 #include <unordered_set>
@@ -14,6 +15,7 @@
 #include "plugin/config/logging.h"
 #include "plugin/config/mask.h"
 #include "plugin/core/c_struct.h"
+#include "plugin/core/page_catalogue.h"
 #include "spdlog/logger.h"
 
 #ifndef RFTGATE_INSTALL_ADAPTER_DIR
@@ -25,11 +27,56 @@ namespace {
 
 namespace fs = std::filesystem;
 
+}  // namespace
+
+// A wave checked in pages: its orders, and the reference records its pages
+// put, kept for the later pages that leave them out. Shared with the load
+// calls (which may outlive the check when abandoned at their deadline).
+struct PagedWave {
+  std::vector<std::string> refs;  // in the serving sequence
+  std::unordered_set<std::string_view> ref_set;
+  PageCatalogue catalogue;
+};
+
+namespace {
+
 // A sink that forwards adapter records into a WaveBuilder. Lives in the
 // shared state of a load call.
 struct LoadState {
   WaveBuilder builder;
   rft_call* call = nullptr;
+  uint64_t capabilities = 0;
+  // Set for a page of a paged wave.
+  std::shared_ptr<PagedWave> paged;
+
+  // A page's order history is that of the orders outside the whole wave,
+  // not only outside the page: the lines of the wave's own orders go.
+  rft_status PutHistory(const void* records, size_t count, std::string* error) {
+    const auto* base = static_cast<const char*>(records);
+    const uint32_t size =
+        static_cast<const rft_history_line*>(records)->struct_size;
+    if (size < offsetof(rft_history_line, order_ref) + sizeof(rft_str)) {
+      return builder.Put(RFT_REC_HISTORY_LINE, records, count, error);
+    }
+    size_t run = 0;  // first record of the run of records kept
+    for (size_t i = 0; i <= count; ++i) {
+      bool keep = false;
+      if (i < count) {
+        const rft_str ref =
+            reinterpret_cast<const rft_history_line*>(base + i * size)
+                ->order_ref;
+        keep = !paged->ref_set.count(FromStr(ref));
+      }
+      if (keep) continue;
+      if (i > run) {
+        const rft_status st = builder.Put(RFT_REC_HISTORY_LINE,
+                                          base + run * size, i - run, error);
+        if (st != RFT_OK) return st;
+      }
+      run = i + 1;
+    }
+    return RFT_OK;
+  }
 
   static rft_status Put(void* ctx, int32_t kind, const void* records,
                         size_t count) {
@@ -42,7 +89,12 @@ struct LoadState {
         return RFT_ERR_CANCELLED;
       }
       std::string error;
-      rft_status st = self->builder.Put(kind, records, count, &error);
+      rft_status st = self->paged && kind == RFT_REC_HISTORY_LINE && count > 0
+                          ? self->PutHistory(records, count, &error)
+                          : self->builder.Put(kind, records, count, &error);
+      if (st == RFT_OK && self->paged) {
+        self->paged->catalogue.Keep(kind, records, count);
+      }
       if (st != RFT_OK && self->call != nullptr) {
         CopyMessage("the adapter delivered a bad record: " + error,
                     self->call->error, self->call->error_cap);
@@ -58,9 +110,73 @@ struct LoadState {
     }
   }
   static void SetCapabilities(void* ctx, uint64_t caps) {
+    static_cast<LoadState*>(ctx)->capabilities = caps;
     static_cast<LoadState*>(ctx)->builder.SetCapabilities(caps);
   }
 };
+
+// The C rows of a write-back for `orders`; their strings view the orders'
+// text. `duration_us` is shared out evenly.
+struct WriteRows {
+  std::vector<rft_check_run_row> rows;
+  std::vector<rft_finding_row> findings;
+};
+
+WriteRows FlattenResults(const std::vector<OrderResult>& orders,
+                         int64_t duration_us) {
+  WriteRows w;
+  w.rows.reserve(orders.size());
+  const int64_t per_order_us =
+      orders.empty() ? 0 : duration_us / static_cast<int64_t>(orders.size());
+  for (const OrderResult& o : orders) {
+    rft_check_run_row row{};
+    row.struct_size = sizeof row;
+    row.verdict = static_cast<int32_t>(o.verdict);
+    row.decided_by = static_cast<int32_t>(o.decided_by);
+    for (const Finding& f : o.findings) {
+      if (f.severity == Severity::kBlock)
+        ++row.blocking_findings;
+      else
+        ++row.warning_findings;
+      rft_finding_row fr{};
+      fr.struct_size = sizeof fr;
+      fr.line_no = f.line_no;
+      fr.severity = static_cast<int32_t>(f.severity);
+      fr.order_ref = ToStr(o.ref);
+      fr.line_ref = ToStrOrNull(f.line_ref);
+      fr.check_id = ToStr(f.check_id);
+      fr.message = ToStr(f.message);
+      fr.details_json =
+          ToStr(f.details_json.empty() ? std::string_view("{}")
+                                       : std::string_view(f.details_json));
+      w.findings.push_back(fr);
+    }
+    row.duration_us = per_order_us;
+    row.order_ref = ToStr(o.ref);
+    row.site = ToStrOrNull(o.site);
+    row.provider = ToStrOrNull(o.provider);
+    row.customer_ref = ToStrOrNull(o.customer);
+    row.customer_order_ref = ToStrOrNull(o.customer_order_ref);
+    row.reason = ToStrOrNull(o.reason);
+    w.rows.push_back(row);
+  }
+  return w;
+}
+
+// `finished_us` 0 = not known yet (absent).
+rft_writeback_run MakeRun(const std::string& run_id, const std::string& ruleset,
+                          bool apply_holds, int64_t started_us,
+                          int64_t finished_us) {
+  rft_writeback_run run{};
+  run.struct_size = sizeof run;
+  run.apply_holds = apply_holds ? 1 : 0;
+  run.run_id = ToStr(run_id);
+  run.ruleset = ToStr(ruleset);
+  run.started_at = rft_time{started_us, RFT_TIME_UTC, 0};
+  run.finished_at = finished_us == 0 ? rft_time{0, RFT_TIME_NONE, 0}
+                                     : rft_time{finished_us, RFT_TIME_UTC, 0};
+  return run;
+}
 
 fs::path FolderOfThisLibrary() {
   Dl_info info{};
@@ -277,8 +393,11 @@ Status Gate::EnsureConnected() {
   return Status::Ok();
 }
 
-Status Gate::LoadWave(const rft_selection& selection, Wave* wave) {
+Status Gate::LoadWave(const rft_selection& selection, Wave* wave,
+                      bool keys_only, std::shared_ptr<PagedWave> paged) {
   auto state = std::make_shared<LoadState>();
+  if (paged) paged->catalogue.BeginPage();
+  state->paged = std::move(paged);
   auto adapter = adapter_;
   // Own copies of the refs: the worker may outlive the caller's memory.
   auto refs = std::make_shared<std::vector<std::string>>();
@@ -288,8 +407,8 @@ Status Gate::LoadWave(const rft_selection& selection, Wave* wave) {
   rft_selection sel = selection;
   const uint64_t needs = config_.ruleset.InputsNeeded();
   Status s = CallAdapter(
-      "load", config_.timeouts.load_ms,
-      [state, adapter, refs, sel, needs](rft_call* call) mutable {
+      keys_only ? "list" : "load", config_.timeouts.load_ms,
+      [state, adapter, refs, sel, needs, keys_only](rft_call* call) mutable {
         std::vector<rft_str> views;
         views.reserve(refs->size());
         for (const std::string& r : *refs) views.push_back(ToStr(r));
@@ -303,11 +422,24 @@ Status Gate::LoadWave(const rft_selection& selection, Wave* wave) {
         sink.put = &LoadState::Put;
         sink.set_capabilities = &LoadState::SetCapabilities;
         sink.needs = needs;
-        return adapter->api().load(adapter->get(), &sel, &sink, call);
+        return keys_only
+                   ? adapter->api().list(adapter->get(), &sel, &sink, call)
+                   : adapter->api().load(adapter->get(), &sel, &sink, call);
       });
   if (!s.ok()) {
-    return Status(s.code(), Masked(fmt::format("loading the wave failed: {}",
-                                               s.message())));
+    return Status(
+        s.code(),
+        Masked(fmt::format("{} the wave failed: {}",
+                           keys_only ? "listing" : "loading", s.message())));
+  }
+  if (state->paged && (state->capabilities & RFT_CAP_KNOWN_LEFT_OUT) != 0) {
+    std::string error;
+    if (state->paged->catalogue.ReplayInto(state->builder, &error) != RFT_OK) {
+      return Status(RFT_ERR_INTERNAL,
+                    "loading the wave failed: the records kept from earlier "
+                    "pages were refused: " +
+                        error);
+    }
   }
   *wave = state->builder.Finish();
   return Status::Ok();
@@ -338,8 +470,8 @@ void Gate::ApplyFailurePolicy(const rft_selection& selection,
 
 Status Gate::WriteBack(std::shared_ptr<const RunResult> result,
                        int64_t started_us, int64_t finished_us) {
-  // Flatten into C rows whose strings point into `result` (kept alive by
-  // the shared copy below, since the call may be abandoned).
+  // The rows' strings point into `result`, kept alive by the shared copy
+  // below, since the call may be abandoned.
   auto copy = std::move(result);
   auto adapter = adapter_;
   bool apply_holds = config_.apply_holds;
@@ -347,59 +479,240 @@ Status Gate::WriteBack(std::shared_ptr<const RunResult> result,
       "write_back", config_.timeouts.write_ms,
       [copy, adapter, apply_holds, started_us, finished_us](rft_call* call) {
         const RunResult& r = *copy;
-        std::vector<rft_check_run_row> rows;
-        std::vector<rft_finding_row> findings;
-        rows.reserve(r.orders.size());
-        int64_t per_order_us =
-            r.orders.empty()
-                ? 0
-                : r.duration_us / static_cast<int64_t>(r.orders.size());
-        for (const OrderResult& o : r.orders) {
-          rft_check_run_row row{};
-          row.struct_size = sizeof row;
-          row.verdict = static_cast<int32_t>(o.verdict);
-          row.decided_by = static_cast<int32_t>(o.decided_by);
-          for (const Finding& f : o.findings) {
-            if (f.severity == Severity::kBlock)
-              ++row.blocking_findings;
-            else
-              ++row.warning_findings;
-            rft_finding_row fr{};
-            fr.struct_size = sizeof fr;
-            fr.line_no = f.line_no;
-            fr.severity = static_cast<int32_t>(f.severity);
-            fr.order_ref = ToStr(o.ref);
-            fr.line_ref = ToStrOrNull(f.line_ref);
-            fr.check_id = ToStr(f.check_id);
-            fr.message = ToStr(f.message);
-            fr.details_json = ToStr(f.details_json.empty()
-                                        ? std::string_view("{}")
-                                        : std::string_view(f.details_json));
-            findings.push_back(fr);
-          }
-          row.duration_us = per_order_us;
-          row.order_ref = ToStr(o.ref);
-          row.site = ToStrOrNull(o.site);
-          row.provider = ToStrOrNull(o.provider);
-          row.customer_ref = ToStrOrNull(o.customer);
-          row.customer_order_ref = ToStrOrNull(o.customer_order_ref);
-          row.reason = ToStrOrNull(o.reason);
-          rows.push_back(row);
-        }
-        rft_writeback_run run{};
-        run.struct_size = sizeof run;
-        run.apply_holds = apply_holds ? 1 : 0;
-        run.run_id = ToStr(r.run_id);
-        run.ruleset = ToStr(r.ruleset);
-        run.started_at = rft_time{started_us, RFT_TIME_UTC, 0};
-        run.finished_at = rft_time{finished_us, RFT_TIME_UTC, 0};
+        const WriteRows w = FlattenResults(r.orders, r.duration_us);
+        const rft_writeback_run run =
+            MakeRun(r.run_id, r.ruleset, apply_holds, started_us, finished_us);
         return adapter->api().write_back(
-            adapter->get(), &run, rows.empty() ? nullptr : rows.data(),
-            rows.size(), findings.empty() ? nullptr : findings.data(),
-            findings.size(), call);
+            adapter->get(), &run, w.rows.empty() ? nullptr : w.rows.data(),
+            w.rows.size(), w.findings.empty() ? nullptr : w.findings.data(),
+            w.findings.size(), call);
       });
   if (!s.ok()) return Status(s.code(), Masked(s.message()));
   return s;
+}
+
+Status Gate::WriteStep(
+    const char* what,
+    std::function<rft_status(const rft_adapter_api&, rft_adapter*, rft_call*)>
+        body) {
+  auto adapter = adapter_;
+  if (!adapter) {
+    return Status(RFT_ERR_DATABASE,
+                  fmt::format("{}: the connection was lost", what));
+  }
+  Status s = CallAdapter(what, config_.timeouts.write_ms,
+                         [adapter, body = std::move(body)](rft_call* call) {
+                           return body(adapter->api(), adapter->get(), call);
+                         });
+  if (!s.ok()) return Status(s.code(), Masked(s.message()));
+  return s;
+}
+
+bool Gate::UsePages(const rft_selection& selection) const {
+  // Past orders are loaded whole: their stock as it was comes with the
+  // selection of a date range, not with refs.
+  if (config_.page_orders == 0 || !adapter_ ||
+      !RFT_ADAPTER_PAGES(&library_->api()) ||
+      selection.mode == RFT_SELECT_RANGE) {
+    return false;
+  }
+  return selection.mode == RFT_SELECT_READY ||
+         selection.ref_count > config_.page_orders;
+}
+
+Status Gate::CheckWhole(const Request& request, const rft_selection& sel,
+                        int64_t started_us, RunResult* result) {
+  Wave wave;
+  Status loaded = LoadWave(sel, &wave);
+  if (!loaded.ok()) return loaded;
+  if (request.progress) request.progress(0, wave.order_count());
+  RunContext ctx;
+  ctx.now_unix_us = started_us;
+  ctx.past_orders = request.selection.mode == RFT_SELECT_RANGE;
+  try {
+    WaveResult wr = engine_.Run(wave, ctx);
+    result->orders = std::move(wr.orders);
+    result->store = std::move(wr.store);
+    result->notes = std::move(wr.notes);
+  } catch (const std::exception& e) {
+    return Status(RFT_ERR_INTERNAL,
+                  fmt::format("internal error in the checks: {}", e.what()));
+  }
+  return Status::Ok();
+}
+
+Status Gate::ListWave(const rft_selection& selection,
+                      std::vector<std::string>* refs) {
+  Wave keys;
+  Status listed = LoadWave(selection, &keys, /*keys_only=*/true);
+  if (!listed.ok()) return listed;
+  refs->clear();
+  refs->reserve(keys.order_count());
+  for (std::string_view ref : engine_.ServingRefs(keys)) {
+    refs->emplace_back(ref);
+  }
+  return Status::Ok();
+}
+
+Status Gate::CheckInPages(const Request& request,
+                          std::vector<std::string> refs_in, int64_t started_us,
+                          RunResult* result, Status* written) {
+  const rft_selection& sel = request.selection;
+  auto paged = std::make_shared<PagedWave>();
+  paged->refs = std::move(refs_in);
+  const std::vector<std::string>& refs = paged->refs;
+  paged->ref_set.reserve(refs.size());
+  for (const std::string& r : refs) paged->ref_set.insert(r);
+  const uint64_t total = refs.size();
+  if (request.progress) request.progress(0, total);
+  const size_t page_size = config_.page_orders;
+  const size_t pages = (refs.size() + page_size - 1) / page_size;
+  logger_->info("run {}: {} orders in {} pages of up to {}", result->run_id,
+                refs.size(), pages, page_size);
+
+  const bool apply_holds = config_.apply_holds;
+  const std::string run_id = result->run_id;
+  const std::string ruleset = result->ruleset;
+  bool writing = !request.dry_run && !refs.empty();
+  *written = Status::Ok();
+  auto stop_writing = [&](const Status& why, bool abort) {
+    if (abort && adapter_) {
+      Status a = WriteStep("write_abort", [](const rft_adapter_api& api,
+                                             rft_adapter* h, rft_call* call) {
+        return api.write_abort(h, call);
+      });
+      if (!a.ok()) logger_->warn("run {}: {}", run_id, a.message());
+    }
+    *written = why;
+    writing = false;
+  };
+  if (writing) {
+    Status b = WriteStep(
+        "write_begin",
+        [run_id, ruleset, apply_holds, started_us](
+            const rft_adapter_api& api, rft_adapter* h, rft_call* call) {
+          const rft_writeback_run run =
+              MakeRun(run_id, ruleset, apply_holds, started_us, 0);
+          return api.write_begin(h, &run, call);
+        });
+    if (!b.ok()) stop_writing(b, /*abort=*/false);
+  }
+
+  RunContext ctx;
+  ctx.now_unix_us = started_us;
+  ctx.past_orders = sel.mode == RFT_SELECT_RANGE;
+  WaveCarry carry;
+  auto store = std::make_shared<ResultStore>();
+  std::vector<std::pair<size_t, size_t>> finding_runs;
+  std::set<std::pair<std::string, std::string>> seen_notes;
+  result->orders.reserve(refs.size());
+  int64_t load_us = 0, check_us = 0, write_us = 0;
+  Status failed = Status::Ok();
+  for (size_t first = 0; first < refs.size(); first += page_size) {
+    const size_t n = std::min(page_size, refs.size() - first);
+    std::vector<rft_str> views;
+    views.reserve(n);
+    for (size_t i = first; i < first + n; ++i) views.push_back(ToStr(refs[i]));
+    rft_selection page{};
+    page.struct_size = sizeof page;
+    page.mode = RFT_SELECT_REFS;
+    page.refs = views.data();
+    page.ref_count = views.size();
+
+    int64_t t0 = NowUnixUs();
+    Wave wave;
+    failed = EnsureConnected();
+    if (failed.ok()) failed = LoadWave(page, &wave, false, paged);
+    if (!failed.ok()) break;
+    int64_t t1 = NowUnixUs();
+    auto page_result = std::make_shared<WaveResult>();
+    try {
+      *page_result = engine_.Run(wave, ctx, &carry);
+    } catch (const std::exception& e) {
+      failed = Status(RFT_ERR_INTERNAL, fmt::format("internal error in the "
+                                                    "checks: {}",
+                                                    e.what()));
+      break;
+    }
+    wave = Wave();
+    int64_t t2 = NowUnixUs();
+    load_us += t1 - t0;
+    check_us += t2 - t1;
+    if (writing) {
+      const int64_t page_us = t2 - t0;
+      Status w = WriteStep("write_part", [page_result, page_us](
+                                             const rft_adapter_api& api,
+                                             rft_adapter* h, rft_call* call) {
+        const WriteRows rows = FlattenResults(page_result->orders, page_us);
+        return api.write_part(
+            h, rows.rows.empty() ? nullptr : rows.rows.data(), rows.rows.size(),
+            rows.findings.empty() ? nullptr : rows.findings.data(),
+            rows.findings.size(), call);
+      });
+      if (!w.ok()) stop_writing(w, /*abort=*/true);
+    }
+    write_us += NowUnixUs() - t2;
+    // Keep what the host reads, in the result's own store: the page's
+    // records and text go with it.
+    for (OrderResult& o : page_result->orders) {
+      finding_runs.emplace_back(store->findings.size(), o.findings.size());
+      for (const Finding& f : o.findings) {
+        Finding k = f;
+        k.line_ref = store->Keep(f.line_ref);
+        k.check_id = store->Keep(f.check_id);
+        k.message = store->Keep(f.message);
+        k.details_json = store->Keep(f.details_json);
+        store->findings.push_back(k);
+      }
+      o.ref = store->Keep(o.ref);
+      o.stable_id = store->Keep(o.stable_id);
+      o.site = store->Keep(o.site);
+      o.provider = store->Keep(o.provider);
+      o.customer = store->Keep(o.customer);
+      o.customer_order_ref = store->Keep(o.customer_order_ref);
+      o.reason = store->Keep(o.reason);
+      o.findings = {};
+      result->orders.push_back(std::move(o));
+    }
+    for (CheckNote& note : page_result->notes) {
+      if (seen_notes.emplace(note.check_id, note.message).second) {
+        result->notes.push_back(std::move(note));
+      }
+    }
+    if (request.progress) request.progress(first + n, total);
+  }
+  if (!failed.ok()) {
+    if (writing) stop_writing(failed, /*abort=*/true);
+    result->orders.clear();
+    return failed;
+  }
+  for (size_t k = 0; k < result->orders.size(); ++k) {
+    const auto [begin, count] = finding_runs[k];
+    result->orders[k].findings =
+        std::span<const Finding>(store->findings.data() + begin, count);
+  }
+  result->store = std::move(store);
+  if (writing) {
+    const int64_t t = NowUnixUs();
+    const int64_t finished_us = t;
+    Status c = WriteStep(
+        "write_commit",
+        [run_id, ruleset, apply_holds, started_us, finished_us](
+            const rft_adapter_api& api, rft_adapter* h, rft_call* call) {
+          const rft_writeback_run run =
+              MakeRun(run_id, ruleset, apply_holds, started_us, finished_us);
+          return api.write_commit(h, &run, call);
+        });
+    write_us += NowUnixUs() - t;
+    if (!c.ok()) stop_writing(c, /*abort=*/false);
+  }
+  logger_->info(
+      "run {}: {} pages: load {} ms, check {} ms, write {} ms, kept "
+      "between pages {} KiB of stock taken and signatures, {} KiB of "
+      "reference records",
+      run_id, pages, load_us / 1000, check_us / 1000, write_us / 1000,
+      carry.memory_bytes() / 1024, paged->catalogue.memory_bytes() / 1024);
+  return Status::Ok();
 }
 
 Status Gate::Check(const Request& request, std::unique_ptr<RunResult>* out) {
@@ -418,10 +731,35 @@ Status Gate::Check(const Request& request, std::unique_ptr<RunResult>* out) {
                   fmt::format("unknown selection mode {}", sel.mode));
   }
 
-  Wave wave;
+  // Set when the wave was written in pages, as it went.
+  std::optional<Status> paged_write;
   Status loaded = EnsureConnected();
-  if (loaded.ok()) loaded = LoadWave(sel, &wave);
+  if (loaded.ok()) {
+    std::vector<std::string> refs;
+    if (!UsePages(sel)) {
+      loaded = CheckWhole(request, sel, started_us, result.get());
+    } else if (loaded = ListWave(sel, &refs);
+               loaded.ok() && refs.size() > config_.page_orders) {
+      paged_write = Status::Ok();
+      loaded = CheckInPages(request, std::move(refs), started_us, result.get(),
+                            &*paged_write);
+    } else if (loaded.ok()) {
+      // One page: the wave is loaded by the refs listed, and written whole.
+      std::vector<rft_str> views;
+      views.reserve(refs.size());
+      for (const std::string& r : refs) views.push_back(ToStr(r));
+      rft_selection listed{};
+      listed.struct_size = sizeof listed;
+      listed.mode = RFT_SELECT_REFS;
+      listed.refs = views.data();
+      listed.ref_count = views.size();
+      if (!refs.empty()) {
+        loaded = CheckWhole(request, listed, started_us, result.get());
+      }
+    }
+  }
   if (!loaded.ok()) {
+    paged_write.reset();
     logger_->error("run {}: {}", result->run_id, loaded.message());
     if (!by_refs) return loaded;  // nothing to give a verdict to
     ApplyFailurePolicy(sel, loaded.message(), result.get());
@@ -430,28 +768,12 @@ Status Gate::Check(const Request& request, std::unique_ptr<RunResult>* out) {
                         FailurePolicyName(config_.failure_policy),
                         loaded.message())});
   } else {
-    if (request.progress) request.progress(0, wave.order_count());
-    RunContext ctx;
-    ctx.now_unix_us = started_us;
-    ctx.past_orders = sel.mode == RFT_SELECT_RANGE;
-    try {
-      WaveResult wr = engine_.Run(wave, ctx);
-      result->orders = std::move(wr.orders);
-      result->store = std::move(wr.store);
-      result->notes = std::move(wr.notes);
-      if (ctx.past_orders) {
-        result->notes.push_back(CheckNote{
-            "",
-            "past orders are judged against the item master, customers "
-            "and carrier services as they are today, not as they were "
-            "at release"});
-      }
-    } catch (const std::exception& e) {
-      std::string reason =
-          fmt::format("internal error in the checks: {}", e.what());
-      logger_->error("run {}: {}", result->run_id, reason);
-      if (!by_refs) return Status(RFT_ERR_INTERNAL, reason);
-      ApplyFailurePolicy(sel, reason, result.get());
+    if (sel.mode == RFT_SELECT_RANGE) {
+      result->notes.push_back(
+          CheckNote{"",
+                    "past orders are judged against the item master, "
+                    "customers and carrier services as they are today, not "
+                    "as they were at release"});
     }
     if (by_refs) {
       std::unordered_set<std::string> got;
@@ -468,16 +790,14 @@ Status Gate::Check(const Request& request, std::unique_ptr<RunResult>* out) {
       request.progress(result->orders.size(), result->orders.size());
     }
   }
-  // The wave's records are not needed any more (the results keep only its
-  // strings): their memory goes before the write-back builds its rows.
-  wave = Wave();
   result->Count();
   result->duration_us = NowUnixUs() - started_us;
 
   if (request.dry_run) {
     result->written_to = "nothing written (dry run)";
-  } else if (!result->orders.empty() && adapter_) {
-    Status w = WriteBack(result, started_us, NowUnixUs());
+  } else if (!result->orders.empty() && (paged_write || adapter_)) {
+    Status w =
+        paged_write ? *paged_write : WriteBack(result, started_us, NowUnixUs());
     if (w.ok()) {
       result->written = true;
       result->written_to =

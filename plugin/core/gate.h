@@ -26,6 +26,8 @@ class logger;
 
 namespace rftgate {
 
+struct PagedWave;  // gate.cc
+
 // Where the plugin looks for adapters when the config names no folder, and
 // after the configured ones: <folder of librftgate.so>/rftgate/adapters (the
 // build tree and an installation alike), then the installed adapter folder.
@@ -83,7 +85,34 @@ class Gate {
   // handle is dropped, and the next call reconnects.
   Status CallAdapter(const char* what, int64_t timeout_ms,
                      std::function<rft_status(rft_call*)> body);
-  Status LoadWave(const rft_selection& selection, Wave* wave);
+  // Loads the orders of `selection` into *wave: everything needed to judge
+  // them (`load`), or only their keys (`list`, for a wave in pages).
+  // A page of a paged wave passes `paged`: the reference records of earlier
+  // pages that the page's load leaves out come from there, and its order
+  // history leaves out the wave's own orders.
+  Status LoadWave(const rft_selection& selection, Wave* wave,
+                  bool keys_only = false,
+                  std::shared_ptr<PagedWave> paged = nullptr);
+  // Whether a wave of this selection is checked and written in pages.
+  bool UsePages(const rft_selection& selection) const;
+  // Loads the orders of `selection` and checks them, the wave whole, into
+  // *result (no write-back).
+  Status CheckWhole(const Request& request, const rft_selection& selection,
+                    int64_t started_us, RunResult* result);
+  // The refs of the wave `selection` names, in the serving sequence.
+  Status ListWave(const rft_selection& selection,
+                  std::vector<std::string>* refs);
+  // Loads, checks and (unless a dry run) writes the wave of `refs` (in the
+  // serving sequence) a page at a time, in one write transaction. An error
+  // means no verdict could be produced (nothing is written then);
+  // *written says what became of the records otherwise.
+  Status CheckInPages(const Request& request, std::vector<std::string> refs,
+                      int64_t started_us, RunResult* result, Status* written);
+  // One call of the paged write (begin, part, commit, abort) on the handle.
+  Status WriteStep(
+      const char* what,
+      std::function<rft_status(const rft_adapter_api&, rft_adapter*, rft_call*)>
+          body);
   // `result` is shared with the write-back call, which may outlive this
   // call when its deadline passes.
   Status WriteBack(std::shared_ptr<const RunResult> result, int64_t started_us,

@@ -147,6 +147,7 @@ TEST(ConfigTest, MinimalConfigTakesTheDefaults) {
   EXPECT_EQ(config.logging.level, "info");
   EXPECT_TRUE(config.logging.file.empty());
   EXPECT_FALSE(config.apply_holds);
+  EXPECT_EQ(config.page_orders, 5000u);
   EXPECT_TRUE(config.secrets.empty());
   EXPECT_TRUE(config.warnings.empty());
 
@@ -298,7 +299,7 @@ TEST(ConfigTest, UnknownTopLevelKeySuggestsAndListsAllowedKeys) {
       ExpectError(std::string(kMinimal) + "failur_policy: hold\n", 4, 1,
                   "unknown key 'failur_policy' in the top level; did you mean "
                   "'failure_policy'? allowed: adapter, checks, failure_policy, "
-                  "timeouts, timezone, logging, writeback");
+                  "timeouts, timezone, logging, writeback, wave");
   EXPECT_EQ(
       Load(std::string(kMinimal) + "failur_policy: hold\n").error().ToString(),
       "test.yaml:4:1: " + message);
@@ -610,6 +611,25 @@ TEST(ConfigTest, Timeouts) {
   ExpectError(std::string(kMinimal) + "timeouts:\n  read: 5s\n", 5, 3,
               "unknown key 'read' in timeouts; did you mean 'load'? allowed: "
               "open, load, write");
+}
+
+TEST(ConfigTest, WavePageOrders) {
+  for (const auto& [text, value] :
+       std::vector<std::pair<std::string, uint64_t>>{
+           {"0", 0}, {"1", 1}, {"20000", 20000}, {"1000000", 1000000}}) {
+    const ConfigResult result =
+        Load(std::string(kMinimal) + "wave:\n  page_orders: " + text + "\n");
+    ASSERT_TRUE(result.ok()) << result.error().ToString();
+    EXPECT_EQ(result.config().page_orders, value);
+  }
+  for (const char* bad : {"-1", "1000001", "1.5", "many", "'500'", "[1]"}) {
+    ExpectError(std::string(kMinimal) + "wave:\n  page_orders: " + bad + "\n",
+                5, 16,
+                "wave.page_orders: expected a number of orders from 0 (never "
+                "in pages) to 1000000");
+  }
+  ExpectError(std::string(kMinimal) + "wave:\n  page_size: 10\n", 5, 3,
+              "unknown key 'page_size' in wave");
 }
 
 TEST(ConfigTest, TimezoneAsOneName) {

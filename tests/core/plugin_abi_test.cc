@@ -427,6 +427,135 @@ struct LogCapture {
   }
 };
 
+// Verdicts and findings of a result, in its sequence.
+std::vector<std::string> Outcomes(const rftgate::host::Result& result) {
+  std::vector<std::string> out;
+  for (uint64_t i = 0; i < result.Summary().orders; ++i) {
+    rft_order_verdict v = result.Order(i);
+    std::string o = std::string(View(v.ref)) + " " + std::to_string(v.verdict) +
+                    " " + std::to_string(v.decided_by);
+    for (uint64_t j = 0; j < v.finding_count; ++j) {
+      rft_finding_view f = result.Finding(i, j);
+      o += " | " + std::to_string(f.line_no) + " " +
+           std::string(View(f.check_id)) + " " + std::string(View(f.message)) +
+           " " + std::string(View(f.details_json));
+    }
+    out.push_back(o);
+  }
+  return out;
+}
+
+std::vector<nlohmann::json> JsonLines(const fs::path& file) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+class PagedWaveTest : public PluginAbiTest,
+                      public ::testing::WithParamInterface<bool> {
+ protected:
+  // The whole wave's outcome, from a gate that never pages.
+  std::vector<std::string> Whole() {
+    auto gate = plugin_->OpenFile(WriteConfig("", "wave:\n  page_orders: 0\n"));
+    auto request = Request(nullptr);
+    auto result = gate.Run(request, /*dry_run=*/true);
+    return Outcomes(result);
+  }
+  // Options of the fixture: pages leave out what earlier pages put (the
+  // parameter), plus `extra`.
+  std::string Options(const std::string& extra = "") {
+    return std::string("    loads: loads.jsonl\n") +
+           (GetParam() ? "    left_out: true\n" : "") + extra;
+  }
+};
+
+TEST_P(PagedWaveTest, PagesGiveTheWholeWavesVerdictsAndOneWrite) {
+  const auto whole = Whole();
+  ASSERT_EQ(whole.size(), 3u);
+  auto gate =
+      plugin_->OpenFile(WriteConfig(Options(), "wave:\n  page_orders: 1\n"));
+  auto request = Request(nullptr);
+  auto result = gate.Run(request, false);
+  EXPECT_EQ(Outcomes(result), whole);
+  rft_result_summary s = result.Summary();
+  EXPECT_EQ(s.written, 1);
+  // One page per order, each loaded inside the open wave, written at once.
+  auto loads = JsonLines(dir_ / "loads.jsonl");
+  ASSERT_EQ(loads.size(), 3u);
+  for (const auto& l : loads) {
+    EXPECT_EQ(l["orders"], 1);
+    EXPECT_EQ(l["in_wave"], true);
+  }
+  auto writes = Writes();
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_EQ(writes[0]["parts"], 3);
+  EXPECT_EQ(writes[0]["run_id"], std::string(View(s.run_id)));
+  EXPECT_EQ(writes[0]["rows"].size(), 3u);
+  EXPECT_EQ(writes[0]["findings"].size(), s.findings);
+
+  // A dry run in pages: the same verdicts, nothing written.
+  auto dry = gate.Run(request, true);
+  EXPECT_EQ(Outcomes(dry), whole);
+  EXPECT_EQ(Writes().size(), 1u);
+}
+
+TEST_P(PagedWaveTest, AFailedPartWritesNothingAndKeepsTheVerdicts) {
+  const auto whole = Whole();
+  auto gate = plugin_->OpenFile(
+      WriteConfig(Options("    fail_part: 2\n"), "wave:\n  page_orders: 1\n"));
+  auto request = Request(nullptr);
+  auto result = gate.Run(request, false);
+  EXPECT_EQ(Outcomes(result), whole);
+  rft_result_summary s = result.Summary();
+  EXPECT_EQ(s.written, 0);
+  EXPECT_THAT(std::string(View(s.written_to)),
+              HasSubstr("write_part 2 failed on purpose"));
+  EXPECT_TRUE(Writes().empty());
+}
+
+TEST_P(PagedWaveTest, ALoadFailingHalfWayWritesNothing) {
+  auto gate = plugin_->OpenFile(
+      WriteConfig(Options("    fail_load: 2\n"), "wave:\n  page_orders: 1\n"));
+  auto request = Request(nullptr);
+  try {
+    gate.Run(request, false);
+    FAIL() << "a wave whose second page cannot be loaded has no verdicts";
+  } catch (const rftgate::host::Error& e) {
+    EXPECT_EQ(e.status(), RFT_ERR_ADAPTER);
+    EXPECT_THAT(e.what(), HasSubstr("load 2 failed on purpose"));
+  }
+  EXPECT_TRUE(Writes().empty());
+  // The wave was rolled back on the adapter's side: the next wave (loads 3
+  // to 5, same handle) opens a new one, is checked and written.
+  auto result = gate.Run(request, false);
+  EXPECT_EQ(result.Summary().written, 1);
+  ASSERT_EQ(Writes().size(), 1u);
+}
+
+TEST_P(PagedWaveTest, NamedOrdersBeyondAPageArePagedToo) {
+  const auto whole = Whole();
+  auto gate =
+      plugin_->OpenFile(WriteConfig(Options(), "wave:\n  page_orders: 2\n"));
+  std::vector<rft_str> refs = {Str("SO-3"), Str("SO-1"), Str("SO-2"),
+                               Str("SO-9")};
+  auto request = Request(&refs);
+  auto result = gate.Run(request, false);
+  EXPECT_EQ(Outcomes(result), whole);
+  auto writes = Writes();
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_EQ(writes[0]["parts"], 2);
+  bool noted = false;
+  for (uint64_t i = 0; i < result.Summary().notes; ++i) {
+    noted |= std::string(View(result.Note(i).message)).find("'SO-9'") !=
+             std::string::npos;
+  }
+  EXPECT_TRUE(noted);
+}
+
+INSTANTIATE_TEST_SUITE_P(LeftOut, PagedWaveTest, ::testing::Bool());
+
 TEST_F(PluginAbiTest, PasswordNeverAppearsInLogsOrMessages) {
   LogCapture capture;
   std::string path =

@@ -13,11 +13,21 @@
 // RFT_ERR_INTERNAL "two calls on one handle at once" (the plugin promises
 // never to do that).
 //   echo_connection: true = failure messages quote the connection string
+// A wave in pages (adapter ABI 1.2): list, write_begin, write_part,
+// write_commit, write_abort. The parts of a wave are kept until the commit,
+// which appends them to `writes` as one line (with "parts": their number).
+//   fail: {list|write_begin|write_part|write_commit: ...} as above
+//   fail_part: N = the N-th part of a wave fails (a database error)
+//   fail_load: N = the N-th load of the handle fails (an adapter error)
+//   left_out: true = a load inside an open wave leaves out the items,
+//             stock, locations and customers an earlier load of the same
+//             wave put, and says so (RFT_CAP_KNOWN_LEFT_OUT)
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -114,46 +124,43 @@ class FixtureAdapter {
     }
   }
 
+  void List(const rft_selection& selection, Sink& sink, Call& call) {
+    OneCallAtATime guard(in_call_);
+    Fail("list", call);
+    Arena a;
+    std::vector<std::string> put_refs;
+    std::vector<rft_order> orders = Orders(selection, a, &put_refs);
+    for (rft_order& o : orders) {
+      // Only the keys of the serving sequence.
+      rft_order keys{};
+      keys.struct_size = sizeof keys;
+      keys.ref = o.ref;
+      keys.stable_id = o.stable_id;
+      keys.priority = o.priority;
+      keys.ship_date = o.ship_date;
+      keys.site = o.site;
+      o = keys;
+    }
+    sink.Put(RFT_REC_ORDER, orders.data(), orders.size());
+  }
+
   void Load(const rft_selection& selection, Sink& sink, Call& call) {
     OneCallAtATime guard(in_call_);
     Fail("load", call);
-    std::vector<std::string> refs;
-    for (size_t i = 0; i < selection.ref_count; ++i) {
-      refs.emplace_back(View(selection.refs[i]));
+    if (++loads_ == options_.value("fail_load", 0)) {
+      throw Error(RFT_ERR_ADAPTER,
+                  "load " + std::to_string(loads_) + " failed on purpose");
     }
-    auto wanted = [&](const std::string& ref) {
-      return selection.mode != RFT_SELECT_REFS ||
-             std::find(refs.begin(), refs.end(), ref) != refs.end();
-    };
     Arena a;
-    std::vector<rft_order> orders;
     std::vector<std::string> put_refs;
-    for (const json& o : wave_.value("orders", json::array())) {
-      if (!wanted(o["ref"].get<std::string>())) continue;
-      if (selection.mode == RFT_SELECT_READY && !o.value("ready", true))
-        continue;
-      put_refs.push_back(o["ref"].get<std::string>());
-      rft_order r{};
-      r.struct_size = sizeof r;
-      r.ref = a.Get(o, "ref");
-      r.stable_id = a.Get(o, "id");
-      r.site = a.Get(o, "site");
-      r.provider = a.Get(o, "provider");
-      r.customer_ref = a.Get(o, "customer");
-      r.customer_order_ref = a.Get(o, "customer_order");
-      r.street = a.Get(o, "street");
-      r.city = a.Get(o, "city");
-      r.postcode = a.Get(o, "postcode");
-      r.country = a.Get(o, "country");
-      r.carrier = a.Get(o, "carrier");
-      r.carrier_service = a.Get(o, "service");
-      r.ship_date = Time(o, "ship_date");
-      r.created_at = Time(o, "created_at");
-      r.release_at = Time(o, "release_at");
-      r.priority = Int(o, "priority", 0);
-      orders.push_back(r);
-    }
+    std::vector<rft_order> orders = Orders(selection, a, &put_refs);
     sink.Put(RFT_REC_ORDER, orders.data(), orders.size());
+    const bool leave_out = wave_open_ && options_.value("left_out", false);
+    // Whether a reference record of `key` goes into this load.
+    auto fresh = [&](const char* kind, const rft_str& key) {
+      std::string k = std::string(kind) + ":" + std::string(View(key));
+      return !leave_out || put_in_wave_.insert(k).second;
+    };
     std::vector<rft_order_line> lines;
     for (const json& l : wave_.value("lines", json::array())) {
       if (std::find(put_refs.begin(), put_refs.end(),
@@ -175,6 +182,7 @@ class FixtureAdapter {
     sink.Put(RFT_REC_LINE, lines.data(), lines.size());
     std::vector<rft_item> items;
     for (const json& i : wave_.value("items", json::array())) {
+      if (!fresh("item", a.Get(i, "sku"))) continue;
       rft_item r{};
       r.struct_size = sizeof r;
       r.sku = a.Get(i, "sku");
@@ -191,6 +199,7 @@ class FixtureAdapter {
     sink.Put(RFT_REC_ITEM, items.data(), items.size());
     std::vector<rft_stock> stock;
     for (const json& s : wave_.value("stock", json::array())) {
+      if (!fresh("stock", a.Get(s, "sku"))) continue;
       rft_stock r{};
       r.struct_size = sizeof r;
       r.sku = a.Get(s, "sku");
@@ -204,6 +213,7 @@ class FixtureAdapter {
     sink.Put(RFT_REC_STOCK, stock.data(), stock.size());
     std::vector<rft_location> locations;
     for (const json& l : wave_.value("locations", json::array())) {
+      if (!fresh("location", a.Get(l, "code"))) continue;
       rft_location r{};
       r.struct_size = sizeof r;
       r.code = a.Get(l, "code");
@@ -217,7 +227,11 @@ class FixtureAdapter {
     if (options_.contains("loads")) {
       std::ofstream out(Resolve(options_["loads"].get<std::string>()),
                         std::ios::app);
-      out << json{{"needs", sink.Needs()}}.dump() << "\n";
+      out << json{{"needs", sink.Needs()},
+                  {"orders", orders.size()},
+                  {"in_wave", wave_open_}}
+                 .dump()
+          << "\n";
     }
     // Customers only when a check that is on reads them.
     const bool want_customers = sink.Needs(RFT_CAP_CUSTOMERS);
@@ -225,6 +239,7 @@ class FixtureAdapter {
     for (const json& c : want_customers
                              ? wave_.value("customers", json::array())
                              : json::array()) {
+      if (!fresh("customer", a.Get(c, "ref"))) continue;
       rft_customer r{};
       r.struct_size = sizeof r;
       r.ref = a.Get(c, "ref");
@@ -243,33 +258,65 @@ class FixtureAdapter {
     uint64_t caps =
         RFT_CAP_ITEMS | RFT_CAP_STOCK | RFT_CAP_LOCATIONS |
         (want_customers ? uint64_t{RFT_CAP_CUSTOMERS} : uint64_t{0}) |
-        RFT_CAP_ADDRESSES;
+        RFT_CAP_ADDRESSES |
+        (leave_out ? uint64_t{RFT_CAP_KNOWN_LEFT_OUT} : uint64_t{0});
     sink.SetCapabilities(caps);
   }
 
   void WriteBack(const rftgate::adapter::WriteBackBatch& batch, Call& call) {
     OneCallAtATime guard(in_call_);
     Fail("write_back", call);
-    if (!options_.contains("writes")) return;
-    json run = {{"run_id", std::string(View(batch.run->run_id))},
-                {"ruleset", std::string(View(batch.run->ruleset))},
-                {"rows", json::array()},
-                {"findings", json::array()}};
-    for (size_t i = 0; i < batch.row_count; ++i) {
-      const rft_check_run_row& r = batch.Row(i);
-      run["rows"].push_back({{"order", std::string(View(r.order_ref))},
-                             {"verdict", r.verdict},
-                             {"decided_by", r.decided_by}});
+    json run = NewRun(*batch.run);
+    AddRows(batch, &run);
+    Append(run);
+  }
+
+  void WriteBegin(const rft_writeback_run& run, Call& call) {
+    OneCallAtATime guard(in_call_);
+    Fail("write_begin", call);
+    if (wave_open_) throw Error(RFT_ERR_ADAPTER, "a wave is already open");
+    wave_open_ = true;
+    wave_failed_ = false;
+    put_in_wave_.clear();
+    pending_ = NewRun(run);
+    pending_["parts"] = 0;
+  }
+
+  void WritePart(const rftgate::adapter::WriteBackBatch& part, Call& call) {
+    OneCallAtATime guard(in_call_);
+    if (!wave_open_) throw Error(RFT_ERR_ADAPTER, "write_part: no open wave");
+    if (wave_failed_) throw Error(RFT_ERR_ADAPTER, "write_part: wave failed");
+    const int n = pending_["parts"].get<int>() + 1;
+    pending_["parts"] = n;
+    if (options_.value("fail_part", 0) == n) {
+      wave_failed_ = true;
+      throw Error(RFT_ERR_DATABASE,
+                  "write_part " + std::to_string(n) + " failed on purpose");
     }
-    for (size_t i = 0; i < batch.finding_count; ++i) {
-      const rft_finding_row& f = batch.Finding(i);
-      run["findings"].push_back({{"order", std::string(View(f.order_ref))},
-                                 {"line", f.line_no},
-                                 {"check", std::string(View(f.check_id))}});
+    try {
+      Fail("write_part", call);
+    } catch (...) {
+      wave_failed_ = true;
+      throw;
     }
-    std::ofstream out(Resolve(options_["writes"].get<std::string>()),
-                      std::ios::app);
-    out << run.dump() << "\n";
+    AddRows(part, &pending_);
+  }
+
+  void WriteCommit(const rft_writeback_run&, Call& call) {
+    OneCallAtATime guard(in_call_);
+    if (!wave_open_) throw Error(RFT_ERR_ADAPTER, "write_commit: no open wave");
+    wave_open_ = false;
+    if (wave_failed_) {
+      throw Error(RFT_ERR_ADAPTER, "write_commit: a part failed");
+    }
+    Fail("write_commit", call);
+    Append(pending_);
+  }
+
+  void WriteAbort(Call&) {
+    OneCallAtATime guard(in_call_);
+    wave_open_ = false;
+    pending_ = json();
   }
 
   void Describe(const rftgate::adapter::DescribeFn& emit, Call& call) {
@@ -280,6 +327,75 @@ class FixtureAdapter {
   }
 
  private:
+  // The orders of `selection`, in the fixture's sequence; their refs in
+  // *put_refs.
+  std::vector<rft_order> Orders(const rft_selection& selection, Arena& a,
+                                std::vector<std::string>* put_refs) const {
+    std::vector<std::string> refs;
+    for (size_t i = 0; i < selection.ref_count; ++i) {
+      refs.emplace_back(View(selection.refs[i]));
+    }
+    auto wanted = [&](const std::string& ref) {
+      return selection.mode != RFT_SELECT_REFS ||
+             std::find(refs.begin(), refs.end(), ref) != refs.end();
+    };
+    std::vector<rft_order> orders;
+    for (const json& o : wave_.value("orders", json::array())) {
+      if (!wanted(o["ref"].get<std::string>())) continue;
+      if (selection.mode == RFT_SELECT_READY && !o.value("ready", true))
+        continue;
+      put_refs->push_back(o["ref"].get<std::string>());
+      rft_order r{};
+      r.struct_size = sizeof r;
+      r.ref = a.Get(o, "ref");
+      r.stable_id = a.Get(o, "id");
+      r.site = a.Get(o, "site");
+      r.provider = a.Get(o, "provider");
+      r.customer_ref = a.Get(o, "customer");
+      r.customer_order_ref = a.Get(o, "customer_order");
+      r.street = a.Get(o, "street");
+      r.city = a.Get(o, "city");
+      r.postcode = a.Get(o, "postcode");
+      r.country = a.Get(o, "country");
+      r.carrier = a.Get(o, "carrier");
+      r.carrier_service = a.Get(o, "service");
+      r.ship_date = Time(o, "ship_date");
+      r.created_at = Time(o, "created_at");
+      r.release_at = Time(o, "release_at");
+      r.priority = Int(o, "priority", 0);
+      orders.push_back(r);
+    }
+    return orders;
+  }
+
+  static json NewRun(const rft_writeback_run& run) {
+    return json{{"run_id", std::string(View(run.run_id))},
+                {"ruleset", std::string(View(run.ruleset))},
+                {"rows", json::array()},
+                {"findings", json::array()}};
+  }
+  static void AddRows(const rftgate::adapter::WriteBackBatch& batch,
+                      json* run) {
+    for (size_t i = 0; i < batch.row_count; ++i) {
+      const rft_check_run_row& r = batch.Row(i);
+      (*run)["rows"].push_back({{"order", std::string(View(r.order_ref))},
+                                {"verdict", r.verdict},
+                                {"decided_by", r.decided_by}});
+    }
+    for (size_t i = 0; i < batch.finding_count; ++i) {
+      const rft_finding_row& f = batch.Finding(i);
+      (*run)["findings"].push_back({{"order", std::string(View(f.order_ref))},
+                                    {"line", f.line_no},
+                                    {"check", std::string(View(f.check_id))}});
+    }
+  }
+  void Append(const json& run) const {
+    if (!options_.contains("writes")) return;
+    std::ofstream out(Resolve(options_["writes"].get<std::string>()),
+                      std::ios::app);
+    out << run.dump() << "\n";
+  }
+
   std::string Resolve(const std::string& p) const {
     std::filesystem::path path(p);
     return path.is_absolute() ? p
@@ -332,6 +448,11 @@ class FixtureAdapter {
   };
 
   std::atomic<int> in_call_{0};
+  int loads_ = 0;
+  bool wave_open_ = false;
+  bool wave_failed_ = false;
+  json pending_;                       // the open wave's rows and findings
+  std::set<std::string> put_in_wave_;  // "kind:key" put by its loads
   json options_;
   json wave_ = json::object();
   std::string dir_;
