@@ -2,7 +2,8 @@
 // process so that its peak memory is its own (scripts/bench drives them).
 //
 //   rftgate_bench_e2e generate --scale N [--sqlite PATH]
-//   rftgate_bench_e2e run --what rftgate-pg|rftgate-sqlite|sql|orm|floor
+//   rftgate_bench_e2e run --what rftgate-pg|rftgate-pg-whole|rftgate-sqlite|
+//                               sql|orm|floor
 //                     --scale N [--reps R] [--singles K] [--sqlite PATH]
 //                     [--findings FILE] [--records N] [--warmup 0|1]
 //   rftgate_bench_e2e compare FILE_A FILE_B
@@ -195,9 +196,13 @@ FindingSet ReadFindings(const std::string& path) {
   return f;
 }
 
-// Times the log lines that end each stage.
+// Times the log lines that end each stage. A wave checked in pages
+// interleaves the stages: the plugin's own sum of each stage over the
+// pages is taken then.
 struct StageLog {
   Clock::time_point loaded{}, written{};
+  bool paged = false;
+  double page_load_ms = 0, page_check_ms = 0, page_write_ms = 0;
   static void Callback(void* ctx, int32_t level, const char* msg, size_t len) {
     auto* self = static_cast<StageLog*>(ctx);
     std::string_view m(msg, len);
@@ -208,7 +213,13 @@ struct StageLog {
       std::fprintf(stderr, "%10.1f ms  %.*s\n", Ms(Clock::now() - start),
                    static_cast<int>(len), msg);
     }
-    if (m.find("sql adapter: loaded") != std::string_view::npos) {
+    if (size_t at = m.find(" pages: load "); at != std::string_view::npos) {
+      // "run <id>: <n> pages: load <ms> ms, check <ms> ms, write <ms> ms, ..."
+      self->paged = std::sscanf(std::string(m.substr(at)).c_str(),
+                                " pages: load %lf ms, check %lf ms, write %lf",
+                                &self->page_load_ms, &self->page_check_ms,
+                                &self->page_write_ms) == 3;
+    } else if (m.find("sql adapter: loaded") != std::string_view::npos) {
       self->loaded = Clock::now();
     } else if (m.find("write-back: run") != std::string_view::npos) {
       self->written = Clock::now();
@@ -218,12 +229,13 @@ struct StageLog {
   }
 };
 
-std::string ConfigYaml(const std::string& connection) {
+std::string ConfigYaml(const std::string& connection, bool whole) {
   return "adapter:\n  name: sql\n  connection: \"" + connection +
          "\"\n  options:\n    mapping: " RFTGATE_BENCH_MAPPING
          "\ntimezone:\n  default: Europe/Paris\nfailure_policy: hold\n"
          "timeouts:\n  open: 60s\n  load: 600s\n  write: 600s\n"
          "writeback:\n  apply_holds: true\n" +
+         std::string(whole ? "wave:\n  page_orders: 0\n" : "") +
          std::string(std::getenv("RFTGATE_BENCH_TRACE") != nullptr
                          ? "logging:\n  level: debug\n"
                          : "") +
@@ -281,7 +293,7 @@ double Percentile(std::vector<double> v, double p) {
   return v[std::min(i, v.size() - 1)];
 }
 
-int RunRftgate(const Args& a, bool pg) {
+int RunRftgate(const Args& a, bool pg, bool whole = false) {
   const int64_t scale = std::stoll(a.Get("scale"));
   const int reps = std::stoi(a.Get("reps", "3"));
   const int singles = std::stoi(a.Get("singles", "0"));
@@ -291,7 +303,7 @@ int RunRftgate(const Args& a, bool pg) {
       pg ? "postgresql://" + PgFor(scale) : "sqlite3://db=" + sqlite_path;
   auto plugin = rftgate::host::Plugin::Load(rftgate::host::FindPlugin(""));
   StageLog log;
-  const std::string yaml = ConfigYaml(connection);
+  const std::string yaml = ConfigYaml(connection, whole);
   rft_open_params params{};
   params.struct_size = sizeof params;
   params.config_yaml = rftgate::host::Str(yaml);
@@ -312,17 +324,19 @@ int RunRftgate(const Args& a, bool pg) {
     // Load + check, nothing written.
     auto t0 = Clock::now();
     {
+      log.paged = false;
       auto dry = gate.Run(req, true);
       auto t1 = Clock::now();
       if (r >= 0) {
         dry_wall.push_back(Ms(t1 - t0));
-        load.push_back(Ms(log.loaded - t0));
-        check.push_back(Ms(t1 - log.loaded));
+        load.push_back(log.paged ? log.page_load_ms : Ms(log.loaded - t0));
+        check.push_back(log.paged ? log.page_check_ms : Ms(t1 - log.loaded));
       }
     }
     ResetRftgate(pg, scale, sqlite_path);
     // Load + check + write back: the release call.
     double c0 = CpuMs();
+    log.paged = false;
     t0 = Clock::now();
     auto res = gate.Run(req, false);
     auto t1 = Clock::now();
@@ -336,7 +350,8 @@ int RunRftgate(const Args& a, bool pg) {
       wall.push_back(Ms(t1 - t0));
       cpu.push_back(c1 - c0);
       // After the load of this call, less the check stage of the dry run.
-      write.push_back(Ms(t1 - log.loaded) - check.back());
+      write.push_back(log.paged ? log.page_write_ms
+                                : Ms(t1 - log.loaded) - check.back());
     }
     if (r == reps - 1) {
       findings = Findings(res);
@@ -381,8 +396,10 @@ int RunRftgate(const Args& a, bool pg) {
       "\"check_ms\":%s,\"write_ms\":%s,\"single_n\":%zu,\"single_p50_ms\":%.3f,"
       "\"single_p99_ms\":%.3f,\"single_max_ms\":%.3f,"
       "\"single_load_p50_ms\":%.3f,\"maxrss_kb\":%ld}\n",
-      pg ? "rftgate-pg" : "rftgate-sqlite", static_cast<long long>(scale),
-      static_cast<unsigned long long>(orders),
+      !pg     ? "rftgate-sqlite"
+      : whole ? "rftgate-pg-whole"
+              : "rftgate-pg",
+      static_cast<long long>(scale), static_cast<unsigned long long>(orders),
       static_cast<unsigned long long>(held),
       static_cast<unsigned long long>(n_findings), JsonList(wall).c_str(),
       JsonList(cpu).c_str(), JsonList(load).c_str(), JsonList(check).c_str(),
@@ -513,6 +530,7 @@ int main(int argc, char** argv) {
     if (cmd == "run") {
       std::string what = a.Get("what");
       if (what == "rftgate-pg") return RunRftgate(a, true);
+      if (what == "rftgate-pg-whole") return RunRftgate(a, true, true);
       if (what == "rftgate-sqlite") return RunRftgate(a, false);
       if (what == "sql" || what == "orm" || what == "floor") {
         return RunBaseline(a, what);

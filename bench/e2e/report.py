@@ -78,17 +78,19 @@ def main():
     md.append("### End to end over PostgreSQL (load, check, write back; "
               "median wall ms)")
     md.append("")
-    md.append("| orders (lines) | rftgate | rftgate CPU | (a) set-based SQL "
+    md.append("| orders (lines) | rftgate | rftgate CPU | rftgate, wave whole "
+              "| (a) set-based SQL "
               "| (b) query per line | (c) floor | rftgate ÷ (c) "
               "| (a) ÷ rftgate | (b) ÷ rftgate | lines/s |")
-    md.append("|---|---|---|---|---|---|---|---|---|---|")
+    md.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for s in scales:
         rf, a, b, fl = (w("rftgate-pg", s), w("sql", s), w("orm", s),
                         w("floor", s))
-        md.append("| %s (%s) | %s | %s | %s | %s | %s | %.2f× | %.2f× | %s "
-                  "| %s |" % (
+        md.append("| %s (%s) | %s | %s | %s | %s | %s | %s | %.2f× | %.2f× "
+                  "| %s | %s |" % (
                       f"{s:,}", f"{gen[s]['lines']:,}", fmt_ms(rf),
-                      fmt_ms(c("rftgate-pg", s)), fmt_ms(a), fmt_ms(b),
+                      fmt_ms(c("rftgate-pg", s)),
+                      fmt_ms(w("rftgate-pg-whole", s)), fmt_ms(a), fmt_ms(b),
                       fmt_ms(fl), rf / fl, a / rf,
                       "%.0f×" % (b / rf) if b == b else "not run",
                       f"{gen[s]['lines'] / rf * 1000:,.0f}"))
@@ -129,14 +131,15 @@ def main():
     md.append("### Peak memory of the rftgate process (one process per "
               "scale, MiB)")
     md.append("")
-    md.append("| orders | PostgreSQL | SQLite | (a) client | (c) client |")
-    md.append("|---|---|---|---|---|")
+    md.append("| orders | PostgreSQL | PostgreSQL, wave whole | SQLite "
+              "| (a) client | (c) client |")
+    md.append("|---|---|---|---|---|---|")
     for s in scales:
         m = lambda what: ("%.0f" % (by[(what, s)]["maxrss_kb"] / 1024)
                           if (what, s) in by else "–")
-        md.append("| %s | %s | %s | %s | %s |" % (
-            f"{s:,}", m("rftgate-pg"), m("rftgate-sqlite"), m("sql"),
-            m("floor")))
+        md.append("| %s | %s | %s | %s | %s | %s |" % (
+            f"{s:,}", m("rftgate-pg"), m("rftgate-pg-whole"),
+            m("rftgate-sqlite"), m("sql"), m("floor")))
     if len(scales) > 1:
         lo, hi = scales[0], scales[-1]
         md.append("")

@@ -22,6 +22,11 @@ for s in $scales; do
   step "rftgate over PostgreSQL"
   "$bin" run --what rftgate-pg --scale "$s" --reps "$r" --singles "$singles" \
     --findings "$out/rftgate_pg_$s.tsv" >> "$results.tmp" 2>>"$log"
+  step "rftgate over PostgreSQL, the wave whole (wave.page_orders: 0)"
+  "$bin" run --what rftgate-pg-whole --scale "$s" --reps 1 \
+    --findings "$out/rftgate_pg_whole_$s.tsv" >> "$results.tmp" 2>>"$log"
+  step "agreement rftgate in pages / whole"
+  "$bin" compare "$out/rftgate_pg_$s.tsv" "$out/rftgate_pg_whole_$s.tsv" >&2
   step "(a) set-based SQL"
   "$bin" run --what sql --scale "$s" --reps "$r" \
     --findings "$out/sql_$s.tsv" >> "$results.tmp" 2>>"$log"
