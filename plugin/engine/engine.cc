@@ -374,8 +374,9 @@ struct CarryState {
   std::unordered_map<std::string, Taken, KeyHash, std::equal_to<>> stock;
 
   // The orders of earlier pages, reduced to what order.duplicate compares:
-  // the hash of customer and lines (DuplicateKey), the created time in the
-  // site's zone and the ref, for the finding's message.
+  // the hash of the customer's and the lines' texts (the key of
+  // Runner::duplicate_key_), the created time in the site's zone and the
+  // ref, for the finding's message.
   struct Order {
     uint64_t key;
     int64_t created;
@@ -576,7 +577,8 @@ class Runner {
   // number of orders names the earlier page's order i - orders.
   std::vector<uint32_t> duplicate_of_;
   // With a carry: the free and reserved stock per slot once earlier pages'
-  // part is taken off, and per order its DuplicateKey (0 = not compared).
+  // part is taken off; per order the hash of its customer's and lines'
+  // texts, which order.duplicate compares across pages (0 = not compared).
   std::vector<Nano> carry_free0_, carry_res0_;
   std::vector<uint64_t> duplicate_key_;
   std::string key_buf_;
