@@ -446,13 +446,11 @@ struct CarryState {
 void SlotKeyText(const StringPool& sp, const Slot& s, std::string* out) {
   out->clear();
   for (uint32_t id : {s.sku, s.location, s.lot}) {
-    if (id == kNone) {
-      out->push_back('\0');
-      continue;
-    }
+    // A tag byte (absent or present), then the length and the text.
     const std::string_view text = sp.Get(id);
     const uint32_t size = static_cast<uint32_t>(text.size());
-    out->push_back('\1');
+    out->append(id == kNone ? "\0" : "\1", 1);
+    if (id == kNone) continue;
     out->append(reinterpret_cast<const char*>(&size), sizeof(size));
     out->append(text);
   }
@@ -501,10 +499,11 @@ class Runner {
   void ResolveZones();
   void PrepareStock();
   void FindWaveDuplicates();
-  // With a carry (the wave is a page of a larger one).
-  void TakeCarriedStock();
-  void FindEarlierPageDuplicates();
-  void KeepCarry();
+  // With a carry (the wave is a page of a larger one); kept out of Run,
+  // which the whole wave runs through.
+  [[gnu::noinline]] void TakeCarriedStock();
+  [[gnu::noinline]] void FindEarlierPageDuplicates();
+  [[gnu::noinline]] void KeepCarry();
   void CheckOrder(uint32_t oi, OrderResult& r);
   void CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
                  Nano* weight, uint32_t* unknown_weights,
