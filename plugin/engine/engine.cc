@@ -374,8 +374,9 @@ struct CarryState {
   std::unordered_map<std::string, Taken, KeyHash, std::equal_to<>> stock;
 
   // The orders of earlier pages, reduced to what order.duplicate compares:
-  // the hash of customer and lines (DuplicateKey), the created time in the
-  // site's zone and the ref, for the finding's message.
+  // the hash of the customer's and the lines' texts (the key of
+  // Runner::duplicate_key_), the created time in the site's zone and the
+  // ref, for the finding's message.
   struct Order {
     uint64_t key;
     int64_t created;
@@ -445,13 +446,11 @@ struct CarryState {
 void SlotKeyText(const StringPool& sp, const Slot& s, std::string* out) {
   out->clear();
   for (uint32_t id : {s.sku, s.location, s.lot}) {
-    if (id == kNone) {
-      out->push_back('\0');
-      continue;
-    }
+    // A tag byte (absent or present), then the length and the text.
     const std::string_view text = sp.Get(id);
     const uint32_t size = static_cast<uint32_t>(text.size());
-    out->push_back('\1');
+    out->append(id == kNone ? "\0" : "\1", 1);
+    if (id == kNone) continue;
     out->append(reinterpret_cast<const char*>(&size), sizeof(size));
     out->append(text);
   }
@@ -500,10 +499,11 @@ class Runner {
   void ResolveZones();
   void PrepareStock();
   void FindWaveDuplicates();
-  // With a carry (the wave is a page of a larger one).
-  void TakeCarriedStock();
-  void FindEarlierPageDuplicates();
-  void KeepCarry();
+  // With a carry (the wave is a page of a larger one); kept out of Run,
+  // which the whole wave runs through.
+  [[gnu::noinline]] void TakeCarriedStock();
+  [[gnu::noinline]] void FindEarlierPageDuplicates();
+  [[gnu::noinline]] void KeepCarry();
   void CheckOrder(uint32_t oi, OrderResult& r);
   void CheckLine(const OrderRec& o, const OrderTimes& t, const LineRec& l,
                  Nano* weight, uint32_t* unknown_weights,
@@ -576,7 +576,8 @@ class Runner {
   // number of orders names the earlier page's order i - orders.
   std::vector<uint32_t> duplicate_of_;
   // With a carry: the free and reserved stock per slot once earlier pages'
-  // part is taken off, and per order its DuplicateKey (0 = not compared).
+  // part is taken off; per order the hash of its customer's and lines'
+  // texts, which order.duplicate compares across pages (0 = not compared).
   std::vector<Nano> carry_free0_, carry_res0_;
   std::vector<uint64_t> duplicate_key_;
   std::string key_buf_;

@@ -164,6 +164,7 @@ class Engine {
   // page's free and reserved quantities of that slot. Orders are compared
   // for order.duplicate with the orders of earlier pages too; of two equal
   // orders on different pages, the one on the later page is reported.
+  // Everything else is judged per order. Notes are of this page's records.
   WaveResult Run(const Wave& wave, const RunContext& context,
                  WaveCarry* carry = nullptr) const;
 
