@@ -300,6 +300,7 @@ class SqlAdapter::Loader {
   // index instead of joining the common table expression.
   std::string InKeys(SqlBuilder& b, const std::string& column) const {
     if (cte_ready_) return column + " = ANY(ARRAY(SELECT k FROM rft_wk))";
+    if (keys_loaded_) return AnyOf(b, column, order_keys_);
     return column + " IN (" + OrderKeys(b) + ")";
   }
 
@@ -516,6 +517,11 @@ class SqlAdapter::Loader {
   // locations and customers this page names and no earlier one did.
   const bool left_out_;
   std::unordered_set<std::string> page_customers_;
+  // Orders by ref on PostgreSQL: once the orders are loaded, the later
+  // queries find them by their keys, bound as one array, instead of looking
+  // the refs up again in each (see InKeys).
+  std::unordered_set<std::string> order_keys_;
+  bool keys_loaded_ = false;
   // A few orders by ref on PostgreSQL: every query of the load is one
   // statement (RunFolded).
   const bool folded_;
@@ -569,32 +575,38 @@ void SqlAdapter::Loader::LoadOrders() {
   b << "SELECT " << OutList(o, fields, "o") << " FROM " << From(o)
     << " o WHERE " << InKeys(b, Col(o, "key", "o"));
   const bool all = !keys_only_;
-  RunRecords<rft_order>("orders", RFT_REC_ORDER, std::move(b), fields.size(),
-                        [this, all](const RowReader& r, rft_order& x) {
-                          x.ref = r.Str(0);
-                          x.stable_id = r.Str(1);
-                          x.ship_date = r.Time(2);
-                          x.priority = r.Int(3, 0);
-                          x.site = r.Str(4);
-                          if (!all) return;
-                          x.provider = r.Str(5);
-                          x.customer_ref = r.Str(6);
-                          if (left_out_ && x.customer_ref.data != nullptr) {
-                            page_customers_.emplace(x.customer_ref.data,
-                                                    x.customer_ref.len);
-                          }
-                          x.customer_order_ref = r.Str(7);
-                          x.ship_to_name = r.Str(8);
-                          x.street = r.Str(9);
-                          x.city = r.Str(10);
-                          x.postcode = r.Str(11);
-                          x.country = r.Str(12);
-                          x.carrier = r.Str(13);
-                          x.carrier_service = r.Str(14);
-                          x.created_at = r.Time(15);
-                          x.release_at = r.Time(16);
-                          x.status_text = r.Str(17);
-                        });
+  const bool collect_keys = all && !folded_ && d_ == Dialect::kPostgres &&
+                            sel_.mode == RFT_SELECT_REFS;
+  RunRecords<rft_order>(
+      "orders", RFT_REC_ORDER, std::move(b), fields.size(),
+      [this, all, collect_keys](const RowReader& r, rft_order& x) {
+        x.ref = r.Str(0);
+        x.stable_id = r.Str(1);
+        if (collect_keys && x.stable_id.data != nullptr) {
+          order_keys_.emplace(x.stable_id.data, x.stable_id.len);
+        }
+        x.ship_date = r.Time(2);
+        x.priority = r.Int(3, 0);
+        x.site = r.Str(4);
+        if (!all) return;
+        x.provider = r.Str(5);
+        x.customer_ref = r.Str(6);
+        if (left_out_ && x.customer_ref.data != nullptr) {
+          page_customers_.emplace(x.customer_ref.data, x.customer_ref.len);
+        }
+        x.customer_order_ref = r.Str(7);
+        x.ship_to_name = r.Str(8);
+        x.street = r.Str(9);
+        x.city = r.Str(10);
+        x.postcode = r.Str(11);
+        x.country = r.Str(12);
+        x.carrier = r.Str(13);
+        x.carrier_service = r.Str(14);
+        x.created_at = r.Time(15);
+        x.release_at = r.Time(16);
+        x.status_text = r.Str(17);
+      });
+  keys_loaded_ = collect_keys;
 }
 
 void SqlAdapter::Loader::LoadLines() {

@@ -235,7 +235,11 @@ std::string ConfigYaml(const std::string& connection, bool whole) {
          "\ntimezone:\n  default: Europe/Paris\nfailure_policy: hold\n"
          "timeouts:\n  open: 60s\n  load: 600s\n  write: 600s\n"
          "writeback:\n  apply_holds: true\n" +
-         std::string(whole ? "wave:\n  page_orders: 0\n" : "") +
+         std::string(whole ? "wave:\n  page_orders: 0\n"
+                     : std::getenv("RFTGATE_BENCH_PAGE_ORDERS") != nullptr
+                         ? std::string("wave:\n  page_orders: ") +
+                               std::getenv("RFTGATE_BENCH_PAGE_ORDERS") + "\n"
+                         : "") +
          std::string(std::getenv("RFTGATE_BENCH_TRACE") != nullptr
                          ? "logging:\n  level: debug\n"
                          : "") +

@@ -71,7 +71,7 @@ struct Config {
   // `wave.page_orders`: a wave of more orders than this is checked and
   // written a page of this many orders at a time (when the adapter can), so
   // that memory does not grow with the wave; 0 = always whole.
-  uint64_t page_orders = 5000;
+  uint64_t page_orders = 20000;
   // Literal secret values (the resolved password, also as quoted in the
   // connection string) to hand to MakePluginLogger. Never log them.
   std::vector<std::string> secrets;

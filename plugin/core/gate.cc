@@ -48,6 +48,7 @@ struct LoadState {
   uint64_t capabilities = 0;
   // Set for a page of a paged wave.
   std::shared_ptr<PagedWave> paged;
+  PageCatalogue::Names names;  // what the page names
 
   // A page's order history is that of the orders outside the whole wave,
   // not only outside the page: the lines of the wave's own orders go.
@@ -94,6 +95,7 @@ struct LoadState {
                           : self->builder.Put(kind, records, count, &error);
       if (st == RFT_OK && self->paged) {
         self->paged->catalogue.Keep(kind, records, count);
+        PageCatalogue::Name(kind, records, count, &self->names);
       }
       if (st != RFT_OK && self->call != nullptr) {
         CopyMessage("the adapter delivered a bad record: " + error,
@@ -434,7 +436,8 @@ Status Gate::LoadWave(const rft_selection& selection, Wave* wave,
   }
   if (state->paged && (state->capabilities & RFT_CAP_KNOWN_LEFT_OUT) != 0) {
     std::string error;
-    if (state->paged->catalogue.ReplayInto(state->builder, &error) != RFT_OK) {
+    if (state->paged->catalogue.ReplayInto(state->builder, state->names,
+                                           &error) != RFT_OK) {
       return Status(RFT_ERR_INTERNAL,
                     "loading the wave failed: the records kept from earlier "
                     "pages were refused: " +

@@ -110,14 +110,18 @@ class KindStore {
     }
   }
 
-  rft_status Replay(uint32_t page, WaveBuilder& builder,
-                    std::string* error) const {
+  // Replays the records of the keys `wanted` accepts that the current page
+  // did not put; `seen` is called with each record replayed.
+  template <typename Wanted, typename Seen>
+  rft_status Replay(uint32_t page, WaveBuilder& builder, std::string* error,
+                    const Wanted& wanted, const Seen& seen) const {
     // Records are walked by the struct_size of the first: put each size
     // apart (one adapter gives one size).
     std::unordered_map<uint32_t, std::vector<char>> by_size;
     for (const auto& [key, e] : by_key_) {
-      if (e.page == page) continue;
+      if (e.page == page || !wanted(key)) continue;
       for (const T& rec : e.records) {
+        seen(rec);
         std::vector<char>& out = by_size[rec.struct_size];
         const size_t n = std::min<size_t>(rec.struct_size, sizeof(T));
         const size_t at = out.size();
@@ -209,12 +213,88 @@ void PageCatalogue::Keep(int32_t kind, const void* records, size_t count) {
   }
 }
 
-rft_status PageCatalogue::ReplayInto(WaveBuilder& builder,
+namespace {
+
+std::string_view Text(const rft_str& s) {
+  return s.data == nullptr ? std::string_view()
+                           : std::string_view(s.data, s.len);
+}
+
+template <typename T, typename F>
+void EachRecord(const void* records, size_t count, F f) {
+  const auto* base = static_cast<const char*>(records);
+  const uint32_t size = static_cast<const T*>(records)->struct_size;
+  for (size_t i = 0; i < count; ++i) {
+    f(*reinterpret_cast<const T*>(base + i * size));
+  }
+}
+
+}  // namespace
+
+void PageCatalogue::Name(int32_t kind, const void* records, size_t count,
+                         Names* names) {
+  if (count == 0) return;
+  // The fields read lie in every struct_size the wave builder accepts.
+  switch (kind) {
+    case RFT_REC_ORDER:
+      EachRecord<rft_order>(records, count, [&](const rft_order& o) {
+        if (o.customer_ref.data != nullptr) {
+          names->customers.emplace(Text(o.customer_ref));
+        }
+      });
+      return;
+    case RFT_REC_LINE:
+      EachRecord<rft_order_line>(records, count, [&](const rft_order_line& l) {
+        if (l.sku.data != nullptr) names->skus.emplace(Text(l.sku));
+        if (l.location.data != nullptr) {
+          names->locations.emplace(Text(l.location));
+        }
+      });
+      return;
+    case RFT_REC_STOCK:
+      EachRecord<rft_stock>(records, count, [&](const rft_stock& s) {
+        if (s.location.data != nullptr) {
+          names->locations.emplace(Text(s.location));
+        }
+      });
+      return;
+    default:
+      return;
+  }
+}
+
+rft_status PageCatalogue::ReplayInto(WaveBuilder& builder, const Names& names,
                                      std::string* error) const {
+  const Impl& m = *impl_;
+  const uint32_t page = m.page;
+  auto all = [](std::string_view) { return true; };
+  auto none = [](const auto&) {};
+  auto in = [](const std::unordered_set<std::string>& set) {
+    return [&set](std::string_view key) {
+      return set.count(std::string(key)) != 0;
+    };
+  };
+  // The locations stock replayed here holds, beside those the page names.
+  std::unordered_set<std::string> stock_locations;
+  auto holds = [&](const rft_stock& s) {
+    if (s.location.data != nullptr) stock_locations.emplace(Text(s.location));
+  };
+  auto named_location = [&](std::string_view code) {
+    const std::string key(code);
+    return names.locations.count(key) != 0 || stock_locations.count(key) != 0;
+  };
   rft_status st = RFT_OK;
-  impl_->ForEach([&](const auto& kind) {
-    if (st == RFT_OK) st = kind.Replay(impl_->page, builder, error);
-  });
+  auto replay = [&](const auto& kind, const auto& wanted, const auto& seen) {
+    if (st == RFT_OK) st = kind.Replay(page, builder, error, wanted, seen);
+  };
+  replay(m.items, in(names.skus), none);
+  replay(m.item_units, in(names.skus), none);
+  replay(m.stock, in(names.skus), holds);
+  replay(m.lots, in(names.skus), none);
+  replay(m.locations, named_location, none);
+  replay(m.customers, in(names.customers), none);
+  replay(m.units, all, none);
+  replay(m.carriers, all, none);
   return st;
 }
 

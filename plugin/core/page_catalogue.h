@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_set>
 
 #include "plugin/engine/wave.h"
 #include "rftgate/adapter_abi.h"
@@ -31,9 +32,21 @@ class PageCatalogue {
   // again replace the ones kept for it. Other kinds are ignored.
   void Keep(int32_t kind, const void* records, size_t count);
 
-  // Puts into `builder` the kept records of every key the current page did
-  // not put. Returns what builder.Put returned.
-  rft_status ReplayInto(WaveBuilder& builder, std::string* error) const;
+  // What a page names: the SKUs and locations of its lines (and of the
+  // stock it was given), the customers of its orders. Filled by Name().
+  struct Names {
+    std::unordered_set<std::string> skus, locations, customers;
+  };
+  // Adds what `count` records of `kind` name to *names.
+  static void Name(int32_t kind, const void* records, size_t count,
+                   Names* names);
+
+  // Puts into `builder` the kept records the current page did not put and
+  // needs: items, item units, stock and lots of the SKUs it names, the
+  // locations it names or that stock holds, its customers, every unit and
+  // carrier service. Returns what builder.Put returned.
+  rft_status ReplayInto(WaveBuilder& builder, const Names& names,
+                        std::string* error) const;
 
   // Approximate heap bytes held.
   size_t memory_bytes() const;

@@ -147,7 +147,7 @@ TEST(ConfigTest, MinimalConfigTakesTheDefaults) {
   EXPECT_EQ(config.logging.level, "info");
   EXPECT_TRUE(config.logging.file.empty());
   EXPECT_FALSE(config.apply_holds);
-  EXPECT_EQ(config.page_orders, 5000u);
+  EXPECT_EQ(config.page_orders, 20000u);
   EXPECT_TRUE(config.secrets.empty());
   EXPECT_TRUE(config.warnings.empty());
 
