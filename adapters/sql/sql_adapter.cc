@@ -276,8 +276,12 @@ class SqlAdapter::Loader {
         cond += AndWhere(b, m_.ready, "w");
         break;
       case RFT_SELECT_REFS:
-        cond += " AND " + Col(o, "ref", "w") + " IN (" +
-                RefsTable(b, refs_json_) + ")";
+        // PostgreSQL: one bound array, looked up as a hash (a JSON array
+        // unnested into a join costs about twice as much at 20,000 refs).
+        cond += " AND " + (d_ == Dialect::kPostgres
+                               ? AnyOf(b, Col(o, "ref", "w"), refs_)
+                               : Col(o, "ref", "w") + " IN (" +
+                                     RefsTable(b, refs_json_) + ")");
         break;
       case RFT_SELECT_RANGE:
         // Placeholders bind by position: one Bind() per statement.
@@ -346,8 +350,9 @@ class SqlAdapter::Loader {
       it = known.count(*it) ? set->erase(it) : std::next(it);
     }
   }
+  template <typename Values>
   static std::string AnyOf(SqlBuilder& b, const std::string& column,
-                           const std::unordered_set<std::string>& values) {
+                           const Values& values) {
     if (values.empty()) return "1 = 0";
     std::string array = "{";
     for (const auto& v : values) {
