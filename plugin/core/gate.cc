@@ -746,19 +746,9 @@ Status Gate::Check(const Request& request, std::unique_ptr<RunResult>* out) {
       paged_write = Status::Ok();
       loaded = CheckInPages(request, std::move(refs), started_us, result.get(),
                             &*paged_write);
-    } else if (loaded.ok()) {
-      // One page: the wave is loaded by the refs listed, and written whole.
-      std::vector<rft_str> views;
-      views.reserve(refs.size());
-      for (const std::string& r : refs) views.push_back(ToStr(r));
-      rft_selection listed{};
-      listed.struct_size = sizeof listed;
-      listed.mode = RFT_SELECT_REFS;
-      listed.refs = views.data();
-      listed.ref_count = views.size();
-      if (!refs.empty()) {
-        loaded = CheckWhole(request, listed, started_us, result.get());
-      }
+    } else if (loaded.ok() && !refs.empty()) {
+      // One page: the wave is loaded as selected, and written whole.
+      loaded = CheckWhole(request, sel, started_us, result.get());
     }
   }
   if (!loaded.ok()) {
