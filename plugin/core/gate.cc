@@ -35,6 +35,9 @@ namespace fs = std::filesystem;
 struct PagedWave {
   std::vector<std::string> refs;  // in the serving sequence
   std::unordered_set<std::string_view> ref_set;
+  // Kept while the wave's write transaction is open: only then may a page's
+  // load leave out what earlier pages put.
+  bool keep = false;
   PageCatalogue catalogue;
 };
 
@@ -93,7 +96,7 @@ struct LoadState {
       rft_status st = self->paged && kind == RFT_REC_HISTORY_LINE && count > 0
                           ? self->PutHistory(records, count, &error)
                           : self->builder.Put(kind, records, count, &error);
-      if (st == RFT_OK && self->paged) {
+      if (st == RFT_OK && self->paged && self->paged->keep) {
         self->paged->catalogue.Keep(kind, records, count);
         PageCatalogue::Name(kind, records, count, &self->names);
       }
@@ -434,7 +437,8 @@ Status Gate::LoadWave(const rft_selection& selection, Wave* wave,
         Masked(fmt::format("{} the wave failed: {}",
                            keys_only ? "listing" : "loading", s.message())));
   }
-  if (state->paged && (state->capabilities & RFT_CAP_KNOWN_LEFT_OUT) != 0) {
+  if (state->paged && state->paged->keep &&
+      (state->capabilities & RFT_CAP_KNOWN_LEFT_OUT) != 0) {
     std::string error;
     if (state->paged->catalogue.ReplayInto(state->builder, state->names,
                                            &error) != RFT_OK) {
@@ -588,6 +592,8 @@ Status Gate::CheckInPages(const Request& request,
     }
     *written = why;
     writing = false;
+    paged->keep = false;
+    paged->catalogue.Clear();
   };
   if (writing) {
     Status b = WriteStep(
@@ -598,7 +604,11 @@ Status Gate::CheckInPages(const Request& request,
               MakeRun(run_id, ruleset, apply_holds, started_us, 0);
           return api.write_begin(h, &run, call);
         });
-    if (!b.ok()) stop_writing(b, /*abort=*/false);
+    if (b.ok()) {
+      paged->keep = true;
+    } else {
+      stop_writing(b, /*abort=*/false);
+    }
   }
 
   RunContext ctx;
@@ -642,16 +652,21 @@ Status Gate::CheckInPages(const Request& request,
     load_us += t1 - t0;
     check_us += t2 - t1;
     if (writing) {
-      const int64_t page_us = t2 - t0;
-      Status w = WriteStep("write_part", [page_result, page_us](
-                                             const rft_adapter_api& api,
-                                             rft_adapter* h, rft_call* call) {
-        const WriteRows rows = FlattenResults(page_result->orders, page_us);
-        return api.write_part(
-            h, rows.rows.empty() ? nullptr : rows.rows.data(), rows.rows.size(),
-            rows.findings.empty() ? nullptr : rows.findings.data(),
-            rows.findings.size(), call);
-      });
+      // The rows are made here: the page's results are changed below while
+      // a call given up at its deadline may still be reading its rows (which
+      // view the page's text, kept alive with them).
+      auto rows = std::make_shared<const WriteRows>(
+          FlattenResults(page_result->orders, t2 - t0));
+      std::shared_ptr<const ResultStore> text = page_result->store;
+      Status w =
+          WriteStep("write_part", [rows, text](const rft_adapter_api& api,
+                                               rft_adapter* h, rft_call* call) {
+            return api.write_part(
+                h, rows->rows.empty() ? nullptr : rows->rows.data(),
+                rows->rows.size(),
+                rows->findings.empty() ? nullptr : rows->findings.data(),
+                rows->findings.size(), call);
+          });
       if (!w.ok()) stop_writing(w, /*abort=*/true);
     }
     write_us += NowUnixUs() - t2;

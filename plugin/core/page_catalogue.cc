@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "plugin/engine/engine.h"
@@ -110,27 +112,44 @@ class KindStore {
     }
   }
 
-  // Replays the records of the keys `wanted` accepts that the current page
-  // did not put; `seen` is called with each record replayed.
-  template <typename Wanted, typename Seen>
-  rft_status Replay(uint32_t page, WaveBuilder& builder, std::string* error,
-                    const Wanted& wanted, const Seen& seen) const {
-    // Records are walked by the struct_size of the first: put each size
-    // apart (one adapter gives one size).
-    std::unordered_map<uint32_t, std::vector<char>> by_size;
-    for (const auto& [key, e] : by_key_) {
-      if (e.page == page || !wanted(key)) continue;
-      for (const T& rec : e.records) {
-        seen(rec);
-        std::vector<char>& out = by_size[rec.struct_size];
-        const size_t n = std::min<size_t>(rec.struct_size, sizeof(T));
-        const size_t at = out.size();
-        out.resize(at + rec.struct_size);
-        std::memcpy(out.data() + at, &rec, n);
+  // The kept records of `key`, unless the current page put them.
+  const std::vector<T>* Kept(std::string_view key, uint32_t page) const {
+    auto it = by_key_.find(key);
+    return it == by_key_.end() || it->second.page == page ? nullptr
+                                                          : &it->second.records;
+  }
+  // Adds the kept records of `keys` (every key when null) that the current
+  // page did not put to *out.
+  template <typename Keys>
+  void Collect(const Keys* keys, uint32_t page,
+               std::vector<const T*>* out) const {
+    auto add = [&](const std::vector<T>& records) {
+      for (const T& rec : records) out->push_back(&rec);
+    };
+    if (keys == nullptr) {
+      for (const auto& [key, e] : by_key_) {
+        if (e.page != page) add(e.records);
       }
+      return;
+    }
+    for (const auto& key : *keys) {
+      if (const std::vector<T>* kept = Kept(key, page)) add(*kept);
+    }
+  }
+  // Puts `records` into the builder. Records are walked by the struct_size
+  // of the first: each size apart (one adapter gives one size), copied
+  // into storage aligned for T.
+  static rft_status Put(const std::vector<const T*>& records,
+                        WaveBuilder& builder, std::string* error) {
+    std::map<uint32_t, std::vector<char>> by_size;
+    for (const T* rec : records) {
+      std::vector<char>& out = by_size[rec->struct_size];
+      const size_t n = std::min<size_t>(rec->struct_size, sizeof(T));
+      const size_t at = out.size();
+      out.resize(at + rec->struct_size);
+      std::memcpy(out.data() + at, rec, n);
     }
     for (auto& [size, bytes] : by_size) {
-      // Copied into storage aligned for T before the builder reads it.
       std::vector<T> aligned((bytes.size() + sizeof(T) - 1) / sizeof(T));
       std::memcpy(static_cast<void*>(aligned.data()), bytes.data(),
                   bytes.size());
@@ -258,6 +277,15 @@ void PageCatalogue::Name(int32_t kind, const void* records, size_t count,
         }
       });
       return;
+    case RFT_REC_LOCATION:
+      // A location the page was given needs its parents too.
+      EachRecord<rft_location>(records, count, [&](const rft_location& l) {
+        if (l.struct_size >= offsetof(rft_location, parent) + sizeof(rft_str) &&
+            l.parent.data != nullptr) {
+          names->locations.emplace(Text(l.parent));
+        }
+      });
+      return;
     default:
       return;
   }
@@ -267,35 +295,62 @@ rft_status PageCatalogue::ReplayInto(WaveBuilder& builder, const Names& names,
                                      std::string* error) const {
   const Impl& m = *impl_;
   const uint32_t page = m.page;
-  auto all = [](std::string_view) { return true; };
-  auto none = [](const auto&) {};
-  auto in = [](const std::unordered_set<std::string>& set) {
-    return [&set](std::string_view key) {
-      return set.count(std::string(key)) != 0;
-    };
-  };
-  // The locations stock replayed here holds, beside those the page names.
-  std::unordered_set<std::string> stock_locations;
-  auto holds = [&](const rft_stock& s) {
-    if (s.location.data != nullptr) stock_locations.emplace(Text(s.location));
-  };
-  auto named_location = [&](std::string_view code) {
-    const std::string key(code);
-    return names.locations.count(key) != 0 || stock_locations.count(key) != 0;
-  };
+  using All = std::vector<std::string>;  // a null `All*` = every key
+  std::vector<const rft_item*> items;
+  std::vector<const rft_item_unit*> item_units;
+  std::vector<const rft_stock*> stock;
+  std::vector<const rft_lot*> lots;
+  std::vector<const rft_location*> locations;
+  std::vector<const rft_customer*> customers;
+  std::vector<const rft_unit*> units;
+  std::vector<const rft_carrier_service*> carriers;
+  m.items.Collect(&names.skus, page, &items);
+  m.item_units.Collect(&names.skus, page, &item_units);
+  m.stock.Collect(&names.skus, page, &stock);
+  m.lots.Collect(&names.skus, page, &lots);
+  m.customers.Collect(&names.customers, page, &customers);
+  m.units.Collect(static_cast<const All*>(nullptr), page, &units);
+  m.carriers.Collect(static_cast<const All*>(nullptr), page, &carriers);
+  // Locations: those the page names, those the stock replayed holds, and
+  // the parents of all of them, up the tree.
+  std::vector<std::string_view> frontier(names.locations.begin(),
+                                         names.locations.end());
+  for (const rft_stock* s : stock) {
+    if (s->location.data != nullptr) frontier.push_back(Text(s->location));
+  }
+  std::unordered_set<std::string_view> visited;
+  while (!frontier.empty()) {
+    const std::string_view code = frontier.back();
+    frontier.pop_back();
+    if (!visited.insert(code).second) continue;
+    const std::vector<rft_location>* kept = m.locations.Kept(code, page);
+    if (kept == nullptr) continue;
+    for (const rft_location& l : *kept) {
+      locations.push_back(&l);
+      if (l.parent.data != nullptr) frontier.push_back(Text(l.parent));
+    }
+  }
   rft_status st = RFT_OK;
-  auto replay = [&](const auto& kind, const auto& wanted, const auto& seen) {
-    if (st == RFT_OK) st = kind.Replay(page, builder, error, wanted, seen);
+  auto put = [&](const auto& store, const auto& records) {
+    if (st == RFT_OK && !records.empty()) {
+      st = store.Put(records, builder, error);
+    }
   };
-  replay(m.items, in(names.skus), none);
-  replay(m.item_units, in(names.skus), none);
-  replay(m.stock, in(names.skus), holds);
-  replay(m.lots, in(names.skus), none);
-  replay(m.locations, named_location, none);
-  replay(m.customers, in(names.customers), none);
-  replay(m.units, all, none);
-  replay(m.carriers, all, none);
+  put(m.items, items);
+  put(m.item_units, item_units);
+  put(m.stock, stock);
+  put(m.lots, lots);
+  put(m.locations, locations);
+  put(m.customers, customers);
+  put(m.units, units);
+  put(m.carriers, carriers);
   return st;
+}
+
+void PageCatalogue::Clear() {
+  const uint32_t page = impl_->page;
+  impl_ = std::make_unique<Impl>();
+  impl_->page = page;
 }
 
 size_t PageCatalogue::memory_bytes() const {

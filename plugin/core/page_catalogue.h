@@ -43,10 +43,14 @@ class PageCatalogue {
 
   // Puts into `builder` the kept records the current page did not put and
   // needs: items, item units, stock and lots of the SKUs it names, the
-  // locations it names or that stock holds, its customers, every unit and
-  // carrier service. Returns what builder.Put returned.
+  // locations it names or that stock holds and their parents, its
+  // customers, every unit and carrier service. Returns what builder.Put
+  // returned.
   rft_status ReplayInto(WaveBuilder& builder, const Names& names,
                         std::string* error) const;
+
+  // Forgets every record kept.
+  void Clear();
 
   // Approximate heap bytes held.
   size_t memory_bytes() const;
