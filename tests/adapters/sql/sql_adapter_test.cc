@@ -116,9 +116,14 @@ class SqlAdapterTest : public ::testing::TestWithParam<std::string> {
         all.push_back(table + ": " + r);
       }
     };
+    // In this test's database only: MySQL's information_schema shows the
+    // tables of every database on the server (other tests' too).
     std::string exists = wms.Value(
         wms.dialect() == Dialect::kSqlite
             ? "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rft_errors'"
+        : wms.dialect() == Dialect::kMysql
+            ? "SELECT COUNT(*) FROM information_schema.tables WHERE "
+              "table_name = 'rft_errors' AND table_schema = DATABASE()"
             : "SELECT COUNT(*) FROM information_schema.tables WHERE "
               "table_name = 'rft_errors'");
     if (exists == "0") return all;
