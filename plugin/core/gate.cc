@@ -564,7 +564,6 @@ Status Gate::ListWave(const rft_selection& selection,
 Status Gate::CheckInPages(const Request& request,
                           std::vector<std::string> refs_in, int64_t started_us,
                           RunResult* result, Status* written) {
-  const rft_selection& sel = request.selection;
   auto paged = std::make_shared<PagedWave>();
   paged->refs = std::move(refs_in);
   const std::vector<std::string>& refs = paged->refs;
@@ -611,9 +610,8 @@ Status Gate::CheckInPages(const Request& request,
     }
   }
 
-  RunContext ctx;
+  RunContext ctx;  // past orders are never paged (UsePages)
   ctx.now_unix_us = started_us;
-  ctx.past_orders = sel.mode == RFT_SELECT_RANGE;
   WaveCarry carry;
   auto store = std::make_shared<ResultStore>();
   std::vector<std::pair<size_t, size_t>> finding_runs;

@@ -66,10 +66,11 @@ struct Fields<rft_carrier_service> {
 
 template <typename T, typename M>
 bool Holds(uint32_t struct_size, M T::*member) {
-  const T* probe = nullptr;
+  static const T probe{};
   const size_t end =
-      static_cast<size_t>(reinterpret_cast<const char*>(&(probe->*member)) -
-                          reinterpret_cast<const char*>(probe) + sizeof(M));
+      static_cast<size_t>(reinterpret_cast<const char*>(&(probe.*member)) -
+                          reinterpret_cast<const char*>(&probe)) +
+      sizeof(M);
   return struct_size >= end;
 }
 
