@@ -624,6 +624,98 @@ TEST_P(SqlAdapterTest, LoadQueriesDoNotGrowWithTheWave) {
   RecordProperty("statements_per_load", std::to_string(large_count));
 }
 
+// A wave naming many SKUs (on PostgreSQL, more than the adapter binds as
+// one `= ANY` array: there the stock, lots and units are read through a
+// join with the unnested array) reads every stock row, lot and unit of
+// each of them, outside a wave and inside one, and nothing of the SKUs it
+// does not name.
+TEST_P(SqlAdapterTest, WaveOfManySkusReadsEachOnesStockLotsAndUnits) {
+  constexpr int kSkus = 600;
+  std::string items = "INSERT INTO wms_item VALUES ";
+  std::string packs = "INSERT INTO wms_pack VALUES ";
+  std::string stock = "INSERT INTO wms_stock VALUES ";
+  std::string lots = "INSERT INTO wms_lot VALUES ";
+  std::string order =
+      "INSERT INTO wms_order (id, ref, customer, state, ship_date, created, "
+      "released, prio, service, postcode, country) VALUES (9000, 'MANY', 'C1', "
+      "'released', '" +
+      TestWms::DaysAgo(-1) + "', '" + TestWms::DaysAgo(0) + " 10:00:00', '" +
+      TestWms::DaysAgo(0) + " 11:00:00', 1, 'PARCEL', '75001', 'FR')";
+  std::string lines =
+      "INSERT INTO wms_line (id, order_id, pos, sku, qty, "
+      "uom, loc, lot) VALUES ";
+  for (int i = 0; i < kSkus + 50; ++i) {
+    const std::string sku = "M" + std::to_string(1000 + i);
+    const std::string sep = i > 0 ? ", " : "";
+    items += sep + "('" + sku + "', 1, 1, 0.5, 'EA')";
+    packs += sep + "('" + sku + "', 'CS', 6), ('" + sku + "', 'PL', 480)";
+    stock += sep + "('" + sku + "', 'A-01', 'LA" + std::to_string(i) +
+             "', 10, 0), ('" + sku + "', 'BULK', 'LB" + std::to_string(i) +
+             "', 20, 1)";
+    lots += sep + "('" + sku + "', 'LA" + std::to_string(i) +
+            "', '2031-12-31', 'released'), ('" + sku + "', 'LB" +
+            std::to_string(i) + "', '2032-06-30', 'released')";
+    // The last 50 SKUs are on no line of the wave.
+    if (i < kSkus) {
+      lines += sep + "(" + std::to_string(90000 + i) + ", 9000, " +
+               std::to_string(i + 1) + ", '" + sku + "', 1, 'EA', NULL, NULL)";
+    }
+  }
+  for (const std::string* sql :
+       {&items, &packs, &stock, &lots, &order, &lines}) {
+    wms_->Exec(*sql);
+  }
+  auto h = Open();
+  ASSERT_TRUE(h);
+  auto check = [&](const RecordingSink& sink, const char* where) {
+    SCOPED_TRACE(where);
+    std::map<std::string, int> stock_rows, lot_rows;
+    for (const auto& s : sink.stock) {
+      if (s.sku[0] == 'M') ++stock_rows[s.sku];
+    }
+    for (const auto& l : sink.lots) {
+      if (l.sku[0] == 'M')
+        ++lot_rows[l.lot.substr(0, 2) == "LA" ? l.sku : l.sku + "/b"];
+    }
+    size_t items_read = 0;
+    for (const auto& it : sink.items) items_read += it.sku[0] == 'M';
+    EXPECT_EQ(items_read, size_t{kSkus});
+    EXPECT_EQ(stock_rows.size(), size_t{kSkus});
+    EXPECT_EQ(lot_rows.size(), size_t{2 * kSkus});
+    for (int i = 0; i < kSkus; ++i) {
+      const std::string sku = "M" + std::to_string(1000 + i);
+      EXPECT_EQ(stock_rows[sku], 2) << sku;
+      EXPECT_EQ(lot_rows[sku], 1) << sku;
+      EXPECT_EQ(lot_rows[sku + "/b"], 1) << sku;
+    }
+    EXPECT_EQ(stock_rows.count("M" + std::to_string(1000 + kSkus)), 0u);
+    // Two units per SKU (CS, PL) besides the tiny WMS's own.
+    EXPECT_GE(sink.counts.at(RFT_REC_ITEM_UNIT), size_t{2 * kSkus});
+  };
+  std::vector<std::string> wanted = {"MANY"};
+  std::vector<rft_str> refs = {Borrow(wanted[0])};
+  RecordingSink outside;
+  ASSERT_EQ(Load(*h, ByRefs(refs), outside), RFT_OK);
+  check(outside, "outside a wave");
+  RecordingSink ready;
+  ASSERT_EQ(Load(*h, Ready(), ready), RFT_OK);
+  check(ready, "the ready wave");
+
+  // Inside an open wave, the first load of the SKUs reads them the same.
+  const rft_adapter_api& api = Library().api();
+  SyntheticRun run = FirstRun();
+  run.run_id = "many-skus";
+  const SyntheticRun::Abi abi = run.ToAbi();
+  std::string msg;
+  ASSERT_EQ(SyntheticRun::WriteBegin(api, h->get(), abi.run, &msg), RFT_OK)
+      << msg;
+  RecordingSink inside;
+  ASSERT_EQ(Load(*h, ByRefs(refs), inside), RFT_OK);
+  check(inside, "inside a wave");
+  TestCall abort;
+  ASSERT_EQ(api.write_abort(h->get(), abort.get()), RFT_OK) << abort.message();
+}
+
 TEST_P(SqlAdapterTest, LeavesOutTheInputsTheChecksDoNotRead) {
   wms_->AddOrders(1, 4, "released");
   wms_->AddOrders(100, 2, "shipped", 5);
