@@ -1,5 +1,6 @@
 #include "adapters/common/database.h"
 
+#include <libpq-fe.h>
 #include <soci/mysql/soci-mysql.h>
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
@@ -7,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <stdexcept>
 
 namespace rftgate::adapters {
 
@@ -108,7 +110,6 @@ struct Database::Prepared {
   std::vector<soci::indicator> param_inds;
   std::vector<std::vector<std::string>> values;
   std::vector<std::vector<soci::indicator>> inds;
-  std::vector<std::vector<int>> nulls;
   std::unique_ptr<soci::statement> st;
 };
 
@@ -225,6 +226,101 @@ std::string PositionalPlaceholders(const std::string& sql) {
   return RewritePlaceholders(sql, [](size_t) { return std::string("?"); });
 }
 
+// The first `rows` rows SOCI fetched into `values` (one vector per column),
+// as a batch of views kept in *cells.
+TextBatch Cells(const std::vector<std::vector<std::string>>& values,
+                const std::vector<std::vector<soci::indicator>>& inds,
+                size_t rows, std::vector<std::string_view>* cells) {
+  const size_t columns = values.size();
+  cells->resize(rows * columns);
+  for (size_t r = 0; r < rows; ++r) {
+    for (size_t c = 0; c < columns; ++c) {
+      (*cells)[r * columns + c] = inds[c][r] == soci::i_null
+                                      ? std::string_view()
+                                      : std::string_view(values[c][r]);
+    }
+  }
+  return TextBatch(cells->data(), rows, columns);
+}
+
+PGconn* NativePg(soci::session& session) {
+  return static_cast<soci::postgresql_session_backend*>(session.get_backend())
+      ->conn_;
+}
+
+// One row of COPY's text format, without its newline: fields split at
+// tabs and unescaped in place (an escape never makes a field longer),
+// "\N" = NULL. False when the row does not have `columns` fields.
+bool SplitCopyRow(char* row, size_t size, size_t columns,
+                  std::string_view* out) {
+  size_t field = 0;
+  char* w = row;
+  char* start = row;
+  bool null = false;
+  auto finish = [&] {
+    if (field < columns) {
+      out[field] =
+          null ? std::string_view()
+               : std::string_view(start, static_cast<size_t>(w - start));
+    }
+    ++field;
+  };
+  for (size_t i = 0; i < size; ++i) {
+    char c = row[i];
+    if (c == '\t') {
+      finish();
+      start = w = row + i + 1;
+      null = false;
+      continue;
+    }
+    if (c == '\\' && i + 1 < size) {
+      char e = row[++i];
+      switch (e) {
+        case 'N':
+          null = true;
+          continue;
+        case 'b':
+          c = '\b';
+          break;
+        case 'f':
+          c = '\f';
+          break;
+        case 'n':
+          c = '\n';
+          break;
+        case 'r':
+          c = '\r';
+          break;
+        case 't':
+          c = '\t';
+          break;
+        case 'v':
+          c = '\v';
+          break;
+        default:
+          c = e;
+          break;  // "\\" and any other escaped character
+      }
+    }
+    *w++ = c;
+  }
+  finish();
+  return field == columns;
+}
+
+// Frees the rows a batch of Stream views, and the batch's views.
+struct CopyRows {
+  std::vector<char*> buffers;
+  std::vector<std::string_view> cells;
+  size_t rows = 0;
+  void Clear() {
+    for (char* b : buffers) PQfreemem(b);
+    buffers.clear();
+    rows = 0;
+  }
+  ~CopyRows() { Clear(); }
+};
+
 }  // namespace
 
 int64_t Database::Exec(const std::string& sql, std::vector<Param> params) {
@@ -249,7 +345,6 @@ void Database::Query(const std::string& sql, std::vector<Param> params,
       columns, std::vector<std::string>(batch_rows));
   std::vector<std::vector<soci::indicator>> inds(
       columns, std::vector<soci::indicator>(batch_rows));
-  std::vector<std::vector<int>> nulls(columns, std::vector<int>(batch_rows, 0));
   std::vector<soci::indicator> param_inds;
   soci::statement st(*session_);
   for (size_t c = 0; c < columns; ++c) {
@@ -261,21 +356,112 @@ void Database::Query(const std::string& sql, std::vector<Param> params,
       spec_.dialect == Dialect::kSqlite ? PositionalPlaceholders(sql) : sql,
       soci::details::st_one_time_query);
   st.define_and_bind();
+  std::vector<std::string_view> cells;
   bool more = st.execute(true);
   while (more) {
     size_t rows = columns == 0 ? 0 : values[0].size();
-    for (size_t c = 0; c < columns; ++c) {
-      for (size_t r = 0; r < rows; ++r) {
-        nulls[c][r] = inds[c][r] == soci::i_null ? 1 : 0;
-      }
-    }
-    if (rows > 0) on_batch(TextBatch(values, nulls, rows));
+    if (rows > 0) on_batch(Cells(values, inds, rows, &cells));
     for (size_t c = 0; c < columns; ++c) {
       values[c].resize(batch_rows);
       inds[c].resize(batch_rows);
     }
     more = st.fetch();
   }
+}
+
+void Database::Stream(const std::string& sql, std::vector<Param> params,
+                      size_t columns, size_t batch_rows,
+                      const std::function<void(const TextBatch&)>& on_batch) {
+  if (spec_.dialect != Dialect::kPostgres || columns == 0) {
+    Query(sql, std::move(params), columns, batch_rows, on_batch);
+    return;
+  }
+  PGconn* conn = NativePg(*session_);
+  // COPY takes no bound values: each becomes a literal, quoted by libpq
+  // for this connection (an untyped literal is read as a bound value is).
+  std::string failed;
+  std::string text = RewritePlaceholders(sql, [&](size_t n) -> std::string {
+    if (n >= params.size()) {
+      failed = "a placeholder without a value";
+      return "NULL";
+    }
+    if (params[n].is_null) return "NULL";
+    const std::string& v = params[n].value;
+    char* quoted = PQescapeLiteral(conn, v.data(), v.size());
+    if (quoted == nullptr) {
+      failed = PQerrorMessage(conn);
+      return "NULL";
+    }
+    std::string out(quoted);
+    PQfreemem(quoted);
+    return out;
+  });
+  if (!failed.empty()) {
+    throw std::runtime_error("cannot quote a value: " + failed);
+  }
+  text = "COPY (" + text + ") TO STDOUT";
+  PGresult* started = PQexec(conn, text.c_str());
+  if (PQresultStatus(started) != PGRES_COPY_OUT) {
+    std::string message = started != nullptr ? PQresultErrorMessage(started)
+                                             : PQerrorMessage(conn);
+    PQclear(started);
+    while (PGresult* rest = PQgetResult(conn)) PQclear(rest);
+    throw std::runtime_error(message);
+  }
+  PQclear(started);
+
+  batch_rows = std::max<size_t>(batch_rows, 1);
+  CopyRows batch;
+  batch.buffers.reserve(batch_rows);
+  batch.cells.resize(batch_rows * columns);
+  try {
+    for (;;) {
+      char* row = nullptr;
+      int size = PQgetCopyData(conn, &row, 0);
+      if (size == -1) break;  // the end of the rows
+      if (size < 0) throw std::runtime_error(PQerrorMessage(conn));
+      batch.buffers.push_back(row);
+      size_t n = static_cast<size_t>(size);
+      if (n > 0 && row[n - 1] == '\n') --n;
+      if (!SplitCopyRow(row, n, columns,
+                        batch.cells.data() + batch.rows * columns)) {
+        throw std::runtime_error(
+            "COPY gave a row of another width than the "
+            "query's " +
+            std::to_string(columns) + " columns");
+      }
+      if (++batch.rows == batch_rows) {
+        on_batch(TextBatch(batch.cells.data(), batch.rows, columns));
+        batch.Clear();
+      }
+    }
+    if (batch.rows > 0) {
+      on_batch(TextBatch(batch.cells.data(), batch.rows, columns));
+      batch.Clear();
+    }
+  } catch (...) {
+    // Stop the statement and read what the server still sends; the
+    // transaction has failed, so the connection is reconnected next call.
+    if (PGcancel* cancel = PQgetCancel(conn)) {
+      char error[256];
+      PQcancel(cancel, error, sizeof error);
+      PQfreeCancel(cancel);
+    }
+    char* rest = nullptr;
+    while (PQgetCopyData(conn, &rest, 0) > 0) PQfreemem(rest);
+    while (PGresult* r = PQgetResult(conn)) PQclear(r);
+    broken_ = true;
+    throw;
+  }
+  // The COPY's own result, then the end of the command.
+  std::string message;
+  while (PGresult* r = PQgetResult(conn)) {
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && message.empty()) {
+      message = PQresultErrorMessage(r);
+    }
+    PQclear(r);
+  }
+  if (!message.empty()) throw std::runtime_error(message);
 }
 
 void Database::QueryPrepared(
@@ -302,7 +488,6 @@ void Database::QueryPrepared(
     fresh->params = std::move(params);
     fresh->values.assign(columns, std::vector<std::string>(batch_rows));
     fresh->inds.assign(columns, std::vector<soci::indicator>(batch_rows));
-    fresh->nulls.assign(columns, std::vector<int>(batch_rows, 0));
     fresh->st = std::make_unique<soci::statement>(*session_);
     for (size_t c = 0; c < columns; ++c) {
       fresh->st->exchange(soci::into(fresh->values[c], fresh->inds[c]));
@@ -331,15 +516,11 @@ void Database::QueryPrepared(
     }
   }
   try {
+    std::vector<std::string_view> cells;
     bool more = p->st->execute(true);
     while (more) {
       size_t rows = columns == 0 ? 0 : p->values[0].size();
-      for (size_t c = 0; c < columns; ++c) {
-        for (size_t r = 0; r < rows; ++r) {
-          p->nulls[c][r] = p->inds[c][r] == soci::i_null ? 1 : 0;
-        }
-      }
-      if (rows > 0) on_batch(TextBatch(p->values, p->nulls, rows));
+      if (rows > 0) on_batch(Cells(p->values, p->inds, rows, &cells));
       for (size_t c = 0; c < columns; ++c) {
         p->values[c].resize(batch_rows);
         p->inds[c].resize(batch_rows);

@@ -75,23 +75,23 @@ struct SqlBuilder {
 // the callback that receives the batch.
 class TextBatch {
  public:
-  TextBatch(const std::vector<std::vector<std::string>>& values,
-            const std::vector<std::vector<int>>& nulls, size_t rows)
-      : values_(values), nulls_(nulls), rows_(rows) {}
+  // `cells`: rows x columns views, row by row; a NULL is an absent view
+  // (data() == nullptr), an empty text a present one.
+  TextBatch(const std::string_view* cells, size_t rows, size_t columns)
+      : cells_(cells), rows_(rows), columns_(columns) {}
   size_t rows() const { return rows_; }
-  size_t columns() const { return values_.size(); }
-  bool IsNull(size_t row, size_t col) const { return nulls_[col][row] != 0; }
+  size_t columns() const { return columns_; }
+  bool IsNull(size_t row, size_t col) const {
+    return cells_[row * columns_ + col].data() == nullptr;
+  }
   // The text of a cell; an absent view (data() == nullptr) for NULL.
   std::string_view At(size_t row, size_t col) const {
-    if (IsNull(row, col)) return std::string_view();
-    const std::string& s = values_[col][row];
-    return std::string_view(s.data(), s.size());
+    return cells_[row * columns_ + col];
   }
 
  private:
-  const std::vector<std::vector<std::string>>& values_;
-  const std::vector<std::vector<int>>& nulls_;
-  size_t rows_;
+  const std::string_view* cells_;
+  size_t rows_, columns_;
 };
 
 class Database {
@@ -139,6 +139,17 @@ class Database {
   void Query(const std::string& sql, std::vector<Param> params, size_t columns,
              size_t batch_rows,
              const std::function<void(const TextBatch&)>& on_batch);
+
+  // As Query, for a query that may return many rows (a wave's orders,
+  // lines, stock...). On PostgreSQL the rows are streamed with COPY (the
+  // values written into the statement as literals, quoted by libpq):
+  // the first batch is handed over while the server still produces the
+  // rest, and no row is copied into a string of its own. Elsewhere, Query.
+  // A callback that throws stops the statement (cancelled on the server);
+  // the connection is then reconnected by the next call.
+  void Stream(const std::string& sql, std::vector<Param> params, size_t columns,
+              size_t batch_rows,
+              const std::function<void(const TextBatch&)>& on_batch);
 
   // Off: QueryPrepared runs as Query (nothing kept on the server between
   // calls), for connections through a pooler in transaction mode, where

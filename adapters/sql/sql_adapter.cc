@@ -433,7 +433,7 @@ class SqlAdapter::Loader {
       return;
     }
     call_.ThrowIfStopped();
-    a_.db_->Query(
+    a_.db_->Stream(
         part.b.sql, std::move(part.b.params), part.columns, BatchRows(),
         [&](const TextBatch& batch) {
           for (size_t i = 0; i < batch.rows(); ++i) {

@@ -109,6 +109,8 @@ class TestWms {
   const std::string& db_name() const { return db_name_; }
   adapters::Database& db() { return *session_; }
   adapters::Database* admin() { return admin_.get(); }
+  // The connection to the test database itself.
+  adapters::Database& session() { return *session_; }
 
   void Exec(const std::string& sql) { session_->Exec(sql); }
 
