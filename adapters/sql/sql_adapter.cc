@@ -270,27 +270,7 @@ class SqlAdapter::Loader {
   std::string OrderKeys(SqlBuilder& b) const {
     if (cte_ready_) return "SELECT k FROM rft_wk";
     const Source& o = m_.orders;
-    std::string cond = "1 = 1" + AndWhere(b, o.where, "w");
-    switch (sel_.mode) {
-      case RFT_SELECT_READY:
-        cond += AndWhere(b, m_.ready, "w");
-        break;
-      case RFT_SELECT_REFS:
-        // PostgreSQL: one bound array, looked up as a hash (a JSON array
-        // unnested into a join costs about twice as much at 20,000 refs).
-        cond += " AND " + (d_ == Dialect::kPostgres
-                               ? AnyOf(b, Col(o, "ref", "w"), refs_)
-                               : Col(o, "ref", "w") + " IN (" +
-                                     RefsTable(b, refs_json_) + ")");
-        break;
-      case RFT_SELECT_RANGE:
-        // Placeholders bind by position: one Bind() per statement.
-        cond += " AND " + Col(o, m_.range_field, "w") + " >= ";
-        cond += b.Bind(Text(range_from_));
-        cond += " AND " + Col(o, m_.range_field, "w") + " < ";
-        cond += b.Bind(Text(range_to_excl_));
-        break;
-    }
+    std::string cond = OrderCondition(b, "w");
     if (sel_.max_orders == 0) {
       return "SELECT " + Col(o, "key", "w") + " FROM " + From(o) + " w WHERE " +
              cond;
@@ -298,6 +278,32 @@ class SqlAdapter::Loader {
     return "SELECT wk.k FROM (SELECT " + Col(o, "key", "w") + " AS k FROM " +
            From(o) + " w WHERE " + cond + " ORDER BY " + Col(o, "ref", "w") +
            " LIMIT " + std::to_string(sel_.max_orders) + ") wk";
+  }
+  // The condition that selects the orders, on the orders source as `alias`.
+  std::string OrderCondition(SqlBuilder& b, const char* alias) const {
+    const Source& o = m_.orders;
+    std::string cond = "1 = 1" + AndWhere(b, o.where, alias);
+    switch (sel_.mode) {
+      case RFT_SELECT_READY:
+        cond += AndWhere(b, m_.ready, alias);
+        break;
+      case RFT_SELECT_REFS:
+        // PostgreSQL: one bound array, looked up as a hash (a JSON array
+        // unnested into a join costs about twice as much at 20,000 refs).
+        cond += " AND " + (d_ == Dialect::kPostgres
+                               ? AnyOf(b, Col(o, "ref", alias), refs_)
+                               : Col(o, "ref", alias) + " IN (" +
+                                     RefsTable(b, refs_json_) + ")");
+        break;
+      case RFT_SELECT_RANGE:
+        // Placeholders bind by position: one Bind() per statement.
+        cond += " AND " + Col(o, m_.range_field, alias) + " >= ";
+        cond += b.Bind(Text(range_from_));
+        cond += " AND " + Col(o, m_.range_field, alias) + " < ";
+        cond += b.Bind(Text(range_to_excl_));
+        break;
+    }
+    return cond;
   }
   // `column` IN the keys of the selected orders. In a folded load, an
   // array built once from rft_wk: PostgreSQL then looks the keys up by
@@ -608,7 +614,14 @@ void SqlAdapter::Loader::LoadOrders() {
       kFields.begin(), keys_only_ ? kFields.begin() + kKeys : kFields.end());
   SqlBuilder b;
   b << "SELECT " << OutList(o, fields, "o") << " FROM " << From(o)
-    << " o WHERE " << InKeys(b, Col(o, "key", "o"));
+    << " o WHERE ";
+  if (!cte_ready_ && !keys_loaded_ && sel_.max_orders == 0) {
+    // The selected orders themselves, not their keys looked up again (a
+    // second scan of the orders and a join).
+    b << OrderCondition(b, "o");
+  } else {
+    b << InKeys(b, Col(o, "key", "o"));
+  }
   const bool all = !keys_only_;
   const bool collect_keys = all && !folded_ && d_ == Dialect::kPostgres &&
                             sel_.mode == RFT_SELECT_REFS;
