@@ -32,6 +32,21 @@ inline uint64_t HashBytes(const char* p, size_t n) {
 
 constexpr size_t kChunkChars = 64 * 1024;
 
+// The last string a field of a batch interned, and its id: consecutive
+// records often repeat it (the lines of one order, an order's site or
+// carrier, the stock rows of one SKU), and comparing with it spares a
+// lookup in the pool's index, which waits on memory.
+struct Recent {
+  uint32_t Intern(StringPool& sp, const rft_str& s) {
+    if (s.data == nullptr) return kNone;
+    const std::string_view v(s.data, s.len);
+    if (id != kNone && sp.Get(id) == v) return id;
+    id = sp.Intern(v);
+    return id;
+  }
+  uint32_t id = kNone;
+};
+
 }  // namespace
 
 uint32_t StringPool::Intern(const rft_str& s) {
@@ -368,6 +383,7 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
     }
   };
   for (size_t k = 0; k < kAhead; ++k) prefetch(k);
+  Recent recent[6];
   for (size_t i = 0; i < count; ++i) {
     prefetch(i + kAhead);
     const char* p = base + i * stride;
@@ -400,18 +416,18 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
                           sp.Get(o.ref)));
         }
         o.stable_id = sp.Add(r.stable_id);
-        o.site = sp.Intern(r.site);
-        o.provider = sp.Intern(r.provider);
+        o.site = recent[0].Intern(sp, r.site);
+        o.provider = recent[1].Intern(sp, r.provider);
         o.customer = sp.Intern(r.customer_ref);
         o.customer_order_ref = sp.Intern(r.customer_order_ref);
         o.ship_to_name = sp.Add(r.ship_to_name);
         o.street = sp.Add(r.street);
         o.city = sp.Intern(r.city);
         o.postcode = sp.Intern(r.postcode);
-        o.country = sp.Intern(r.country);
-        o.carrier = sp.Intern(r.carrier);
-        o.carrier_service = sp.Intern(r.carrier_service);
-        o.status_text = sp.Intern(r.status_text);
+        o.country = recent[2].Intern(sp, r.country);
+        o.carrier = recent[3].Intern(sp, r.carrier);
+        o.carrier_service = recent[4].Intern(sp, r.carrier_service);
+        o.status_text = recent[5].Intern(sp, r.status_text);
         o.ship_date = ToTime(r.ship_date);
         o.created_at = ToTime(r.created_at);
         o.release_at = ToTime(r.release_at);
@@ -431,7 +447,7 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
         if (!c.ok()) return fail(c.error());
         LineRec l{};
         LineInfo info{};
-        info.order_ref = sp.Intern(r.order_ref);
+        info.order_ref = recent[0].Intern(sp, r.order_ref);
         info.line_no = r.line_no;
         if (!st.lines.insert(
                 PairKey(info.order_ref, static_cast<uint32_t>(r.line_no)))) {
@@ -441,7 +457,7 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
         }
         info.line_ref = sp.Add(r.line_ref);
         l.sku = sp.Intern(r.sku);
-        l.uom = sp.Intern(r.uom);
+        l.uom = recent[1].Intern(sp, r.uom);
         l.location = sp.Intern(r.location);
         l.lot = sp.Intern(r.lot);
         info.qty_raw = r.qty;
@@ -512,8 +528,8 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
         c.Decimal(r.factor, "factor");
         if (!c.ok()) return fail(c.error());
         ItemUnitRec u{};
-        u.sku = sp.Intern(r.sku);
-        u.uom = sp.Intern(r.uom);
+        u.sku = recent[0].Intern(sp, r.sku);
+        u.uom = recent[1].Intern(sp, r.uom);
         if (!st.item_units.insert(PairKey(u.sku, u.uom))) {
           return fail(fmt::format(
               "item unit record {}: unit '{}' of SKU '{}' is delivered twice",
@@ -533,7 +549,7 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
         c.Decimal(r.reserved_qty, "reserved_qty");
         c.Time(r.in_date, "in_date");
         if (!c.ok()) return fail(c.error());
-        SlotKey key{sp.Intern(r.sku), sp.Intern(r.location),
+        SlotKey key{recent[0].Intern(sp, r.sku), sp.Intern(r.location),
                     r.lot.len > 0 ? sp.Intern(r.lot) : kNone};
         Nano on_hand = 0, reserved = 0;
         // Quantities finer than a nano-unit are truncated: stock is never
@@ -572,7 +588,7 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
         c.Time(r.removal_date, "removal_date");
         if (!c.ok()) return fail(c.error());
         LotRec l{};
-        l.sku = sp.Intern(r.sku);
+        l.sku = recent[0].Intern(sp, r.sku);
         l.lot = sp.Intern(r.lot);
         if (!st.lots.insert(PairKey(l.sku, l.lot))) {
           return fail(fmt::format(
@@ -602,7 +618,7 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
               fmt::format("location record {}: code '{}' is delivered twice", i,
                           sp.Get(l.code)));
         }
-        l.zone = sp.Intern(r.zone);
+        l.zone = recent[0].Intern(sp, r.zone);
         l.parent = r.parent.len > 0 ? sp.Intern(r.parent) : kNone;
         l.pickable = r.pickable;
         l.blocked = r.blocked;
@@ -664,7 +680,7 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
         c.Decimal(r.qty, "qty");
         if (!c.ok()) return fail(c.error());
         ReservationRec res{};
-        res.order_ref = sp.Intern(r.order_ref);
+        res.order_ref = recent[0].Intern(sp, r.order_ref);
         res.line_no = r.line_no;
         res.location = sp.Intern(r.location);
         res.lot = r.lot.len > 0 ? sp.Intern(r.lot) : kNone;
@@ -684,8 +700,8 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
         c.Time(r.created_at, "created_at");
         if (!c.ok()) return fail(c.error());
         HistoryLine h{};
-        h.order_ref = sp.Intern(r.order_ref);
-        h.customer = sp.Intern(r.customer_ref);
+        h.order_ref = recent[0].Intern(sp, r.order_ref);
+        h.customer = recent[1].Intern(sp, r.customer_ref);
         h.sku = sp.Intern(r.sku);
         if (DecimalToNano(r.qty, &h.qty) != DecimalState::kOk) h.qty = 0;
         h.created_at = ToTime(r.created_at);
