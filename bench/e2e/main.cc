@@ -274,20 +274,20 @@ void ResetRftgate(bool pg, int64_t scale, const std::string& sqlite_path) {
   sqlite3_close(db);
 }
 
-FindingSet Findings(const rftgate::host::Result& r) {
-  FindingSet f;
+// Adds the (order, line, check) of each finding of `r` (a result, or a
+// page of one) to *f.
+void AddFindings(const rftgate::host::Result& r, FindingSet* f) {
   auto s = r.Summary();
   for (uint64_t i = 0; i < s.orders; ++i) {
     auto o = r.Order(i);
     for (uint64_t k = 0; k < o.finding_count; ++k) {
       auto v = r.Finding(i, k);
-      f.emplace(std::string(rftgate::host::View(o.ref)),
-                v.line_no == 0 ? std::string()
-                               : std::string(rftgate::host::View(v.line_ref)),
-                std::string(rftgate::host::View(v.check_id)));
+      f->emplace(std::string(rftgate::host::View(o.ref)),
+                 v.line_no == 0 ? std::string()
+                                : std::string(rftgate::host::View(v.line_ref)),
+                 std::string(rftgate::host::View(v.check_id)));
     }
   }
-  return f;
 }
 
 double Percentile(std::vector<double> v, double p) {
@@ -303,6 +303,10 @@ int RunRftgate(const Args& a, bool pg, bool whole = false) {
   const int singles = std::stoi(a.Get("singles", "0"));
   const int warmup = std::stoi(a.Get("warmup", "1"));
   const std::string sqlite_path = a.Get("sqlite");
+  // --stream 0: the verdicts come back in one result at the end, as from a
+  // host of ABI 1.0; by default they are taken page by page (on_page) and
+  // only the findings' keys are kept.
+  const bool stream = a.Get("stream", "1") != "0";
   const std::string connection =
       pg ? "postgresql://" + PgFor(scale) : "sqlite3://db=" + sqlite_path;
   auto plugin = rftgate::host::Plugin::Load(rftgate::host::FindPlugin(""));
@@ -329,7 +333,9 @@ int RunRftgate(const Args& a, bool pg, bool whole = false) {
     auto t0 = Clock::now();
     {
       log.paged = false;
-      auto dry = gate.Run(req, true);
+      auto dry = stream
+                     ? gate.Run(req, true, [](const rftgate::host::Result&) {})
+                     : gate.Run(req, true);
       auto t1 = Clock::now();
       if (r >= 0) {
         dry_wall.push_back(Ms(t1 - t0));
@@ -341,8 +347,14 @@ int RunRftgate(const Args& a, bool pg, bool whole = false) {
     // Load + check + write back: the release call.
     double c0 = CpuMs();
     log.paged = false;
+    const bool keep = r == reps - 1;
+    if (keep) findings.clear();
     t0 = Clock::now();
-    auto res = gate.Run(req, false);
+    auto res = stream ? gate.Run(req, false,
+                                 [&](const rftgate::host::Result& page) {
+                                   if (keep) AddFindings(page, &findings);
+                                 })
+                      : gate.Run(req, false);
     auto t1 = Clock::now();
     double c1 = CpuMs();
     auto s = res.Summary();
@@ -357,8 +369,8 @@ int RunRftgate(const Args& a, bool pg, bool whole = false) {
       write.push_back(log.paged ? log.page_write_ms
                                 : Ms(t1 - log.loaded) - check.back());
     }
-    if (r == reps - 1) {
-      findings = Findings(res);
+    if (keep) {
+      if (!stream) AddFindings(res, &findings);
       orders = s.orders;
       held = s.held;
       n_findings = s.findings;
@@ -399,7 +411,7 @@ int RunRftgate(const Args& a, bool pg, bool whole = false) {
       "\"findings\":%llu,\"wall_ms\":%s,\"cpu_ms\":%s,\"load_ms\":%s,"
       "\"check_ms\":%s,\"write_ms\":%s,\"single_n\":%zu,\"single_p50_ms\":%.3f,"
       "\"single_p99_ms\":%.3f,\"single_max_ms\":%.3f,"
-      "\"single_load_p50_ms\":%.3f,\"maxrss_kb\":%ld}\n",
+      "\"single_load_p50_ms\":%.3f,\"maxrss_kb\":%ld,\"streamed\":%s}\n",
       !pg     ? "rftgate-sqlite"
       : whole ? "rftgate-pg-whole"
               : "rftgate-pg",
@@ -410,7 +422,7 @@ int RunRftgate(const Args& a, bool pg, bool whole = false) {
       JsonList(write).c_str(), lat.size(), Percentile(lat, 0.5),
       Percentile(lat, 0.99),
       lat.empty() ? 0.0 : *std::max_element(lat.begin(), lat.end()),
-      Percentile(lat_load, 0.5), MaxRssKb());
+      Percentile(lat_load, 0.5), MaxRssKb(), stream ? "true" : "false");
   return 0;
 }
 

@@ -23,8 +23,11 @@ struct rft_gate {
   std::unique_ptr<rftgate::Gate> gate;
 };
 
+// A result owned by the host, or (`owned` null) a page borrowed by the
+// host's on_page callback for the duration of the call.
 struct rft_result {
-  std::unique_ptr<rftgate::RunResult> run;
+  std::unique_ptr<rftgate::RunResult> owned;
+  const rftgate::RunResult* run = nullptr;
 };
 
 namespace rftgate {
@@ -143,10 +146,21 @@ rft_status RunCheck(rft_gate* gate, const rft_check_request* request,
         fn(ctx, done, total);
       };
     }
+    if (RFT_HAS_FIELD(request, rft_check_request, on_page_ctx) &&
+        request->on_page != nullptr) {
+      rft_page_fn fn = request->on_page;
+      void* ctx = request->on_page_ctx;
+      r.on_page = [fn, ctx](const RunResult& page) {
+        const rft_result borrowed{nullptr, &page};
+        fn(ctx, &borrowed);
+      };
+    }
     r.dry_run = dry_run;
     std::unique_ptr<RunResult> run;
     if (Status s = gate->gate->Check(r, &run); !s.ok()) return s;
-    *out = new rft_result{std::move(run)};
+    auto* result = new rft_result{std::move(run)};
+    result->run = result->owned.get();
+    *out = result;
     return Status::Ok();
   });
 }
@@ -163,6 +177,7 @@ rft_status DryRun(rft_gate* gate, const rft_check_request* request,
 
 void ResultFree(rft_result* result) noexcept {
   try {
+    if (result == nullptr || !result->owned) return;  // NULL, or borrowed
     delete result;
   } catch (...) {
   }
@@ -177,7 +192,8 @@ rft_status ResultSummary(const rft_result* result,
     s.struct_size = sizeof s;
     s.dry_run = r.dry_run ? 1 : 0;
     s.written = r.written ? 1 : 0;
-    s.orders = r.orders.size();
+    s.streamed = r.streamed ? 1 : 0;
+    s.orders = r.order_count();
     s.passed = r.passed;
     s.warned = r.warned;
     s.held = r.held;

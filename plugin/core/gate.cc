@@ -239,6 +239,20 @@ std::string NewRunId() {
                      tm.tm_min, tm.tm_sec, r);
 }
 
+void PageStream::Hand(const RunResult& page) {
+  if (keep_refs) {
+    for (const OrderResult& o : page.orders) handed.emplace(o.ref);
+  }
+  ++pages;
+  orders += page.orders.size();
+  passed += page.passed;
+  warned += page.warned;
+  held += page.held;
+  by_policy += page.by_policy;
+  findings += page.findings;
+  on_page(page);
+}
+
 void RunResult::Count() {
   passed = warned = held = by_policy = findings = 0;
   for (const OrderResult& o : orders) {
@@ -455,16 +469,26 @@ Status Gate::LoadWave(const rft_selection& selection, Wave* wave,
 void Gate::ApplyFailurePolicy(const rft_selection& selection,
                               const std::string& reason,
                               RunResult* result) const {
+  std::vector<std::string> refs;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < selection.ref_count; ++i) {
+    std::string ref(FromStr(selection.refs[i]));
+    if (seen.insert(ref).second) refs.push_back(std::move(ref));
+  }
+  ApplyFailurePolicy(refs, reason, result);
+}
+
+void Gate::ApplyFailurePolicy(const std::vector<std::string>& refs,
+                              const std::string& reason,
+                              RunResult* result) const {
   Verdict verdict = config_.failure_policy == FailurePolicy::kHold
                         ? Verdict::kHold
                         : Verdict::kPass;
   result->orders.clear();
   auto store = std::make_shared<ResultStore>();
   const std::string_view kept_reason = store->Keep(reason);
-  std::set<std::string> seen;
-  for (size_t i = 0; i < selection.ref_count; ++i) {
-    std::string ref(FromStr(selection.refs[i]));
-    if (!seen.insert(ref).second) continue;
+  result->orders.reserve(refs.size());
+  for (const std::string& ref : refs) {
     OrderResult o;
     o.ref = store->Keep(ref);
     o.verdict = verdict;
@@ -563,7 +587,8 @@ Status Gate::ListWave(const rft_selection& selection,
 
 Status Gate::CheckInPages(const Request& request,
                           std::vector<std::string> refs_in, int64_t started_us,
-                          RunResult* result, Status* written) {
+                          RunResult* result, Status* written,
+                          PageStream* stream) {
   auto paged = std::make_shared<PagedWave>();
   paged->refs = std::move(refs_in);
   const std::vector<std::string>& refs = paged->refs;
@@ -616,10 +641,12 @@ Status Gate::CheckInPages(const Request& request,
   auto store = std::make_shared<ResultStore>();
   std::vector<std::pair<size_t, size_t>> finding_runs;
   std::set<std::pair<std::string, std::string>> seen_notes;
-  result->orders.reserve(refs.size());
+  if (!stream) result->orders.reserve(refs.size());
   int64_t load_us = 0, check_us = 0, write_us = 0;
   Status failed = Status::Ok();
+  size_t next = 0;  // the first order of the page being checked
   for (size_t first = 0; first < refs.size(); first += page_size) {
+    next = first;
     const size_t n = std::min(page_size, refs.size() - first);
     std::vector<rft_str> views;
     views.reserve(n);
@@ -668,6 +695,27 @@ Status Gate::CheckInPages(const Request& request,
       if (!w.ok()) stop_writing(w, /*abort=*/true);
     }
     write_us += NowUnixUs() - t2;
+    for (CheckNote& note : page_result->notes) {
+      if (seen_notes.emplace(note.check_id, note.message).second) {
+        result->notes.push_back(std::move(note));
+      }
+    }
+    if (stream) {
+      // Hand the page to the host; its orders, findings and text go when
+      // `page` does (a write given up at its deadline keeps its own rows).
+      RunResult page;
+      page.run_id = run_id;
+      page.ruleset = ruleset;
+      page.dry_run = request.dry_run;
+      page.duration_us = NowUnixUs() - t0;
+      page.orders = std::move(page_result->orders);
+      page.store = std::move(page_result->store);
+      page_result.reset();
+      page.Count();
+      stream->Hand(page);
+      if (request.progress) request.progress(first + n, total);
+      continue;
+    }
     // Keep what the host reads, in the result's own store: the page's
     // records and text go with it.
     for (OrderResult& o : page_result->orders) {
@@ -690,16 +738,16 @@ Status Gate::CheckInPages(const Request& request,
       o.findings = {};
       result->orders.push_back(std::move(o));
     }
-    for (CheckNote& note : page_result->notes) {
-      if (seen_notes.emplace(note.check_id, note.message).second) {
-        result->notes.push_back(std::move(note));
-      }
-    }
     if (request.progress) request.progress(first + n, total);
   }
   if (!failed.ok()) {
     if (writing) stop_writing(failed, /*abort=*/true);
     result->orders.clear();
+    if (stream && stream->pages > 0) {
+      stream->left.assign(refs.begin() + static_cast<std::ptrdiff_t>(
+                                             std::min(next, refs.size())),
+                          refs.end());
+    }
     return failed;
   }
   for (size_t k = 0; k < result->orders.size(); ++k) {
@@ -746,6 +794,12 @@ Status Gate::Check(const Request& request, std::unique_ptr<RunResult>* out) {
     return Status(RFT_ERR_INVALID_ARGUMENT,
                   fmt::format("unknown selection mode {}", sel.mode));
   }
+  std::optional<PageStream> stream;
+  if (request.on_page) {
+    stream.emplace();
+    stream->on_page = request.on_page;
+    stream->keep_refs = by_refs;
+  }
 
   // Set when the wave was written in pages, as it went.
   std::optional<Status> paged_write;
@@ -758,13 +812,37 @@ Status Gate::Check(const Request& request, std::unique_ptr<RunResult>* out) {
                loaded.ok() && refs.size() > config_.page_orders) {
       paged_write = Status::Ok();
       loaded = CheckInPages(request, std::move(refs), started_us, result.get(),
-                            &*paged_write);
+                            &*paged_write, stream ? &*stream : nullptr);
     } else if (loaded.ok() && !refs.empty()) {
       // One page: the wave is loaded as selected, and written whole.
       loaded = CheckWhole(request, sel, started_us, result.get());
     }
   }
-  if (!loaded.ok()) {
+  if (!loaded.ok() && stream && stream->pages > 0) {
+    // Pages went to the host already: they keep the checks' verdicts, the
+    // orders not handed over get the failure policy's, and nothing is
+    // written (the wave's write was given up).
+    logger_->error("run {}: {}", result->run_id, loaded.message());
+    std::vector<std::string> left;
+    if (by_refs) {
+      std::unordered_set<std::string> seen;
+      for (size_t i = 0; i < sel.ref_count; ++i) {
+        std::string ref(FromStr(sel.refs[i]));
+        if (!stream->handed.count(ref) && seen.insert(ref).second) {
+          left.push_back(std::move(ref));
+        }
+      }
+    } else {
+      left = std::move(stream->left);
+    }
+    ApplyFailurePolicy(left, loaded.message(), result.get());
+    result->notes.push_back(CheckNote{
+        "", fmt::format("the failure policy '{}' decided the verdicts of the "
+                        "{} orders not handed over yet ({} were): {}",
+                        FailurePolicyName(config_.failure_policy), left.size(),
+                        stream->orders, loaded.message())});
+    paged_write = loaded;
+  } else if (!loaded.ok()) {
     paged_write.reset();
     logger_->error("run {}: {}", result->run_id, loaded.message());
     if (!by_refs) return loaded;  // nothing to give a verdict to
@@ -783,6 +861,7 @@ Status Gate::Check(const Request& request, std::unique_ptr<RunResult>* out) {
     }
     if (by_refs) {
       std::unordered_set<std::string> got;
+      if (stream) got = std::move(stream->handed);
       for (const OrderResult& o : result->orders) got.emplace(o.ref);
       for (size_t i = 0; i < sel.ref_count; ++i) {
         std::string ref(FromStr(sel.refs[i]));
@@ -792,16 +871,27 @@ Status Gate::Check(const Request& request, std::unique_ptr<RunResult>* out) {
         }
       }
     }
-    if (request.progress) {
-      request.progress(result->orders.size(), result->orders.size());
-    }
   }
   result->Count();
   result->duration_us = NowUnixUs() - started_us;
+  if (stream && !result->orders.empty()) {
+    // The orders not handed over yet (a wave checked whole, or the failure
+    // policy's verdicts) are the last page, handed over before the write
+    // like the others: without the run's notes, which the final result has.
+    std::vector<CheckNote> notes = std::move(result->notes);
+    result->notes.clear();
+    stream->Hand(*result);
+    result->notes = std::move(notes);
+  }
+  const uint64_t order_count =
+      stream ? stream->orders : static_cast<uint64_t>(result->orders.size());
+  if (loaded.ok() && request.progress) {
+    request.progress(order_count, order_count);
+  }
 
   if (request.dry_run) {
     result->written_to = "nothing written (dry run)";
-  } else if (!result->orders.empty() && (paged_write || adapter_)) {
+  } else if (order_count > 0 && (paged_write || adapter_)) {
     Status w =
         paged_write ? *paged_write : WriteBack(result, started_us, NowUnixUs());
     if (w.ok()) {
@@ -816,17 +906,45 @@ Status Gate::Check(const Request& request, std::unique_ptr<RunResult>* out) {
           CheckNote{"", "the records were NOT written back: " + w.message()});
       result->written_to = "nothing written: " + w.message();
     }
-  } else if (!result->orders.empty()) {
+  } else if (order_count > 0) {
     result->written_to = "nothing written: the database is unreachable";
   } else {
     result->written_to = "nothing to write";
   }
   result->duration_us = NowUnixUs() - started_us;
+  if (stream) {
+    result->passed = stream->passed;
+    result->warned = stream->warned;
+    result->held = stream->held;
+    result->by_policy = stream->by_policy;
+    result->findings = stream->findings;
+  }
   logger_->info(
       "run {}: {} orders, {} passed, {} warned, {} held ({} by "
       "policy), {} findings, {} us",
-      result->run_id, result->orders.size(), result->passed, result->warned,
-      result->held, result->by_policy, result->findings, result->duration_us);
+      result->run_id, order_count, result->passed, result->warned, result->held,
+      result->by_policy, result->findings, result->duration_us);
+  if (stream) {
+    // The totals only: an abandoned write-back may still read the orders
+    // of `result`, which go with it.
+    auto totals = std::make_unique<RunResult>();
+    totals->run_id = result->run_id;
+    totals->ruleset = result->ruleset;
+    totals->dry_run = result->dry_run;
+    totals->written = result->written;
+    totals->written_to = result->written_to;
+    totals->duration_us = result->duration_us;
+    totals->notes = result->notes;
+    totals->passed = result->passed;
+    totals->warned = result->warned;
+    totals->held = result->held;
+    totals->by_policy = result->by_policy;
+    totals->findings = result->findings;
+    totals->streamed = true;
+    totals->streamed_orders = order_count;
+    *out = std::move(totals);
+    return Status::Ok();
+  }
   // An abandoned write-back may still read the result: hand over a copy
   // then; otherwise the result itself.
   *out = result.use_count() == 1

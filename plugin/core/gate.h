@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "plugin/config/config.h"
@@ -48,6 +49,22 @@ Status ReadConfig(const GateOptions& options, Config* out);
 // The adapter folders of a config: configured ones, then the defaults.
 std::vector<std::filesystem::path> AdapterDirsOf(const Config& config);
 
+// The verdicts of a check handed to the host page by page, and what the
+// final result keeps of them.
+struct PageStream {
+  std::function<void(const RunResult& page)> on_page;
+  bool keep_refs = false;  // remember the refs handed over (named orders)
+  std::unordered_set<std::string> handed;
+  // Set when a paged wave failed after pages were handed over: the refs of
+  // the wave not handed over yet, in the serving sequence.
+  std::vector<std::string> left;
+  uint64_t pages = 0, orders = 0, passed = 0, warned = 0, held = 0,
+           by_policy = 0, findings = 0;
+
+  // Hands `page` (its counts made) to the host and adds it to the totals.
+  void Hand(const RunResult& page);
+};
+
 class Gate {
  public:
   // Reads and validates the config, loads the adapter library and opens the
@@ -62,6 +79,9 @@ class Gate {
     std::string run_id;         // empty = new run id
     bool dry_run = false;
     std::function<void(uint64_t, uint64_t)> progress;
+    // Set = the verdicts go to the host page by page (the page is borrowed
+    // for the call), and the result keeps only the totals.
+    std::function<void(const RunResult& page)> on_page;
   };
 
   // Loads, checks and (unless dry_run) writes back. Returns a result when
@@ -106,8 +126,12 @@ class Gate {
   // serving sequence) a page at a time, in one write transaction. An error
   // means no verdict could be produced (nothing is written then);
   // *written says what became of the records otherwise.
+  // With `stream`, each page's verdicts are handed to the host once
+  // written (or given up) and dropped; on a failure, stream->left gets the
+  // refs not handed over.
   Status CheckInPages(const Request& request, std::vector<std::string> refs,
-                      int64_t started_us, RunResult* result, Status* written);
+                      int64_t started_us, RunResult* result, Status* written,
+                      PageStream* stream);
   // One call of the paged write (begin, part, commit, abort) on the handle.
   Status WriteStep(
       const char* what,
@@ -118,6 +142,9 @@ class Gate {
   Status WriteBack(std::shared_ptr<const RunResult> result, int64_t started_us,
                    int64_t finished_us);
   void ApplyFailurePolicy(const rft_selection& selection,
+                          const std::string& reason, RunResult* result) const;
+  // The same for the orders `refs` (distinct).
+  void ApplyFailurePolicy(const std::vector<std::string>& refs,
                           const std::string& reason, RunResult* result) const;
 
   std::mutex mu_;

@@ -25,6 +25,14 @@ struct RunResult {
   std::vector<CheckNote> notes;
 
   uint64_t passed = 0, warned = 0, held = 0, by_policy = 0, findings = 0;
+  // Set when the orders were handed to the host page by page: `orders` is
+  // empty and `streamed_orders` says how many were handed over.
+  bool streamed = false;
+  uint64_t streamed_orders = 0;
+
+  uint64_t order_count() const {
+    return streamed ? streamed_orders : orders.size();
+  }
 
   // Recomputes the counts from `orders`.
   void Count();

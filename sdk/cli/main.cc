@@ -112,36 +112,36 @@ struct Progress {
   }
 };
 
+json OrderJson(const rftgate::host::Result& result, uint64_t i) {
+  rft_order_verdict o = result.Order(i);
+  json findings = json::array();
+  for (uint64_t j = 0; j < o.finding_count; ++j) {
+    rft_finding_view f = result.Finding(i, j);
+    json details = json::parse(View(f.details_json), nullptr, false);
+    if (details.is_discarded()) details = S(f.details_json);
+    findings.push_back(
+        {{"line", f.line_no > 0 ? json(f.line_no) : json(nullptr)},
+         {"line_ref", JsonOrNull(f.line_ref)},
+         {"check", S(f.check_id)},
+         {"severity", SeverityName(f.severity)},
+         {"message", S(f.message)},
+         {"details", details}});
+  }
+  return {{"ref", S(o.ref)},
+          {"site", JsonOrNull(o.site)},
+          {"customer", JsonOrNull(o.customer)},
+          {"provider", JsonOrNull(o.provider)},
+          {"verdict", VerdictName(o.verdict)},
+          {"decided_by", o.decided_by == RFT_DECIDED_BY_FAILURE_POLICY
+                             ? "failure_policy"
+                             : "checks"},
+          {"reason", JsonOrNull(o.reason)},
+          {"findings", findings}};
+}
+
+// The JSON of a result without its orders (an empty "orders" array).
 json ResultJson(const rftgate::host::Result& result) {
   rft_result_summary s = result.Summary();
-  json orders = json::array();
-  for (uint64_t i = 0; i < s.orders; ++i) {
-    rft_order_verdict o = result.Order(i);
-    json findings = json::array();
-    for (uint64_t j = 0; j < o.finding_count; ++j) {
-      rft_finding_view f = result.Finding(i, j);
-      json details = json::parse(View(f.details_json), nullptr, false);
-      if (details.is_discarded()) details = S(f.details_json);
-      findings.push_back(
-          {{"line", f.line_no > 0 ? json(f.line_no) : json(nullptr)},
-           {"line_ref", JsonOrNull(f.line_ref)},
-           {"check", S(f.check_id)},
-           {"severity", SeverityName(f.severity)},
-           {"message", S(f.message)},
-           {"details", details}});
-    }
-    orders.push_back(
-        {{"ref", S(o.ref)},
-         {"site", JsonOrNull(o.site)},
-         {"customer", JsonOrNull(o.customer)},
-         {"provider", JsonOrNull(o.provider)},
-         {"verdict", VerdictName(o.verdict)},
-         {"decided_by", o.decided_by == RFT_DECIDED_BY_FAILURE_POLICY
-                            ? "failure_policy"
-                            : "checks"},
-         {"reason", JsonOrNull(o.reason)},
-         {"findings", findings}});
-  }
   json notes = json::array();
   for (uint64_t i = 0; i < s.notes; ++i) {
     rft_note n = result.Note(i);
@@ -153,7 +153,7 @@ json ResultJson(const rftgate::host::Result& result) {
           {"dry_run", s.dry_run != 0},
           {"written", s.written != 0},
           {"written_to", S(s.written_to)},
-          {"orders", orders},
+          {"orders", json::array()},
           {"notes", notes},
           {"summary",
            {{"orders", s.orders},
@@ -164,6 +164,68 @@ json ResultJson(const rftgate::host::Result& result) {
             {"findings", s.findings},
             {"duration_ms", static_cast<double>(s.duration_us) / 1000.0}}}};
 }
+
+// `rftgate --json` with the orders taken page by page: each order's JSON
+// goes to a temporary file as its page comes, and is copied into the
+// "orders" array of the result's JSON at the end, so that the memory of a
+// large wave stays that of a page. Prints what json::dump(2) prints.
+class JsonOut {
+ public:
+  JsonOut() : spool_(std::tmpfile()) {
+    if (spool_ == nullptr) {
+      throw std::runtime_error("cannot make a temporary file for the orders");
+    }
+  }
+  ~JsonOut() { std::fclose(spool_); }
+  JsonOut(const JsonOut&) = delete;
+  JsonOut& operator=(const JsonOut&) = delete;
+
+  void Page(const rftgate::host::Result& page) {
+    const uint64_t n = page.Summary().orders;
+    for (uint64_t i = 0; i < n; ++i) {
+      // An element of the top object's "orders" array: 4 spaces deeper.
+      std::string text = OrderJson(page, i).dump(2);
+      std::string out = orders_ == 0 ? "    " : ",\n    ";
+      for (char c : text) {
+        out += c;
+        if (c == '\n') out += "    ";
+      }
+      Write(out);
+      ++orders_;
+    }
+  }
+
+  void Finish(const rftgate::host::Result& totals) {
+    std::string text = ResultJson(totals).dump(2);
+    const std::string empty = "\n  \"orders\": []";
+    size_t at = text.find(empty);
+    if (orders_ == 0 || at == std::string::npos) {
+      std::cout << text << "\n";
+      return;
+    }
+    at += empty.size() - 1;  // the "]"
+    std::cout << text.substr(0, at) << "\n";
+    std::rewind(spool_);
+    char buffer[1 << 16];
+    size_t got;
+    while ((got = std::fread(buffer, 1, sizeof buffer, spool_)) > 0) {
+      std::cout.write(buffer, static_cast<std::streamsize>(got));
+    }
+    if (std::ferror(spool_)) {
+      throw std::runtime_error("cannot read back the orders' temporary file");
+    }
+    std::cout << "\n  " << text.substr(at) << "\n";
+  }
+
+ private:
+  void Write(const std::string& text) {
+    if (std::fwrite(text.data(), 1, text.size(), spool_) != text.size()) {
+      throw std::runtime_error("cannot write the orders' temporary file");
+    }
+  }
+  std::FILE* spool_;
+  uint64_t orders_ = 0;
+};
 
 // Where the adapter writes its records, in its own words (the "records"
 // entry of describe), or empty when it does not say.
@@ -180,83 +242,98 @@ std::string RecordsWhere(const rftgate::host::Plugin& plugin,
   return where;
 }
 
-// `records_where`: where the records went, when known better than the
-// result's written_to.
-void PrintReadable(const rftgate::host::Result& result, size_t limit,
-                   const std::string& records_where) {
-  rft_result_summary s = result.Summary();
-  std::map<std::string, uint64_t> by_check;
-  size_t shown = 0, not_shown = 0;
-  for (uint64_t i = 0; i < s.orders; ++i) {
-    rft_order_verdict o = result.Order(i);
-    for (uint64_t j = 0; j < o.finding_count; ++j) {
-      ++by_check[S(result.Finding(i, j).check_id)];
-    }
-    if (o.verdict == RFT_VERDICT_PASS &&
-        o.decided_by == RFT_DECIDED_BY_CHECKS) {
-      continue;
-    }
-    if (shown >= limit) {
-      ++not_shown;
-      continue;
-    }
-    ++shown;
-    std::string who = o.customer.data ? " customer " + S(o.customer) : "";
-    std::cout << fmt::format("{:<5} {}{}", VerdictName(o.verdict), S(o.ref),
-                             who);
-    if (o.decided_by == RFT_DECIDED_BY_FAILURE_POLICY) {
-      std::cout << fmt::format("  (failure policy: {})", S(o.reason));
-    }
-    std::cout << "\n";
-    for (uint64_t j = 0; j < o.finding_count; ++j) {
-      rft_finding_view f = result.Finding(i, j);
-      std::cout << fmt::format("      {:<5} {:<18} {}\n",
-                               SeverityName(f.severity), S(f.check_id),
-                               S(f.message));
+// The readable output, taken page by page: the orders to show (at most
+// `limit`) and the counts by check, then the totals.
+class Readable {
+ public:
+  explicit Readable(size_t limit) : limit_(limit) {}
+
+  void Page(const rftgate::host::Result& page) {
+    const uint64_t n = page.Summary().orders;
+    for (uint64_t i = 0; i < n; ++i) {
+      rft_order_verdict o = page.Order(i);
+      for (uint64_t j = 0; j < o.finding_count; ++j) {
+        ++by_check_[S(page.Finding(i, j).check_id)];
+      }
+      if (o.verdict == RFT_VERDICT_PASS &&
+          o.decided_by == RFT_DECIDED_BY_CHECKS) {
+        continue;
+      }
+      if (shown_ >= limit_) {
+        ++not_shown_;
+        continue;
+      }
+      ++shown_;
+      std::string who = o.customer.data ? " customer " + S(o.customer) : "";
+      text_ += fmt::format("{:<5} {}{}", VerdictName(o.verdict), S(o.ref), who);
+      if (o.decided_by == RFT_DECIDED_BY_FAILURE_POLICY) {
+        text_ += fmt::format("  (failure policy: {})", S(o.reason));
+      }
+      text_ += "\n";
+      for (uint64_t j = 0; j < o.finding_count; ++j) {
+        rft_finding_view f = page.Finding(i, j);
+        text_ +=
+            fmt::format("      {:<5} {:<18} {}\n", SeverityName(f.severity),
+                        S(f.check_id), S(f.message));
+      }
     }
   }
-  if (not_shown > 0) {
+
+  // `records_where`: where the records went, when known better than the
+  // result's written_to.
+  void Finish(const rftgate::host::Result& totals,
+              const std::string& records_where) const {
+    rft_result_summary s = totals.Summary();
+    std::cout << text_;
+    if (not_shown_ > 0) {
+      std::cout << fmt::format(
+          "... and {} more orders held or warned (--limit, or "
+          "--json for all)\n",
+          not_shown_);
+    }
+    for (uint64_t i = 0; i < s.notes; ++i) {
+      rft_note n = totals.Note(i);
+      std::string who = n.check_id.data ? S(n.check_id) + ": " : "";
+      std::cout << fmt::format("note: {}{}\n", who, S(n.message));
+    }
+    auto pct = [&](uint64_t n) {
+      return s.orders ? 100.0 * static_cast<double>(n) /
+                            static_cast<double>(s.orders)
+                      : 0.0;
+    };
+    std::cout << "\n"
+              << fmt::format(
+                     "{} orders checked{}: {} passed ({:.1f}%), {} warned, "
+                     "{} held",
+                     s.orders, s.dry_run ? " (dry run)" : "", s.passed,
+                     pct(s.passed), s.warned, s.held);
+    if (s.by_policy > 0) {
+      std::cout << fmt::format(" ({} by the failure policy)", s.by_policy);
+    }
+    std::cout << fmt::format("; {} findings\n", s.findings);
+    if (!by_check_.empty()) {
+      std::vector<std::pair<std::string, uint64_t>> top(by_check_.begin(),
+                                                        by_check_.end());
+      std::stable_sort(
+          top.begin(), top.end(),
+          [](const auto& a, const auto& b) { return a.second > b.second; });
+      std::cout << "top causes:\n";
+      for (size_t i = 0; i < top.size() && i < 5; ++i) {
+        std::cout << fmt::format("  {:<20} {}\n", top[i].first, top[i].second);
+      }
+    }
     std::cout << fmt::format(
-        "... and {} more orders held or warned (--limit, or "
-        "--json for all)\n",
-        not_shown);
+        "records: {}\nrun {} · ruleset {} · {:.1f} ms\n",
+        records_where.empty() ? S(s.written_to) : "written to " + records_where,
+        S(s.run_id), S(s.ruleset), static_cast<double>(s.duration_us) / 1000.0);
   }
-  for (uint64_t i = 0; i < s.notes; ++i) {
-    rft_note n = result.Note(i);
-    std::string who = n.check_id.data ? S(n.check_id) + ": " : "";
-    std::cout << fmt::format("note: {}{}\n", who, S(n.message));
-  }
-  auto pct = [&](uint64_t n) {
-    return s.orders
-               ? 100.0 * static_cast<double>(n) / static_cast<double>(s.orders)
-               : 0.0;
-  };
-  std::cout << "\n"
-            << fmt::format(
-                   "{} orders checked{}: {} passed ({:.1f}%), {} warned, "
-                   "{} held",
-                   s.orders, s.dry_run ? " (dry run)" : "", s.passed,
-                   pct(s.passed), s.warned, s.held);
-  if (s.by_policy > 0) {
-    std::cout << fmt::format(" ({} by the failure policy)", s.by_policy);
-  }
-  std::cout << fmt::format("; {} findings\n", s.findings);
-  if (!by_check.empty()) {
-    std::vector<std::pair<std::string, uint64_t>> top(by_check.begin(),
-                                                      by_check.end());
-    std::stable_sort(top.begin(), top.end(), [](const auto& a, const auto& b) {
-      return a.second > b.second;
-    });
-    std::cout << "top causes:\n";
-    for (size_t i = 0; i < top.size() && i < 5; ++i) {
-      std::cout << fmt::format("  {:<20} {}\n", top[i].first, top[i].second);
-    }
-  }
-  std::cout << fmt::format(
-      "records: {}\nrun {} · ruleset {} · {:.1f} ms\n",
-      records_where.empty() ? S(s.written_to) : "written to " + records_where,
-      S(s.run_id), S(s.ruleset), static_cast<double>(s.duration_us) / 1000.0);
-}
+
+ private:
+  size_t limit_;
+  std::map<std::string, uint64_t> by_check_;
+  size_t shown_ = 0, not_shown_ = 0;
+  std::string text_;  // the orders shown
+};
 
 struct CheckArgs {
   std::vector<std::string> orders;
@@ -308,13 +385,21 @@ int RunCheck(const Common& common, const CheckArgs& args, bool dry_run) {
   progress.enabled = !args.quiet && !args.json_out && isatty(STDOUT_FILENO);
   req.progress = &Progress::Callback;
   req.progress_ctx = &progress;
-  auto result = gate.Run(req, dry_run);
+  // The verdicts come page by page: a large wave is never held whole.
   if (args.json_out) {
-    std::cout << ResultJson(result).dump(2) << "\n";
+    JsonOut out;
+    auto totals =
+        gate.Run(req, dry_run,
+                 [&](const rftgate::host::Result& page) { out.Page(page); });
+    out.Finish(totals);
   } else {
+    Readable out(args.limit);
+    auto totals =
+        gate.Run(req, dry_run,
+                 [&](const rftgate::host::Result& page) { out.Page(page); });
     std::string where;
-    if (result.Summary().written != 0) where = RecordsWhere(*plugin, gate);
-    PrintReadable(result, args.limit, where);
+    if (totals.Summary().written != 0) where = RecordsWhere(*plugin, gate);
+    out.Finish(totals, where);
   }
   return kExitOk;
 }

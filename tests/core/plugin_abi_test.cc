@@ -7,10 +7,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -554,7 +556,308 @@ TEST_P(PagedWaveTest, NamedOrdersBeyondAPageArePagedToo) {
   EXPECT_TRUE(noted);
 }
 
+// A check with its verdicts handed over page by page (ABI 1.1).
+struct Stream {
+  std::vector<std::vector<std::string>> pages;  // the outcomes of each page
+  std::vector<rft_result_summary> summaries;    // each page's summary
+  std::vector<std::string> Orders() const {
+    std::vector<std::string> all;
+    for (const auto& p : pages) all.insert(all.end(), p.begin(), p.end());
+    return all;
+  }
+  std::vector<std::string> Refs() const {
+    std::vector<std::string> refs;
+    for (const std::string& o : Orders())
+      refs.push_back(o.substr(0, o.find(' ')));
+    return refs;
+  }
+};
+
+rftgate::host::Result RunStreamed(const rftgate::host::Gate& gate,
+                                  const rft_check_request& request,
+                                  bool dry_run, Stream* stream) {
+  return gate.Run(request, dry_run,
+                  [stream](const rftgate::host::Result& page) {
+                    stream->pages.push_back(Outcomes(page));
+                    stream->summaries.push_back(page.Summary());
+                  });
+}
+
+std::vector<std::string> Notes(const rftgate::host::Result& result) {
+  std::vector<std::string> notes;
+  for (uint64_t i = 0; i < result.Summary().notes; ++i) {
+    notes.emplace_back(View(result.Note(i).message));
+  }
+  return notes;
+}
+
+// The totals of a streamed result are those of the same check not streamed.
+void ExpectSameTotals(const rft_result_summary& streamed,
+                      const rft_result_summary& whole) {
+  EXPECT_EQ(streamed.streamed, 1);
+  EXPECT_EQ(streamed.orders, whole.orders);
+  EXPECT_EQ(streamed.passed, whole.passed);
+  EXPECT_EQ(streamed.warned, whole.warned);
+  EXPECT_EQ(streamed.held, whole.held);
+  EXPECT_EQ(streamed.by_policy, whole.by_policy);
+  EXPECT_EQ(streamed.findings, whole.findings);
+}
+
+TEST_P(PagedWaveTest, StreamedPagesHandOverEachOrderOnceAndKeepTheTotals) {
+  auto whole_gate =
+      plugin_->OpenFile(WriteConfig("", "wave:\n  page_orders: 0\n"));
+  auto request = Request(nullptr);
+  auto whole = whole_gate.Run(request, /*dry_run=*/true);
+  ASSERT_EQ(whole.Summary().orders, 3u);
+  ASSERT_GT(whole.Summary().findings, 0u);
+
+  auto gate =
+      plugin_->OpenFile(WriteConfig(Options(), "wave:\n  page_orders: 1\n"));
+  Stream stream;
+  auto result = RunStreamed(gate, request, false, &stream);
+  EXPECT_EQ(stream.Orders(), Outcomes(whole));
+  ASSERT_EQ(stream.pages.size(), 3u);
+  uint64_t findings = 0;
+  for (const rft_result_summary& p : stream.summaries) {
+    EXPECT_EQ(p.orders, 1u);
+    EXPECT_EQ(p.streamed, 0);
+    EXPECT_EQ(p.written, 0);  // only the final result knows
+    EXPECT_EQ(p.notes, 0u);
+    EXPECT_EQ(p.passed + p.warned + p.held, 1u);
+    findings += p.findings;
+  }
+  EXPECT_EQ(findings, whole.Summary().findings);
+  rft_result_summary s = result.Summary();
+  ExpectSameTotals(s, whole.Summary());
+  EXPECT_EQ(s.written, 1);
+  EXPECT_EQ(Notes(result), Notes(whole));
+  rft_order_verdict v{};
+  v.struct_size = sizeof v;
+  EXPECT_EQ(plugin_->api().result_order(result.get(), 0, &v),
+            RFT_ERR_NOT_FOUND);
+  rft_finding_view f{};
+  f.struct_size = sizeof f;
+  EXPECT_EQ(plugin_->api().result_finding(result.get(), 0, 0, &f),
+            RFT_ERR_NOT_FOUND);
+  // Written as a non-streamed check writes it: one wave of three parts.
+  auto writes = Writes();
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_EQ(writes[0]["parts"], 3);
+  EXPECT_EQ(writes[0]["rows"].size(), 3u);
+  EXPECT_EQ(writes[0]["findings"].size(), s.findings);
+
+  // A dry run streams too, and writes nothing.
+  Stream dry;
+  auto dry_result = RunStreamed(gate, request, true, &dry);
+  EXPECT_EQ(dry.Orders(), Outcomes(whole));
+  EXPECT_EQ(dry.pages.size(), 3u);
+  ExpectSameTotals(dry_result.Summary(), whole.Summary());
+  EXPECT_EQ(dry_result.Summary().dry_run, 1);
+  EXPECT_EQ(Writes().size(), 1u);
+}
+
+TEST_P(PagedWaveTest, AStreamedWaveCheckedWholeIsOnePage) {
+  auto gate =
+      plugin_->OpenFile(WriteConfig(Options(), "wave:\n  page_orders: 0\n"));
+  auto request = Request(nullptr);
+  auto whole = gate.Run(request, /*dry_run=*/true);
+  Stream stream;
+  auto result = RunStreamed(gate, request, false, &stream);
+  ASSERT_EQ(stream.pages.size(), 1u);
+  EXPECT_EQ(stream.pages[0], Outcomes(whole));
+  EXPECT_EQ(stream.summaries[0].orders, 3u);
+  EXPECT_EQ(stream.summaries[0].written, 0);
+  ExpectSameTotals(result.Summary(), whole.Summary());
+  EXPECT_EQ(result.Summary().written, 1);
+  EXPECT_EQ(Notes(result), Notes(whole));
+  auto writes = Writes();
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_EQ(writes[0]["rows"].size(), 3u);
+
+  Stream dry;
+  RunStreamed(gate, request, true, &dry);
+  ASSERT_EQ(dry.pages.size(), 1u);
+  EXPECT_EQ(dry.pages[0], Outcomes(whole));
+}
+
+TEST_P(PagedWaveTest, AStreamedFailedPartKeepsTheVerdictsAndWritesNothing) {
+  const auto whole = Whole();
+  auto gate = plugin_->OpenFile(
+      WriteConfig(Options("    fail_part: 2\n"), "wave:\n  page_orders: 1\n"));
+  auto request = Request(nullptr);
+  Stream stream;
+  auto result = RunStreamed(gate, request, false, &stream);
+  EXPECT_EQ(stream.Orders(), whole);
+  EXPECT_EQ(stream.pages.size(), 3u);
+  rft_result_summary s = result.Summary();
+  EXPECT_EQ(s.streamed, 1);
+  EXPECT_EQ(s.orders, 3u);
+  EXPECT_EQ(s.by_policy, 0u);
+  EXPECT_EQ(s.written, 0);
+  EXPECT_THAT(std::string(View(s.written_to)),
+              HasSubstr("write_part 2 failed on purpose"));
+  EXPECT_THAT(Notes(result), testing::Contains(HasSubstr("NOT written back")));
+  EXPECT_TRUE(Writes().empty());
+}
+
+// A page that cannot be loaded half way: the orders handed over keep the
+// checks' verdicts, the others get the failure policy's as a last page.
+TEST_P(PagedWaveTest, AStreamedLoadFailingHalfWayGivesTheRestThePolicy) {
+  const auto whole = Whole();  // SO-1, SO-2, SO-3
+  std::vector<rft_str> refs = {Str("SO-3"), Str("SO-1"), Str("SO-2"),
+                               Str("SO-3")};
+  auto request = Request(&refs);
+  const std::string config =
+      WriteConfig(Options("    fail_load: 2\n"), "wave:\n  page_orders: 1\n");
+  {
+    // Not streamed: the failure policy decides every verdict, and its
+    // verdicts are written.
+    auto gate = plugin_->OpenFile(config);
+    auto result = gate.Run(request, false);
+    EXPECT_EQ(result.Summary().orders, 3u);
+    EXPECT_EQ(result.Summary().by_policy, 3u);
+  }
+  const size_t writes = Writes().size();
+  auto gate = plugin_->OpenFile(config);
+  Stream stream;
+  auto result = RunStreamed(gate, request, false, &stream);
+  ASSERT_EQ(stream.pages.size(), 2u);
+  ASSERT_EQ(stream.pages[0].size(), 1u);
+  EXPECT_EQ(stream.pages[0][0], whole[0]);
+  EXPECT_EQ(stream.Refs(), (std::vector<std::string>{"SO-1", "SO-3", "SO-2"}));
+  ASSERT_EQ(stream.pages[1].size(), 2u);
+  for (const std::string& o : stream.pages[1]) {
+    // The default policy holds; decided by the failure policy.
+    EXPECT_THAT(o, HasSubstr(" " + std::to_string(RFT_VERDICT_HOLD) + " " +
+                             std::to_string(RFT_DECIDED_BY_FAILURE_POLICY)));
+  }
+  EXPECT_EQ(stream.summaries[1].by_policy, 2u);
+  rft_result_summary s = result.Summary();
+  EXPECT_EQ(s.streamed, 1);
+  EXPECT_EQ(s.orders, 3u);
+  EXPECT_EQ(s.by_policy, 2u);
+  EXPECT_EQ(s.written, 0);
+  EXPECT_THAT(std::string(View(s.written_to)),
+              HasSubstr("load 2 failed on purpose"));
+  EXPECT_THAT(Notes(result),
+              testing::Contains(HasSubstr("2 orders not handed over yet")));
+  EXPECT_EQ(Writes().size(), writes);
+
+  // A wave ready for release: the same, where a call not streamed fails.
+  auto ready_gate = plugin_->OpenFile(config);
+  auto ready = Request(nullptr);
+  Stream pages;
+  auto ready_result = RunStreamed(ready_gate, ready, false, &pages);
+  EXPECT_EQ(pages.Refs(), (std::vector<std::string>{"SO-1", "SO-2", "SO-3"}));
+  ASSERT_EQ(pages.pages.size(), 2u);
+  EXPECT_EQ(pages.pages[0][0], whole[0]);
+  EXPECT_EQ(ready_result.Summary().by_policy, 2u);
+  EXPECT_EQ(ready_result.Summary().written, 0);
+  EXPECT_EQ(Writes().size(), writes);
+}
+
+TEST_P(PagedWaveTest, AStreamedWaveWhoseFirstPageFailsIsAnErrorAsBefore) {
+  auto gate = plugin_->OpenFile(
+      WriteConfig(Options("    fail_load: 1\n"), "wave:\n  page_orders: 1\n"));
+  auto request = Request(nullptr);
+  Stream stream;
+  try {
+    RunStreamed(gate, request, false, &stream);
+    FAIL() << "a wave whose first page cannot be loaded has no verdicts";
+  } catch (const rftgate::host::Error& e) {
+    EXPECT_EQ(e.status(), RFT_ERR_ADAPTER);
+  }
+  EXPECT_TRUE(stream.pages.empty());
+  EXPECT_TRUE(Writes().empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(LeftOut, PagedWaveTest, ::testing::Bool());
+
+// The stream through the C ABI itself: a page is borrowed (result_free on
+// it does nothing), and a request of ABI 1.0's size has no callback.
+struct RawPages {
+  const rft_plugin_api* api = nullptr;
+  std::vector<std::string> refs;
+  int calls = 0;
+  static void Call(void* ctx, const rft_result* page) {
+    auto* self = static_cast<RawPages*>(ctx);
+    ++self->calls;
+    self->api->result_free(const_cast<rft_result*>(page));  // ignored
+    rft_result_summary s{};
+    s.struct_size = sizeof s;
+    if (self->api->result_summary(page, &s) != RFT_OK) return;
+    for (uint64_t i = 0; i < s.orders; ++i) {
+      rft_order_verdict v{};
+      v.struct_size = sizeof v;
+      if (self->api->result_order(page, i, &v) == RFT_OK) {
+        self->refs.emplace_back(View(v.ref));
+      }
+    }
+  }
+};
+
+TEST_F(PluginAbiTest, TheCAbiLendsPagesAndOldRequestsHaveNoCallback) {
+  auto gate = plugin_->OpenFile(WriteConfig("", "wave:\n  page_orders: 2\n"));
+  const rft_plugin_api& api = plugin_->api();
+  EXPECT_EQ(api.abi_minor, 1u);
+  RawPages pages;
+  pages.api = &api;
+  auto request = Request(nullptr);
+  request.on_page = &RawPages::Call;
+  request.on_page_ctx = &pages;
+  char message[512] = {0};
+  rft_result* result = nullptr;
+  ASSERT_EQ(api.dry_run(gate.get(), &request, &result, message, sizeof message),
+            RFT_OK)
+      << message;
+  EXPECT_EQ(pages.calls, 2);  // pages of 2 and 1
+  EXPECT_EQ(pages.refs, (std::vector<std::string>{"SO-1", "SO-2", "SO-3"}));
+  rft_result_summary s{};
+  s.struct_size = sizeof s;
+  ASSERT_EQ(api.result_summary(result, &s), RFT_OK);
+  EXPECT_EQ(s.streamed, 1);
+  EXPECT_EQ(s.orders, 3u);
+  api.result_free(result);
+
+  // ABI 1.0's request ends before on_page: whatever lies beyond is not read.
+  RawPages none;
+  none.api = &api;
+  request.on_page_ctx = &none;
+  request.struct_size = offsetof(rft_check_request, on_page);
+  result = nullptr;
+  ASSERT_EQ(api.dry_run(gate.get(), &request, &result, message, sizeof message),
+            RFT_OK)
+      << message;
+  EXPECT_EQ(none.calls, 0);
+  s = rft_result_summary{};
+  s.struct_size = sizeof s;
+  ASSERT_EQ(api.result_summary(result, &s), RFT_OK);
+  EXPECT_EQ(s.streamed, 0);
+  EXPECT_EQ(s.orders, 3u);
+  rft_order_verdict v{};
+  v.struct_size = sizeof v;
+  EXPECT_EQ(api.result_order(result, 2, &v), RFT_OK);
+  EXPECT_EQ(View(v.ref), "SO-3");
+  api.result_free(result);
+}
+
+TEST_F(PluginAbiTest, AnExceptionOfAPageCallbackComesBackAfterTheCheck) {
+  auto gate = plugin_->OpenFile(WriteConfig("", "wave:\n  page_orders: 1\n"));
+  auto request = Request(nullptr);
+  int calls = 0;
+  try {
+    gate.Run(request, false, [&](const rftgate::host::Result&) {
+      ++calls;
+      throw std::runtime_error("the host gave up");
+    });
+    FAIL() << "the callback's exception was lost";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "the host gave up");
+  }
+  EXPECT_EQ(calls, 1);  // later pages are not shown to it
+  // The check went on to its end: the wave was written.
+  EXPECT_EQ(Writes().size(), 1u);
+}
 
 TEST_F(PluginAbiTest, PasswordNeverAppearsInLogsOrMessages) {
   LogCapture capture;

@@ -118,7 +118,9 @@ Outcome Collect(const rftgate::host::Result& result) {
   run.summary = result.Summary();
   run.run_id = std::string(View(run.summary.run_id));
   run.written_to = std::string(View(run.summary.written_to));
-  for (uint64_t i = 0; i < run.summary.orders; ++i) {
+  // A streamed result counts its orders but has none.
+  const uint64_t orders = run.summary.streamed ? 0 : run.summary.orders;
+  for (uint64_t i = 0; i < orders; ++i) {
     rft_order_verdict o = result.Order(i);
     Verdict v;
     v.ref = std::string(View(o.ref));
@@ -327,6 +329,26 @@ class DemoWarehouseTest : public ::testing::Test {
     req.selection.mode = RFT_SELECT_READY;
     req.run_id = run_id.empty() ? rft_str{nullptr, 0} : Str(run_id);
     return Collect(gate_->Run(req, dry_run));
+  }
+  // The same check with the verdicts taken page by page (ABI 1.1): the
+  // orders of the pages, in the sequence handed over, and the totals.
+  Outcome CheckStreamed(bool dry_run, size_t* pages) {
+    rft_check_request req{};
+    req.struct_size = sizeof req;
+    req.selection.struct_size = sizeof req.selection;
+    req.selection.mode = RFT_SELECT_READY;
+    std::vector<Verdict> orders;
+    *pages = 0;
+    Outcome run = Collect(
+        gate_->Run(req, dry_run, [&](const rftgate::host::Result& page) {
+          ++*pages;
+          Outcome p = Collect(page);
+          for (Verdict& v : p.orders) orders.push_back(std::move(v));
+        }));
+    EXPECT_EQ(run.summary.streamed, 1);
+    EXPECT_TRUE(run.orders.empty());
+    run.orders = std::move(orders);
+    return run;
   }
   Outcome DryRunPast(const std::string& from, const std::string& to) {
     rft_check_request req{};
@@ -685,6 +707,46 @@ TEST_F(DemoWarehouseTest, WaveInPagesMatchesTheWholeWave) {
     // A dry run in pages gives the same verdicts and writes nothing more.
     auto before = Written();
     Outcome dry = Check(/*dry_run=*/true);
+    EXPECT_EQ(Keys(dry), Keys(whole));
+    EXPECT_EQ(Written(), before);
+  }
+}
+
+// The same with the verdicts handed over page by page: every order once,
+// in the whole wave's sequence, with the whole wave's totals and records.
+TEST_F(DemoWarehouseTest, StreamedWaveMatchesTheWholeWave) {
+  OpenGate("wave:\n  page_orders: 0\n");
+  Outcome whole = Check(/*dry_run=*/false);
+  ASSERT_TRUE(whole.summary.written) << whole.written_to;
+  ASSERT_EQ(whole.summary.orders, 300u);
+  const std::vector<Row> whole_records = RecordsOfOneRun(*db_);
+  for (int page : {0, 7, 64, 300}) {
+    SCOPED_TRACE("page_orders " + std::to_string(page));
+    db_.reset();
+    fs::remove(db_path_);
+    fs::copy_file(*suite_dir_ / "pristine.db", db_path_);
+    db_ = std::make_unique<Sqlite>(db_path_);
+    OpenGate("wave:\n  page_orders: " + std::to_string(page) + "\n");
+    size_t pages = 0;
+    Outcome streamed = CheckStreamed(/*dry_run=*/false, &pages);
+    // 0 (not paged) and 300 (one page holds the wave) check it whole.
+    EXPECT_EQ(pages, page == 0 ? 1u : (300u + page - 1) / page);
+    ASSERT_TRUE(streamed.summary.written) << streamed.written_to;
+    EXPECT_EQ(streamed.summary.orders, whole.summary.orders);
+    EXPECT_EQ(streamed.summary.passed, whole.summary.passed);
+    EXPECT_EQ(streamed.summary.warned, whole.summary.warned);
+    EXPECT_EQ(streamed.summary.held, whole.summary.held);
+    EXPECT_EQ(streamed.summary.findings, whole.summary.findings);
+    ASSERT_EQ(streamed.orders.size(), whole.orders.size());
+    for (size_t i = 0; i < streamed.orders.size(); ++i) {
+      EXPECT_EQ(streamed.orders[i], whole.orders[i]) << whole.orders[i].ref;
+    }
+    EXPECT_EQ(streamed.notes, whole.notes);
+    EXPECT_EQ(RecordsOfOneRun(*db_), whole_records);
+    EXPECT_EQ(db_->Count("SELECT COUNT(*) FROM rftgate_run"), 1);
+
+    auto before = Written();
+    Outcome dry = CheckStreamed(/*dry_run=*/true, &pages);
     EXPECT_EQ(Keys(dry), Keys(whole));
     EXPECT_EQ(Written(), before);
   }

@@ -27,6 +27,9 @@ def main():
     with host.Plugin(plugin).open(config) as gate:
         from_python = gate.check(dry_run=True)
         one = gate.check([from_cli["orders"][0]["ref"]], dry_run=True)
+        # Page by page (host ABI 1.1): the same orders, once each.
+        handed = []
+        streamed = gate.check(dry_run=True, on_order=handed.append)
 
     assert from_cli["orders"], "the CLI checked no orders"
     assert comparable(from_cli) == comparable(from_python), (
@@ -34,6 +37,11 @@ def main():
         json.dumps(comparable(from_python)))
     assert from_cli["ruleset"] == from_python["ruleset"]
     assert from_cli["summary"]["held"] == from_python["summary"]["held"]
+    assert streamed["orders"] == [], "a streamed result has no orders"
+    assert streamed["summary"] == from_python["summary"], (
+        streamed["summary"], from_python["summary"])
+    assert comparable({"orders": handed}) == comparable(from_python), (
+        "the orders handed over differ from the result's")
     assert len(one["orders"]) == 1 and one["orders"][0]["ref"] == from_cli["orders"][0]["ref"]
     held = sum(1 for o in from_python["orders"] if o["verdict"] == "hold")
     assert held > 0, "the test wave must hold something"

@@ -10,6 +10,9 @@ close the gate. An Odoo module does the same at transfer release.
         --config demo/rftgate.yaml [--order WH/OUT/00042 ...] [--dry-run] [--json]
 
 The module can also be imported: `Plugin(path).open(config).check(refs)`.
+With `check(refs, on_order=fn)` (host ABI 1.1) the orders are handed to
+`fn` page by page as the plugin checks them, and the returned dict has the
+totals and no orders: memory does not grow with the wave.
 """
 import argparse
 import ctypes as C
@@ -17,7 +20,7 @@ import json
 import sys
 
 HOST_ABI_MAJOR = 1
-HOST_ABI_MINOR = 0
+HOST_ABI_MINOR = 1
 
 RFT_SELECT_READY, RFT_SELECT_REFS, RFT_SELECT_RANGE = 0, 1, 2
 RFT_TIME_DATE = 1
@@ -55,10 +58,14 @@ LOG_FN = C.CFUNCTYPE(None, C.c_void_p, C.c_int32, C.c_void_p, C.c_size_t)
 PROGRESS_FN = C.CFUNCTYPE(None, C.c_void_p, C.c_uint64, C.c_uint64)
 
 
+PAGE_FN = C.CFUNCTYPE(None, C.c_void_p, C.c_void_p)
+
+
 class CheckRequest(C.Structure):
     _fields_ = [("struct_size", C.c_uint32), ("selection", Selection),
                 ("run_id", Str), ("progress", PROGRESS_FN),
-                ("progress_ctx", C.c_void_p)]
+                ("progress_ctx", C.c_void_p),
+                ("on_page", PAGE_FN), ("on_page_ctx", C.c_void_p)]  # ABI 1.1
 
 
 class OpenParams(C.Structure):
@@ -69,7 +76,7 @@ class OpenParams(C.Structure):
 
 class Summary(C.Structure):
     _fields_ = [("struct_size", C.c_uint32), ("dry_run", C.c_int32),
-                ("written", C.c_int32), ("reserved", C.c_int32),
+                ("written", C.c_int32), ("streamed", C.c_int32),
                 ("orders", C.c_uint64), ("passed", C.c_uint64),
                 ("warned", C.c_uint64), ("held", C.c_uint64),
                 ("by_policy", C.c_uint64), ("findings", C.c_uint64),
@@ -170,9 +177,11 @@ class Gate:
     def __exit__(self, *exc):
         self.close()
 
-    def check(self, refs=None, dry_run=False):
+    def check(self, refs=None, dry_run=False, on_order=None):
         """Checks `refs` (or every order ready for release); returns a dict
-        shaped like `rftgate check --json`."""
+        shaped like `rftgate check --json`. With `on_order`, each order's
+        dict goes to on_order as its page is checked (the result's "orders"
+        is then empty); an exception it raises comes back after the check."""
         api = self._plugin.api
         keep = [r.encode("utf-8") for r in (refs or [])]
         array = (Str * max(len(keep), 1))(*[make_str(b) for b in keep])
@@ -186,6 +195,23 @@ class Gate:
         else:
             req.selection.mode = RFT_SELECT_READY
         req.run_id = make_str(None)
+        raised = []
+
+        def page(_ctx, page_result):
+            # An exception must not unwind into the plugin: keep the first.
+            if raised:
+                return
+            try:
+                for order in self._orders(page_result):
+                    on_order(order)
+            except BaseException as e:  # noqa: B036
+                raised.append(e)
+
+        callback = PAGE_FN(page)  # alive until the call returns
+        if on_order is not None:
+            if self._plugin.api.abi_minor < 1:
+                raise RftError(2, "this plugin does not hand over pages")
+            req.on_page = callback
         result = C.c_void_p()
         buf = C.create_string_buffer(4096)
         fn = api.dry_run if dry_run else api.check
@@ -193,16 +219,22 @@ class Gate:
         if status != 0:
             raise RftError(status, buf.value.decode("utf-8", "replace"))
         try:
-            return self._read(result)
+            read = self._read(result)
         finally:
             api.result_free(result)
+        if raised:
+            raise raised[0]
+        return read
 
-    def _read(self, result):
+    def _orders(self, result):
+        """The orders of a result (or of a page lent to on_page)."""
         api = self._plugin.api
         s = Summary()
         s.struct_size = C.sizeof(Summary)
         api.result_summary(result, C.byref(s))
         orders = []
+        if s.streamed:
+            return orders
         for i in range(s.orders):
             o = OrderVerdict()
             o.struct_size = C.sizeof(OrderVerdict)
@@ -227,6 +259,14 @@ class Gate:
                 "decided_by": "failure_policy" if o.decided_by == 1 else "checks",
                 "reason": o.reason.value(), "findings": findings,
             })
+        return orders
+
+    def _read(self, result):
+        api = self._plugin.api
+        s = Summary()
+        s.struct_size = C.sizeof(Summary)
+        api.result_summary(result, C.byref(s))
+        orders = self._orders(result)
         notes = []
         for i in range(s.notes):
             n = Note()

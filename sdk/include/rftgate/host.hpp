@@ -11,6 +11,13 @@
 //   result = gate.CheckReady(); for (uint64_t i = 0; i <
 //   result.Summary().orders; ++i) ... result.Order(i)
 //
+// A large wave is better read page by page (ABI 1.1), so that neither the
+// plugin nor the host holds all of its verdicts at once:
+//
+//   auto totals = gate.Run(request, false, [&](const Result& page) {
+//     for (uint64_t i = 0; i < page.Summary().orders; ++i) ... page.Order(i)
+//   });  // totals.Summary(): counts, notes, written; no orders
+//
 // Errors are thrown as rftgate::host::Error (status + message); this header
 // is for hosts, which own their exception policy.
 #ifndef RFTGATE_HOST_HPP_
@@ -18,8 +25,11 @@
 
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
+#include <cstddef>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -72,14 +82,21 @@ inline std::filesystem::path FindPlugin(const std::string& explicit_path) {
 class Plugin;
 class Result;
 
-// Owns an rft_result.
+// Owns an rft_result, or borrows a page handed to a page callback.
 class Result {
  public:
+  struct Borrowed {};
   Result(std::shared_ptr<const Plugin> plugin, rft_result* result)
       : plugin_(std::move(plugin)), result_(result) {}
+  // A view of a page lent to an on_page callback: valid during the call.
+  Result(std::shared_ptr<const Plugin> plugin, const rft_result* page, Borrowed)
+      : plugin_(std::move(plugin)),
+        result_(const_cast<rft_result*>(page)),
+        owned_(false) {}
   Result(Result&& o) noexcept
       : plugin_(std::move(o.plugin_)),
-        result_(std::exchange(o.result_, nullptr)) {}
+        result_(std::exchange(o.result_, nullptr)),
+        owned_(o.owned_) {}
   Result& operator=(Result&&) = delete;
   Result(const Result&) = delete;
   ~Result();
@@ -93,6 +110,7 @@ class Result {
  private:
   std::shared_ptr<const Plugin> plugin_;
   rft_result* result_;
+  bool owned_ = true;
 };
 
 // Owns an rft_gate.
@@ -108,6 +126,15 @@ class Gate {
 
   // Runs check (or dry_run) on `request`.
   Result Run(const rft_check_request& request, bool dry_run) const;
+  // The same with the verdicts handed to `on_page` page by page, in the
+  // serving sequence (see rft_page_fn); the result has the totals and no
+  // orders (Summary().streamed). `page` is valid during the call only.
+  // An exception thrown by `on_page` is kept (later pages are not shown to
+  // it) and rethrown once the check has ended: the check goes on, and may
+  // still write its records. A plugin older than ABI 1.1 hands no pages:
+  // its whole result is then shown to `on_page` as one page, and returned.
+  Result Run(rft_check_request request, bool dry_run,
+             const std::function<void(const Result& page)>& on_page) const;
   rft_gate* get() const { return gate_; }
 
  private:
@@ -189,7 +216,7 @@ class Plugin : public std::enable_shared_from_this<Plugin> {
 };
 
 inline Result::~Result() {
-  if (result_ != nullptr) plugin_->api().result_free(result_);
+  if (result_ != nullptr && owned_) plugin_->api().result_free(result_);
 }
 
 inline rft_result_summary Result::Summary() const {
@@ -239,6 +266,40 @@ inline Result Gate::Run(const rft_check_request& request, bool dry_run) const {
                                                  message, sizeof message);
   if (st != RFT_OK) throw Error(st, message);
   return Result(plugin_, result);
+}
+
+inline Result Gate::Run(
+    rft_check_request request, bool dry_run,
+    const std::function<void(const Result& page)>& on_page) const {
+  if (plugin_->api().abi_minor < 1) {
+    request.struct_size = offsetof(rft_check_request, on_page);
+    Result whole = Run(request, dry_run);
+    on_page(whole);
+    return whole;
+  }
+  struct Pages {
+    const std::function<void(const Result&)>* fn;
+    std::shared_ptr<const Plugin> plugin;
+    std::exception_ptr error;
+    // No exception may unwind through the plugin.
+    static void Call(void* ctx, const rft_result* page) noexcept {
+      auto* self = static_cast<Pages*>(ctx);
+      if (self->error) return;
+      try {
+        const Result view(self->plugin, page, Result::Borrowed{});
+        (*self->fn)(view);
+      } catch (...) {
+        self->error = std::current_exception();
+      }
+    }
+  };
+  Pages pages{&on_page, plugin_, nullptr};
+  request.struct_size = sizeof request;
+  request.on_page = &Pages::Call;
+  request.on_page_ctx = &pages;
+  Result totals = Run(request, dry_run);
+  if (pages.error) std::rethrow_exception(pages.error);
+  return totals;
 }
 
 }  // namespace rftgate::host

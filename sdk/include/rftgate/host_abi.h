@@ -46,7 +46,7 @@ extern "C" {
 #endif
 
 #define RFT_HOST_ABI_MAJOR 1
-#define RFT_HOST_ABI_MINOR 0
+#define RFT_HOST_ABI_MINOR 1
 
 /* Name of the entry symbol, for loaders. */
 #define RFT_PLUGIN_ENTRY_SYMBOL "rft_plugin_entry"
@@ -80,11 +80,32 @@ typedef struct rft_open_params {
  * May be called from the thread running the check only. */
 typedef void (*rft_progress_fn)(void* ctx, uint64_t done, uint64_t total);
 
+/* Called with the verdicts of one page of a wave (ABI 1.1), on the thread
+ * running the check, once per page in the serving sequence. `page` is
+ * BORROWED: read it with result_summary / result_order / result_finding
+ * during the call only, and never pass it to result_free; the plugin frees
+ * the page's orders, findings and text when the callback returns. Its
+ * summary counts the page's orders; `written` is always 0 in a page: only
+ * the final result says whether the records were written. The callback
+ * must not call check, dry_run or close on the same gate, and must not
+ * throw (C++) or unwind through the plugin. */
+typedef void (*rft_page_fn)(void* ctx, const rft_result* page);
+
 /* What to check. `selection` picks the orders (see adapter_abi.h:
  * ready for release, by refs, or a past date range).
  * `run_id`: absent = the plugin makes a new one; a host retrying a failed
  * call passes the run id of the first attempt so that nothing is written
  * twice.
+ * `on_page`/`on_page_ctx` (ABI 1.1; NULL or outside struct_size = absent):
+ * when set, the verdicts are handed to `on_page` page by page (a wave
+ * checked whole is one page) and dropped once it returns, so that the
+ * memory of a check does not grow with the wave. Every order that gets a
+ * verdict is handed over exactly once. The result stored by check/dry_run
+ * then holds the totals, notes and what was written, but no orders
+ * (`summary.streamed` = 1, `result_order` returns RFT_ERR_NOT_FOUND).
+ * Pages are handed over before the records are committed: act on
+ * "written" only from the final result. See docs/host-abi.md for the
+ * failure paths.
  * OWNERSHIP: borrowed for the duration of the call. */
 typedef struct rft_check_request {
   uint32_t struct_size;
@@ -92,14 +113,18 @@ typedef struct rft_check_request {
   rft_str run_id;
   rft_progress_fn progress;
   void* progress_ctx;
+  /* ABI 1.1 */
+  rft_page_fn on_page;
+  void* on_page_ctx;
 } rft_check_request;
 
 typedef struct rft_result_summary {
   uint32_t struct_size;
-  int32_t dry_run; /* 1 = nothing was written */
-  int32_t written; /* 1 = records were written back */
-  int32_t reserved;
-  uint64_t orders;
+  int32_t dry_run;  /* 1 = nothing was written */
+  int32_t written;  /* 1 = records were written back */
+  int32_t streamed; /* ABI 1.1: 1 = the orders were handed to `on_page`
+                       and are not in this result (0 with ABI 1.0) */
+  uint64_t orders;  /* with `streamed`: the orders handed over in all */
   uint64_t passed;
   uint64_t warned;
   uint64_t held;
@@ -203,7 +228,8 @@ typedef struct rft_plugin_api {
   rft_status (*dry_run)(rft_gate* gate, const rft_check_request* request,
                         rft_result** out, char* error, size_t error_cap);
 
-  /* Frees a result. NULL is ignored. */
+  /* Frees a result. NULL is ignored, and so is a page borrowed by
+   * `on_page` (the plugin frees it). */
   void (*result_free)(rft_result* result);
 
   /* Fills *out (caller sets out->struct_size). */
@@ -211,7 +237,8 @@ typedef struct rft_plugin_api {
                                rft_result_summary* out);
 
   /* Fills *out with order `index` (0 <= index < summary.orders), in the
-   * sequence the wave was served. RFT_ERR_NOT_FOUND past the end. */
+   * sequence the wave was served. RFT_ERR_NOT_FOUND past the end, and for
+   * every index of a result whose orders were streamed. */
   rft_status (*result_order)(const rft_result* result, uint64_t index,
                              rft_order_verdict* out);
 
