@@ -33,8 +33,7 @@ namespace fs = std::filesystem;
 // put, kept for the later pages that leave them out. Shared with the load
 // calls (which may outlive the check when abandoned at their deadline).
 struct PagedWave {
-  std::vector<std::string> refs;  // in the serving sequence
-  std::unordered_set<std::string_view> ref_set;
+  RefList refs;  // in the serving sequence
   // Kept while the wave's write transaction is open: only then may a page's
   // load leave out what earlier pages put.
   bool keep = false;
@@ -69,7 +68,7 @@ struct LoadState {
         const rft_str ref =
             reinterpret_cast<const rft_history_line*>(base + i * size)
                 ->order_ref;
-        keep = !paged->ref_set.count(FromStr(ref));
+        keep = !paged->refs.Contains(FromStr(ref));
       }
       if (keep) continue;
       if (i > run) {
@@ -572,28 +571,26 @@ Status Gate::CheckWhole(const Request& request, const rft_selection& sel,
   return Status::Ok();
 }
 
-Status Gate::ListWave(const rft_selection& selection,
-                      std::vector<std::string>* refs) {
+Status Gate::ListWave(const rft_selection& selection, RefList* refs) {
   Wave keys;
   Status listed = LoadWave(selection, &keys, /*keys_only=*/true);
   if (!listed.ok()) return listed;
-  refs->clear();
-  refs->reserve(keys.order_count());
-  for (std::string_view ref : engine_.ServingRefs(keys)) {
-    refs->emplace_back(ref);
-  }
+  *refs = RefList();
+  const std::vector<std::string_view> serving = engine_.ServingRefs(keys);
+  size_t chars = 0;
+  for (std::string_view ref : serving) chars += ref.size();
+  refs->Reserve(serving.size(), chars);
+  for (std::string_view ref : serving) refs->Add(ref);
   return Status::Ok();
 }
 
-Status Gate::CheckInPages(const Request& request,
-                          std::vector<std::string> refs_in, int64_t started_us,
-                          RunResult* result, Status* written,
-                          PageStream* stream) {
+Status Gate::CheckInPages(const Request& request, RefList refs_in,
+                          int64_t started_us, RunResult* result,
+                          Status* written, PageStream* stream) {
   auto paged = std::make_shared<PagedWave>();
   paged->refs = std::move(refs_in);
-  const std::vector<std::string>& refs = paged->refs;
-  paged->ref_set.reserve(refs.size());
-  for (const std::string& r : refs) paged->ref_set.insert(r);
+  paged->refs.Seal();
+  const RefList& refs = paged->refs;
   const uint64_t total = refs.size();
   if (request.progress) request.progress(0, total);
   const size_t page_size = config_.page_orders;
@@ -744,9 +741,10 @@ Status Gate::CheckInPages(const Request& request,
     if (writing) stop_writing(failed, /*abort=*/true);
     result->orders.clear();
     if (stream && stream->pages > 0) {
-      stream->left.assign(refs.begin() + static_cast<std::ptrdiff_t>(
-                                             std::min(next, refs.size())),
-                          refs.end());
+      stream->left.clear();
+      for (size_t i = std::min(next, refs.size()); i < refs.size(); ++i) {
+        stream->left.emplace_back(refs[i]);
+      }
     }
     return failed;
   }
@@ -805,7 +803,7 @@ Status Gate::Check(const Request& request, std::unique_ptr<RunResult>* out) {
   std::optional<Status> paged_write;
   Status loaded = EnsureConnected();
   if (loaded.ok()) {
-    std::vector<std::string> refs;
+    RefList refs;
     if (!UsePages(sel)) {
       loaded = CheckWhole(request, sel, started_us, result.get());
     } else if (loaded = ListWave(sel, &refs);

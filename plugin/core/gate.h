@@ -15,6 +15,7 @@
 
 #include "plugin/config/config.h"
 #include "plugin/core/adapter_library.h"
+#include "plugin/core/ref_list.h"
 #include "plugin/core/run_result.h"
 #include "plugin/core/status.h"
 #include "plugin/core/timed_call.h"
@@ -120,8 +121,7 @@ class Gate {
   Status CheckWhole(const Request& request, const rft_selection& selection,
                     int64_t started_us, RunResult* result);
   // The refs of the wave `selection` names, in the serving sequence.
-  Status ListWave(const rft_selection& selection,
-                  std::vector<std::string>* refs);
+  Status ListWave(const rft_selection& selection, RefList* refs);
   // Loads, checks and (unless a dry run) writes the wave of `refs` (in the
   // serving sequence) a page at a time, in one write transaction. An error
   // means no verdict could be produced (nothing is written then);
@@ -129,9 +129,8 @@ class Gate {
   // With `stream`, each page's verdicts are handed to the host once
   // written (or given up) and dropped; on a failure, stream->left gets the
   // refs not handed over.
-  Status CheckInPages(const Request& request, std::vector<std::string> refs,
-                      int64_t started_us, RunResult* result, Status* written,
-                      PageStream* stream);
+  Status CheckInPages(const Request& request, RefList refs, int64_t started_us,
+                      RunResult* result, Status* written, PageStream* stream);
   // One call of the paged write (begin, part, commit, abort) on the handle.
   Status WriteStep(
       const char* what,
