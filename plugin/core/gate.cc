@@ -1,5 +1,9 @@
 #include "plugin/core/gate.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <dlfcn.h>
 #include <sys/random.h>
 
@@ -41,6 +45,12 @@ struct PagedWave {
 };
 
 namespace {
+
+void ReturnFreedMemory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
 
 // A sink that forwards adapter records into a WaveBuilder. Lives in the
 // shared state of a load call.
@@ -643,6 +653,11 @@ Status Gate::CheckInPages(const Request& request, RefList refs_in,
   Status failed = Status::Ok();
   size_t next = 0;  // the first order of the page being checked
   for (size_t first = 0; first < refs.size(); first += page_size) {
+    // What the previous page freed goes back to the system before the next
+    // one is loaded: its wave, rows and results were allocated on two
+    // threads, and the allocator otherwise keeps most of it, page after
+    // page.
+    if (first > 0) ReturnFreedMemory();
     next = first;
     const size_t n = std::min(page_size, refs.size() - first);
     std::vector<rft_str> views;
