@@ -229,13 +229,15 @@ struct StageLog {
   }
 };
 
-std::string ConfigYaml(const std::string& connection, bool whole) {
+std::string ConfigYaml(const std::string& connection, bool whole,
+                       const std::string& pages) {
   return "adapter:\n  name: sql\n  connection: \"" + connection +
          "\"\n  options:\n    mapping: " RFTGATE_BENCH_MAPPING
          "\ntimezone:\n  default: Europe/Paris\nfailure_policy: hold\n"
          "timeouts:\n  open: 60s\n  load: 600s\n  write: 600s\n"
          "writeback:\n  apply_holds: true\n" +
-         std::string(whole ? "wave:\n  page_orders: 0\n"
+         std::string(whole            ? "wave:\n  page_orders: 0\n"
+                     : !pages.empty() ? "wave:\n  page_orders: " + pages + "\n"
                      : std::getenv("RFTGATE_BENCH_PAGE_ORDERS") != nullptr
                          ? std::string("wave:\n  page_orders: ") +
                                std::getenv("RFTGATE_BENCH_PAGE_ORDERS") + "\n"
@@ -311,7 +313,9 @@ int RunRftgate(const Args& a, bool pg, bool whole = false) {
       pg ? "postgresql://" + PgFor(scale) : "sqlite3://db=" + sqlite_path;
   auto plugin = rftgate::host::Plugin::Load(rftgate::host::FindPlugin(""));
   StageLog log;
-  const std::string yaml = ConfigYaml(connection, whole);
+  // --pages N: pages of N orders (the memory of a wave in small pages).
+  const std::string pages = a.Get("pages");
+  const std::string yaml = ConfigYaml(connection, whole, pages);
   rft_open_params params{};
   params.struct_size = sizeof params;
   params.config_yaml = rftgate::host::Str(yaml);
@@ -412,9 +416,10 @@ int RunRftgate(const Args& a, bool pg, bool whole = false) {
       "\"check_ms\":%s,\"write_ms\":%s,\"single_n\":%zu,\"single_p50_ms\":%.3f,"
       "\"single_p99_ms\":%.3f,\"single_max_ms\":%.3f,"
       "\"single_load_p50_ms\":%.3f,\"maxrss_kb\":%ld,\"streamed\":%s}\n",
-      !pg     ? "rftgate-sqlite"
-      : whole ? "rftgate-pg-whole"
-              : "rftgate-pg",
+      !pg              ? "rftgate-sqlite"
+      : whole          ? "rftgate-pg-whole"
+      : !pages.empty() ? "rftgate-pg-small-pages"
+                       : "rftgate-pg",
       static_cast<long long>(scale), static_cast<unsigned long long>(orders),
       static_cast<unsigned long long>(held),
       static_cast<unsigned long long>(n_findings), JsonList(wall).c_str(),

@@ -131,15 +131,17 @@ def main():
     md.append("### Peak memory of the rftgate process (one process per "
               "scale, MiB)")
     md.append("")
-    md.append("| orders | PostgreSQL | PostgreSQL, wave whole | SQLite "
+    md.append("| orders | PostgreSQL | PostgreSQL, wave whole "
+              "| PostgreSQL, pages of 2,000 | SQLite "
               "| (a) client | (c) client |")
-    md.append("|---|---|---|---|---|---|")
+    md.append("|---|---|---|---|---|---|---|")
     for s in scales:
         m = lambda what: ("%.0f" % (by[(what, s)]["maxrss_kb"] / 1024)
                           if (what, s) in by else "–")
-        md.append("| %s | %s | %s | %s | %s | %s |" % (
+        md.append("| %s | %s | %s | %s | %s | %s | %s |" % (
             f"{s:,}", m("rftgate-pg"), m("rftgate-pg-whole"),
-            m("rftgate-sqlite"), m("sql"), m("floor")))
+            m("rftgate-pg-small-pages"), m("rftgate-sqlite"), m("sql"),
+            m("floor")))
     if len(scales) > 1:
         lo, hi = scales[0], scales[-1]
         md.append("")

@@ -25,6 +25,9 @@ for s in $scales; do
   step "rftgate over PostgreSQL, the wave whole (wave.page_orders: 0)"
   "$bin" run --what rftgate-pg-whole --scale "$s" --reps 1 \
     --findings "$out/rftgate_pg_whole_$s.tsv" >> "$results.tmp" 2>>"$log"
+  step "rftgate over PostgreSQL in pages of 2,000 orders (memory)"
+  "$bin" run --what rftgate-pg --pages 2000 --scale "$s" --reps 1 \
+    --warmup 0 >> "$results.tmp" 2>>"$log"
   step "agreement rftgate in pages / whole"
   "$bin" compare "$out/rftgate_pg_$s.tsv" "$out/rftgate_pg_whole_$s.tsv" >&2
   step "(a) set-based SQL"
