@@ -118,6 +118,7 @@ Database::~Database() { prepared_.clear(); }
 void Database::Connect() {
   prepared_.clear();  // they belong to the old session
   session_.reset();
+  session_timeout_ms_ = -1;
   try {
     switch (spec_.dialect) {
       case Dialect::kSqlite:
@@ -203,6 +204,14 @@ int64_t Database::StatementBudgetMs() const {
   int64_t left = call_->RemainingMs();
   if (left < 0) return 0;
   return std::max<int64_t>(left, 1);
+}
+
+void Database::SessionStatementTimeout(int64_t budget_ms) {
+  if (spec_.dialect != Dialect::kPostgres) return;
+  const int64_t ms = budget_ms <= 0 ? 0 : (budget_ms + 999) / 1000 * 1000;
+  if (ms == session_timeout_ms_) return;
+  Exec("SET statement_timeout = " + std::to_string(ms));
+  session_timeout_ms_ = ms;
 }
 
 namespace {
@@ -308,6 +317,25 @@ bool SplitCopyRow(char* row, size_t size, size_t columns,
   return field == columns;
 }
 
+// The server's message for a failed statement: its first line and its
+// SQLSTATE, without the statement's text (which holds the values).
+std::string ServerError(const PGresult* r, PGconn* conn) {
+  const char* primary =
+      r != nullptr ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  std::string message;
+  if (primary != nullptr) {
+    message = primary;
+    if (const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE)) {
+      message += std::string(" (SQLSTATE ") + state + ")";
+    }
+  } else {
+    message = PQerrorMessage(conn);
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    if (message.empty()) message = "the connection failed";
+  }
+  return message;
+}
+
 // Frees the rows a batch of Stream views, and the batch's views.
 struct CopyRows {
   std::vector<char*> buffers;
@@ -372,11 +400,18 @@ void Database::Query(const std::string& sql, std::vector<Param> params,
 void Database::Stream(const std::string& sql, std::vector<Param> params,
                       size_t columns, size_t batch_rows,
                       const std::function<void(const TextBatch&)>& on_batch) {
-  if (spec_.dialect != Dialect::kPostgres || columns == 0) {
+  PGconn* conn =
+      spec_.dialect == Dialect::kPostgres ? NativePg(*session_) : nullptr;
+  // COPY's text escapes only ASCII bytes: a client encoding whose
+  // characters may hold a backslash byte (SJIS, BIG5, GBK...) is read
+  // through Query.
+  const std::string_view encoding =
+      conn != nullptr ? pg_encoding_to_char(PQclientEncoding(conn)) : "";
+  if (conn == nullptr || columns == 0 ||
+      (encoding != "UTF8" && encoding != "SQL_ASCII")) {
     Query(sql, std::move(params), columns, batch_rows, on_batch);
     return;
   }
-  PGconn* conn = NativePg(*session_);
   // COPY takes no bound values: each becomes a literal, quoted by libpq
   // for this connection (an untyped literal is read as a bound value is).
   std::string failed;
@@ -402,8 +437,7 @@ void Database::Stream(const std::string& sql, std::vector<Param> params,
   text = "COPY (" + text + ") TO STDOUT";
   PGresult* started = PQexec(conn, text.c_str());
   if (PQresultStatus(started) != PGRES_COPY_OUT) {
-    std::string message = started != nullptr ? PQresultErrorMessage(started)
-                                             : PQerrorMessage(conn);
+    std::string message = ServerError(started, conn);
     PQclear(started);
     while (PGresult* rest = PQgetResult(conn)) PQclear(rest);
     throw std::runtime_error(message);
@@ -419,7 +453,7 @@ void Database::Stream(const std::string& sql, std::vector<Param> params,
       char* row = nullptr;
       int size = PQgetCopyData(conn, &row, 0);
       if (size == -1) break;  // the end of the rows
-      if (size < 0) throw std::runtime_error(PQerrorMessage(conn));
+      if (size < 0) throw std::runtime_error(ServerError(nullptr, conn));
       batch.buffers.push_back(row);
       size_t n = static_cast<size_t>(size);
       if (n > 0 && row[n - 1] == '\n') --n;
@@ -442,10 +476,13 @@ void Database::Stream(const std::string& sql, std::vector<Param> params,
   } catch (...) {
     // Stop the statement and read what the server still sends; the
     // transaction has failed, so the connection is reconnected next call.
-    if (PGcancel* cancel = PQgetCancel(conn)) {
-      char error[256];
-      PQcancel(cancel, error, sizeof error);
-      PQfreeCancel(cancel);
+    // (Not on a lost connection: the cancel request would wait for it.)
+    if (PQstatus(conn) == CONNECTION_OK) {
+      if (PGcancel* cancel = PQgetCancel(conn)) {
+        char error[256];
+        PQcancel(cancel, error, sizeof error);
+        PQfreeCancel(cancel);
+      }
     }
     char* rest = nullptr;
     while (PQgetCopyData(conn, &rest, 0) > 0) PQfreemem(rest);
@@ -457,7 +494,7 @@ void Database::Stream(const std::string& sql, std::vector<Param> params,
   std::string message;
   while (PGresult* r = PQgetResult(conn)) {
     if (PQresultStatus(r) != PGRES_COMMAND_OK && message.empty()) {
-      message = PQresultErrorMessage(r);
+      message = ServerError(r, conn);
     }
     PQclear(r);
   }

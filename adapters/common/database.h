@@ -129,6 +129,13 @@ class Database {
   // call, or 0 for no limit.
   int64_t StatementBudgetMs() const;
 
+  // PostgreSQL: limits the statements run outside a transaction of their
+  // own (a load that is one statement) to `budget_ms`, rounded up to whole
+  // seconds (0 = no limit), with a session-level statement_timeout set
+  // only when it differs from the connection's: most calls then send no
+  // statement for it. A transaction's SET LOCAL still overrides it.
+  void SessionStatementTimeout(int64_t budget_ms);
+
   // Runs a statement that returns no rows; returns the rows it changed.
   int64_t Exec(const std::string& sql, std::vector<Param> params = {});
   int64_t Exec(SqlBuilder b) { return Exec(b.sql, std::move(b.params)); }
@@ -198,6 +205,7 @@ class Database {
   bool broken_ = false;
   bool trace_ = false;
   bool use_prepared_ = true;
+  int64_t session_timeout_ms_ = -1;  // -1: not set on this connection
   const adapter::Call* call_ = nullptr;
 };
 

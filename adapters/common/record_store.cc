@@ -680,10 +680,10 @@ void RecordStore::BeginPostgres(Database& db) {
   // flags of such a table are set by separate statements at the commit.
   wave_.holds_in_chunks = hold != nullptr;
   std::string begin = "BEGIN; SET LOCAL client_min_messages = warning; ";
-  if (const int64_t budget = db.StatementBudgetMs(); budget > 0) {
-    begin += "SET LOCAL statement_timeout = " + std::to_string(budget) + "; ";
-    wave_.statement_time_set = true;
-  }
+  // Always set: without a limit, 0 overrides the session's (a load's).
+  const int64_t budget = db.StatementBudgetMs();
+  begin += "SET LOCAL statement_timeout = " + std::to_string(budget) + "; ";
+  wave_.statement_time_set = budget > 0;
   // The schema table's "already exists" notice stays off the host's
   // stderr; the component name is a constant of this file. The last
   // statement returns "<version>|<hold table has rules>"; the hold

@@ -334,25 +334,39 @@ class SqlAdapter::Loader {
   // value of a bound array against the column's most common values while
   // it plans `= ANY(...)`: with 11,600 SKUs, 70-90 ms of planning for a
   // query that runs in 3-8 ms. A large array is joined instead (AnySet).
-  std::string SkuFilter(SqlBuilder& b, const std::string& column,
+  std::string SkuFilter(SqlBuilder& b, const Source& s, const char* alias,
                         bool one_per_sku = false) const {
+    const std::string column = Col(s, "sku", alias);
     if (cte_ready_) return column + " = ANY(ARRAY(SELECT sku FROM rft_wl))";
-    if (left_out_) return InValues(b, column, wave_skus_, !one_per_sku);
-    if (d_ == Dialect::kPostgres && lines_loaded_) {
-      return one_per_sku ? AnyOf(b, column, wave_skus_)
-                         : AnySet(b, column, wave_skus_);
+    if (d_ == Dialect::kPostgres && (left_out_ || lines_loaded_)) {
+      if (wave_skus_.empty()) return "1 = 0";
+      return one_per_sku || wave_skus_.size() <= kAnyOfMost
+                 ? AnyOf(b, column, wave_skus_)
+                 : AnySet(b, column, wave_skus_, TypeOf(s, "sku", alias));
     }
+    if (left_out_) return InValues(b, column, wave_skus_);
     return column + " IN (" + SkuSet(b) + ")";
   }
-  // `column` IN `values`, bound, on every backend. `many_rows`: a value
-  // may match several rows (see SkuFilter).
+  // PostgreSQL: the type of `field` of `s` as PostgreSQL names it
+  // ("character varying", "citext"...), read once per source and field;
+  // empty while the source has no row.
+  std::string TypeOf(const Source& s, const std::string& field,
+                     const char* alias) const {
+    const std::string key = From(s) + "|" + field;
+    auto it = a_.column_types_.find(key);
+    if (it != a_.column_types_.end()) return it->second;
+    std::optional<std::string> type = a_.db_->QueryValue(
+        "SELECT CAST(pg_typeof(" + Col(s, field, alias) + ") AS text) FROM " +
+        From(s) + " " + alias + " LIMIT 1");
+    if (!type) return std::string();
+    a_.column_types_.emplace(key, *type);
+    return *type;
+  }
+  // `column` IN `values`, bound, on every backend.
   std::string InValues(SqlBuilder& b, const std::string& column,
-                       const std::unordered_set<std::string>& values,
-                       bool many_rows = false) const {
+                       const std::unordered_set<std::string>& values) const {
     if (values.empty()) return "1 = 0";
-    if (d_ == Dialect::kPostgres) {
-      return many_rows ? AnySet(b, column, values) : AnyOf(b, column, values);
-    }
+    if (d_ == Dialect::kPostgres) return AnyOf(b, column, values);
     nlohmann::json array(values);
     return column + " IN (" +
            ValuesTable(b,
@@ -374,18 +388,22 @@ class SqlAdapter::Loader {
     if (values.empty()) return "1 = 0";
     return column + " = ANY(" + b.Bind(Text(ArrayText(values))) + ")";
   }
-  // PostgreSQL: `column` (a code, compared as text) IN `values`, planned
-  // without looking at each value: up to kAnyOfMost values as AnyOf (the
-  // planner then knows them, and a few codes are looked up by index), more
-  // as a semi-join with the unnested array, whose planning does not grow
-  // with it. The values are the column's text, as the loads read it.
+  // PostgreSQL: `column` IN `values`, planned without looking at each
+  // value: a semi-join with the array unnested, whose planning does not
+  // grow with it. The array is cast to the column's own `type`, so values
+  // compare as `= ANY` compares them (a citext column without regard to
+  // case, an integer column by number) and the column's index serves. Up
+  // to kAnyOfMost values, or when the type is unknown, AnyOf: the planner
+  // then knows them, and a few codes are looked up by index.
   static constexpr size_t kAnyOfMost = 256;
   template <typename Values>
   static std::string AnySet(SqlBuilder& b, const std::string& column,
-                            const Values& values) {
-    if (values.size() <= kAnyOfMost) return AnyOf(b, column, values);
-    return "CAST(" + column + " AS text) IN (SELECT unnest(CAST(" +
-           b.Bind(Text(ArrayText(values))) + " AS text[])))";
+                            const Values& values, const std::string& type) {
+    if (values.size() <= kAnyOfMost || type.empty()) {
+      return AnyOf(b, column, values);
+    }
+    return column + " IN (SELECT unnest(CAST(" +
+           b.Bind(Text(ArrayText(values))) + " AS " + type + "[])))";
   }
   // A PostgreSQL array literal of `values`, each quoted.
   template <typename Values>
@@ -617,8 +635,10 @@ void SqlAdapter::Loader::LoadOrders() {
     << " o WHERE ";
   if (!cte_ready_ && !keys_loaded_ && sel_.max_orders == 0) {
     // The selected orders themselves, not their keys looked up again (a
-    // second scan of the orders and a join).
-    b << OrderCondition(b, "o");
+    // second scan of the orders and a join). An order without a key has no
+    // lines to find: left out, as the lookup by key leaves it out.
+    b << OrderCondition(b, "o") << " AND " << Col(o, "key", "o")
+      << " IS NOT NULL";
   } else {
     b << InKeys(b, Col(o, "key", "o"));
   }
@@ -709,8 +729,7 @@ void SqlAdapter::Loader::LoadItems() {
                                                    "description"};
   SqlBuilder b;
   b << "SELECT " << OutList(s, kFields, "i") << " FROM " << From(s)
-    << " i WHERE " << SkuFilter(b, Col(s, "sku", "i"), true)
-    << AndWhere(b, s.where, "i");
+    << " i WHERE " << SkuFilter(b, s, "i", true) << AndWhere(b, s.where, "i");
   RunRecords<rft_item>("items", RFT_REC_ITEM, std::move(b), kFields.size(),
                        [](const RowReader& r, rft_item& x) {
                          x.sku = r.Str(0);
@@ -753,8 +772,7 @@ void SqlAdapter::Loader::LoadItemUnits() {
                                                    "factor_kind"};
   SqlBuilder b;
   b << "SELECT " << OutList(s, kFields, "iu") << " FROM " << From(s)
-    << " iu WHERE " << SkuFilter(b, Col(s, "sku", "iu"))
-    << AndWhere(b, s.where, "iu");
+    << " iu WHERE " << SkuFilter(b, s, "iu") << AndWhere(b, s.where, "iu");
   RunRecords<rft_item_unit>("item units", RFT_REC_ITEM_UNIT, std::move(b),
                             kFields.size(),
                             [](const RowReader& r, rft_item_unit& x) {
@@ -772,8 +790,7 @@ void SqlAdapter::Loader::LoadStock() {
       "sku", "location", "lot", "on_hand", "reserved_qty", "in_date"};
   SqlBuilder b;
   b << "SELECT " << OutList(s, kFields, "s") << " FROM " << From(s)
-    << " s WHERE " << SkuFilter(b, Col(s, "sku", "s"))
-    << AndWhere(b, s.where, "s");
+    << " s WHERE " << SkuFilter(b, s, "s") << AndWhere(b, s.where, "s");
   const bool has_reserved = s.Has("reserved_qty");
   // On PostgreSQL, the locations of the stock, for the locations query
   // (see LoadLocations).
@@ -804,8 +821,7 @@ void SqlAdapter::Loader::LoadLots() {
                                                    "removal_date", "status"};
   SqlBuilder b;
   b << "SELECT " << OutList(s, kFields, "lt") << " FROM " << From(s)
-    << " lt WHERE " << SkuFilter(b, Col(s, "sku", "lt"))
-    << AndWhere(b, s.where, "lt");
+    << " lt WHERE " << SkuFilter(b, s, "lt") << AndWhere(b, s.where, "lt");
   RunRecords<rft_lot>("lots", RFT_REC_LOT, std::move(b), kFields.size(),
                       [](const RowReader& r, rft_lot& x) {
                         x.sku = r.Str(0);
@@ -836,7 +852,7 @@ void SqlAdapter::Loader::LoadLocations() {
     if (m_.stock.present) {
       const Source& st = m_.stock;
       named = "SELECT " + Col(st, "location", "ls") + " FROM " + From(st) +
-              " ls WHERE " + SkuFilter(b, Col(st, "sku", "ls"));
+              " ls WHERE " + SkuFilter(b, st, "ls");
     }
     if (m_.lines.Has("location")) {
       const Source& l = m_.lines;
@@ -852,7 +868,7 @@ void SqlAdapter::Loader::LoadLocations() {
     const Source& st = m_.stock;
     parts.push_back(code + " IN (SELECT " + Col(st, "location", "ls") +
                     " FROM " + From(st) + " ls WHERE " +
-                    SkuFilter(b, Col(st, "sku", "ls")) + ")");
+                    SkuFilter(b, st, "ls") + ")");
   }
   if (left_out_ || cte_ready_ || stock_loaded_) {
     // Already in the part above.
@@ -1119,6 +1135,13 @@ void SqlAdapter::Loader::OwnTransaction(const std::string& doing) {
           in_transaction = true;
           break;
         case Dialect::kPostgres:
+          if (folded_ || keys_only_) {
+            // One statement, which sees one snapshot by itself: no BEGIN
+            // and COMMIT around it (two round trips of a release call).
+            db.SessionStatementTimeout(budget);
+            Queries();
+            return;
+          }
           // One round trip for the snapshot and its time limit.
           in_transaction = true;
           db.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" +

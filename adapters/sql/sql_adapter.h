@@ -18,6 +18,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "adapters/common/database.h"
@@ -75,6 +76,8 @@ class SqlAdapter {
   adapter::Logger log_;
   Mapping mapping_;
   PutInWave put_in_wave_;
+  // PostgreSQL: column types read by the loads (source|field -> type).
+  std::unordered_map<std::string, std::string> column_types_;
   std::unique_ptr<adapters::Database> db_;
   std::unique_ptr<adapters::RecordStore> store_;
 };
