@@ -1,7 +1,7 @@
 // The refs of a wave listed for checking in pages, in the serving sequence:
 // their characters in one buffer, and a table to tell whether a ref is one
-// of them. About 8 bytes per ref beyond its characters and its end, where a
-// vector of strings and a hash set of views took about 70.
+// of them. 8 to 16 bytes of table per ref beyond its characters and its
+// end, where a vector of strings and a hash set of views took about 70.
 #ifndef RFTGATE_PLUGIN_CORE_REF_LIST_H_
 #define RFTGATE_PLUGIN_CORE_REF_LIST_H_
 

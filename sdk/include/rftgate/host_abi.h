@@ -87,7 +87,8 @@ typedef void (*rft_progress_fn)(void* ctx, uint64_t done, uint64_t total);
  * the page's orders, findings and text when the callback returns. Its
  * summary counts the page's orders; `written` is always 0 in a page: only
  * the final result says whether the records were written. The callback
- * must not call check, dry_run or close on the same gate, and must not
+ * must not call check, dry_run, describe or close on the same gate (they
+ * wait for the call that runs the callback: a deadlock), and must not
  * throw (C++) or unwind through the plugin. */
 typedef void (*rft_page_fn)(void* ctx, const rft_result* page);
 
