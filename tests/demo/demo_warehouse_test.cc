@@ -300,6 +300,15 @@ class DemoWarehouseTest : public ::testing::Test {
     OpenGate("");
     db_ = std::make_unique<Sqlite>(db_path_);
   }
+  // The test's database as generated, and the gate opened on it again
+  // with `extra`.
+  void FreshDatabase(const std::string& extra) {
+    db_.reset();
+    fs::remove(db_path_);
+    fs::copy_file(*suite_dir_ / "pristine.db", db_path_);
+    db_ = std::make_unique<Sqlite>(db_path_);
+    OpenGate(extra);
+  }
   // (Re)opens the gate on the test's database; `extra` is more config.
   void OpenGate(const std::string& extra) {
     gate_.reset();
@@ -686,11 +695,7 @@ TEST_F(DemoWarehouseTest, WaveInPagesMatchesTheWholeWave) {
   const std::vector<Row> whole_records = RecordsOfOneRun(*db_);
   for (int page : {1, 7, 64, 299}) {
     SCOPED_TRACE("page_orders " + std::to_string(page));
-    db_.reset();
-    fs::remove(db_path_);
-    fs::copy_file(*suite_dir_ / "pristine.db", db_path_);
-    db_ = std::make_unique<Sqlite>(db_path_);
-    OpenGate("wave:\n  page_orders: " + std::to_string(page) + "\n");
+    FreshDatabase("wave:\n  page_orders: " + std::to_string(page) + "\n");
     Outcome paged = Check(/*dry_run=*/false);
     ASSERT_TRUE(paged.summary.written) << paged.written_to;
     EXPECT_EQ(paged.summary.orders, whole.summary.orders);
@@ -722,11 +727,7 @@ TEST_F(DemoWarehouseTest, StreamedWaveMatchesTheWholeWave) {
   const std::vector<Row> whole_records = RecordsOfOneRun(*db_);
   for (int page : {0, 7, 64, 300}) {
     SCOPED_TRACE("page_orders " + std::to_string(page));
-    db_.reset();
-    fs::remove(db_path_);
-    fs::copy_file(*suite_dir_ / "pristine.db", db_path_);
-    db_ = std::make_unique<Sqlite>(db_path_);
-    OpenGate("wave:\n  page_orders: " + std::to_string(page) + "\n");
+    FreshDatabase("wave:\n  page_orders: " + std::to_string(page) + "\n");
     size_t pages = 0;
     Outcome streamed = CheckStreamed(/*dry_run=*/false, &pages);
     // 0 (not paged) and 300 (one page holds the wave) check it whole.
