@@ -336,7 +336,7 @@ std::string ServerError(const PGresult* r, PGconn* conn) {
   return message;
 }
 
-// Frees the rows a batch of Stream views, and the batch's views.
+// The rows of a Stream batch (freed with it) and their views.
 struct CopyRows {
   std::vector<char*> buffers;
   std::vector<std::string_view> cells;

@@ -339,7 +339,8 @@ class SqlAdapter::Loader {
     const std::string column = Col(s, "sku", alias);
     if (cte_ready_) return column + " = ANY(ARRAY(SELECT sku FROM rft_wl))";
     if (d_ == Dialect::kPostgres && (left_out_ || lines_loaded_)) {
-      if (wave_skus_.empty()) return "1 = 0";
+      // A few SKUs: AnyOf (the planner then knows them, and a few are
+      // looked up by index); many: AnySet, the column's type read first.
       return one_per_sku || wave_skus_.size() <= kAnyOfMost
                  ? AnyOf(b, column, wave_skus_)
                  : AnySet(b, column, wave_skus_, TypeOf(s, "sku", alias));
@@ -375,6 +376,10 @@ class SqlAdapter::Loader {
                        values) +
            ")";
   }
+  // Adds `s` to *set unless absent.
+  static void Remember(std::unordered_set<std::string>* set, const rft_str& s) {
+    if (s.data != nullptr) set->emplace(s.data, s.len);
+  }
   // Leaves out of *set what the open wave's earlier pages put (`known`).
   static void LeaveOut(std::unordered_set<std::string>* set,
                        const std::unordered_set<std::string>& known) {
@@ -392,16 +397,13 @@ class SqlAdapter::Loader {
   // value: a semi-join with the array unnested, whose planning does not
   // grow with it. The array is cast to the column's own `type`, so values
   // compare as `= ANY` compares them (a citext column without regard to
-  // case, an integer column by number) and the column's index serves. Up
-  // to kAnyOfMost values, or when the type is unknown, AnyOf: the planner
-  // then knows them, and a few codes are looked up by index.
+  // case, an integer column by number) and the column's index serves.
+  // AnyOf when the type is unknown (the source has no row).
   static constexpr size_t kAnyOfMost = 256;
   template <typename Values>
   static std::string AnySet(SqlBuilder& b, const std::string& column,
                             const Values& values, const std::string& type) {
-    if (values.size() <= kAnyOfMost || type.empty()) {
-      return AnyOf(b, column, values);
-    }
+    if (values.empty() || type.empty()) return AnyOf(b, column, values);
     return column + " IN (SELECT unnest(CAST(" +
            b.Bind(Text(ArrayText(values))) + " AS " + type + "[])))";
   }
@@ -650,18 +652,14 @@ void SqlAdapter::Loader::LoadOrders() {
       [this, all, collect_keys](const RowReader& r, rft_order& x) {
         x.ref = r.Str(0);
         x.stable_id = r.Str(1);
-        if (collect_keys && x.stable_id.data != nullptr) {
-          order_keys_.emplace(x.stable_id.data, x.stable_id.len);
-        }
+        if (collect_keys) Remember(&order_keys_, x.stable_id);
         x.ship_date = r.Time(2);
         x.priority = r.Int(3, 0);
         x.site = r.Str(4);
         if (!all) return;
         x.provider = r.Str(5);
         x.customer_ref = r.Str(6);
-        if (left_out_ && x.customer_ref.data != nullptr) {
-          page_customers_.emplace(x.customer_ref.data, x.customer_ref.len);
-        }
+        if (left_out_) Remember(&page_customers_, x.customer_ref);
         x.customer_order_ref = r.Str(7);
         x.ship_to_name = r.Str(8);
         x.street = r.Str(9);
@@ -703,10 +701,8 @@ void SqlAdapter::Loader::LoadLines() {
         x.location = r.Str(6);
         x.lot = r.Str(7);
         if (collect) {
-          if (x.sku.data != nullptr) wave_skus_.emplace(x.sku.data, x.sku.len);
-          if (x.location.data != nullptr) {
-            wave_locations_.emplace(x.location.data, x.location.len);
-          }
+          Remember(&wave_skus_, x.sku);
+          Remember(&wave_locations_, x.location);
         }
       });
   lines_loaded_ = collect;
@@ -800,9 +796,7 @@ void SqlAdapter::Loader::LoadStock() {
       [this, has_reserved, collect](const RowReader& r, rft_stock& x) {
         x.sku = r.Str(0);
         x.location = r.Str(1);
-        if (collect && x.location.data != nullptr) {
-          wave_locations_.emplace(x.location.data, x.location.len);
-        }
+        if (collect) Remember(&wave_locations_, x.location);
         x.lot = r.Str(2);
         x.on_hand = r.Decimal(3);
         x.reserved_qty = has_reserved ? r.Decimal(4) : rft_decimal{0, 0, 0};
