@@ -9,6 +9,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "plugin/core/c_struct.h"
 #include "plugin/engine/engine.h"
 
 namespace rftgate {
@@ -235,11 +236,6 @@ void PageCatalogue::Keep(int32_t kind, const void* records, size_t count) {
 
 namespace {
 
-std::string_view Text(const rft_str& s) {
-  return s.data == nullptr ? std::string_view()
-                           : std::string_view(s.data, s.len);
-}
-
 template <typename T, typename F>
 void EachRecord(const void* records, size_t count, F f) {
   const auto* base = static_cast<const char*>(records);
@@ -259,31 +255,31 @@ void PageCatalogue::Name(int32_t kind, const void* records, size_t count,
     case RFT_REC_ORDER:
       EachRecord<rft_order>(records, count, [&](const rft_order& o) {
         if (o.customer_ref.data != nullptr) {
-          names->customers.emplace(Text(o.customer_ref));
+          names->customers.emplace(FromStr(o.customer_ref));
         }
       });
       return;
     case RFT_REC_LINE:
       EachRecord<rft_order_line>(records, count, [&](const rft_order_line& l) {
-        if (l.sku.data != nullptr) names->skus.emplace(Text(l.sku));
+        if (l.sku.data != nullptr) names->skus.emplace(FromStr(l.sku));
         if (l.location.data != nullptr) {
-          names->locations.emplace(Text(l.location));
+          names->locations.emplace(FromStr(l.location));
         }
       });
       return;
     case RFT_REC_STOCK:
       EachRecord<rft_stock>(records, count, [&](const rft_stock& s) {
         if (s.location.data != nullptr) {
-          names->locations.emplace(Text(s.location));
+          names->locations.emplace(FromStr(s.location));
         }
       });
       return;
     case RFT_REC_LOCATION:
       // A location the page was given needs its parents too.
       EachRecord<rft_location>(records, count, [&](const rft_location& l) {
-        if (l.struct_size >= offsetof(rft_location, parent) + sizeof(rft_str) &&
+        if (Holds(l.struct_size, &rft_location::parent) &&
             l.parent.data != nullptr) {
-          names->locations.emplace(Text(l.parent));
+          names->locations.emplace(FromStr(l.parent));
         }
       });
       return;
@@ -317,7 +313,7 @@ rft_status PageCatalogue::ReplayInto(WaveBuilder& builder, const Names& names,
   std::vector<std::string_view> frontier(names.locations.begin(),
                                          names.locations.end());
   for (const rft_stock* s : stock) {
-    if (s->location.data != nullptr) frontier.push_back(Text(s->location));
+    if (s->location.data != nullptr) frontier.push_back(FromStr(s->location));
   }
   std::unordered_set<std::string_view> visited;
   while (!frontier.empty()) {
@@ -328,7 +324,7 @@ rft_status PageCatalogue::ReplayInto(WaveBuilder& builder, const Names& names,
     if (kept == nullptr) continue;
     for (const rft_location& l : *kept) {
       locations.push_back(&l);
-      if (l.parent.data != nullptr) frontier.push_back(Text(l.parent));
+      if (l.parent.data != nullptr) frontier.push_back(FromStr(l.parent));
     }
   }
   rft_status st = RFT_OK;
