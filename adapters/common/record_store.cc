@@ -9,6 +9,7 @@
 #include <functional>
 #include <span>
 #include <string_view>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -369,7 +370,7 @@ WriteSummary RecordStore::Write(Database& db,
   try {
     Run(db, call, "writing back run " + wave_.run_id, false, [&] {
       BeginIn(db);
-      PartIn(db, rows, call, log);
+      PartIn(db, rows, call, log, false);
       FinishIn(db, batch.run->finished_at, call, log);
     });
   } catch (...) {
@@ -396,9 +397,11 @@ void RecordStore::Begin(Database& db, const rft_writeback_run& run,
 void RecordStore::Part(Database& db, const adapter::WriteBackBatch& part,
                        const adapter::Call& call, const adapter::Logger& log) {
   if (auto refused = Refusal("write_part")) throw *refused;
+  Settle(db, log);  // the part before, when it runs in the background
   if (wave_.already_written) return;
+  const bool background = pipeline_ && dialect_ == Dialect::kPostgres;
   Run(db, call, "writing a part of run " + wave_.run_id, true,
-      [&] { PartIn(db, Collect(part, "write_part"), call, log); });
+      [&] { PartIn(db, Collect(part, "write_part"), call, log, background); });
 }
 
 WriteSummary RecordStore::Commit(Database& db, const rft_writeback_run& run,
@@ -417,6 +420,7 @@ WriteSummary RecordStore::Commit(Database& db, const rft_writeback_run& run,
                              "'); the wave was rolled back");
   }
   try {
+    Settle(db, log);
     Run(db, call, "committing run " + wave_.run_id, true,
         [&] { FinishIn(db, run.finished_at, call, log); });
   } catch (...) {
@@ -426,7 +430,19 @@ WriteSummary RecordStore::Commit(Database& db, const rft_writeback_run& run,
   return Close(log);
 }
 
+RecordStore::~RecordStore() { StopPending(); }
+
+void RecordStore::FailWave(Database& db, rft_status status,
+                           const std::string& why) noexcept {
+  StopPending();
+  if (!wave_.open || !wave_.failure.empty()) return;
+  Release(db);
+  wave_.failure = why;
+  wave_.failure_status = status;
+}
+
 void RecordStore::Abort(Database& db) noexcept {
+  StopPending();
   if (!wave_.open) return;
   Release(db);
   wave_ = Wave{};
@@ -583,14 +599,21 @@ void RecordStore::BeginIn(Database& db) {
 }
 
 void RecordStore::PartIn(Database& db, const Rows& rows,
-                         const adapter::Call& call,
-                         const adapter::Logger& log) {
+                         const adapter::Call& call, const adapter::Logger& log,
+                         bool in_background) {
   if (wave_.already_written) return;
   log.Debug("write-back: writing " + std::to_string(rows.rows.size()) +
             " check-run rows and " + std::to_string(rows.findings.size()) +
             " findings of run " + wave_.run_id);
   if (dialect_ == Dialect::kPostgres) {
-    PartPostgres(db, rows, call, log);
+    std::vector<PgChunk> chunks = BuildPostgres(rows);
+    if (in_background) {
+      Launch(db, std::move(chunks), call);
+    } else {
+      PgOutcome outcome;
+      ExecutePostgres(db, chunks, call, &outcome);
+      MergePostgres(chunks, outcome, log);
+    }
   } else {
     PartGeneric(db, rows, call, log);
   }
@@ -719,10 +742,11 @@ void RecordStore::BeginPostgres(Database& db) {
 
 // The first chunk of a run also writes its run row, with the totals known
 // so far; FinishPostgres corrects them when later parts added to them.
-void RecordStore::PartPostgres(Database& db, const Rows& p,
-                               const adapter::Call& call,
-                               const adapter::Logger& log) {
-  if (wave_.run_row && p.rows.empty() && p.findings.empty()) return;
+std::vector<RecordStore::PgChunk> RecordStore::BuildPostgres(const Rows& p) {
+  std::vector<PgChunk> out;
+  if (wave_.run_row_planned && p.rows.empty() && p.findings.empty()) {
+    return out;
+  }
   const HoldTarget* hold = wave_.hold;
   const bool holds_in_chunks = wave_.holds_in_chunks;
   std::string hold_table, hold_key, hold_column;
@@ -734,7 +758,6 @@ void RecordStore::PartPostgres(Database& db, const Rows& p,
     hold_column =
         QuoteIdentifier(dialect_, hold->column, "sources.orders.hold.column");
   }
-  WriteSummary& summary = wave_.summary;
   const std::string& run_id = wave_.run_id;
   const std::string er = Q(tables_.error_records);
   const std::string cr = Q(tables_.check_runs);
@@ -794,8 +817,7 @@ void RecordStore::PartPostgres(Database& db, const Rows& p,
 
   size_t findings_done = 0;
   for (size_t chunk = 0; chunk < chunks.size(); ++chunk) {
-    call.ThrowIfStopped();
-    const bool first = !wave_.run_row;
+    const bool first = !wave_.run_row_planned;
     const size_t start = chunks[chunk].begin;
     const size_t end = chunks[chunk].end;
     const std::span<const rft_finding_row* const> fs(
@@ -921,38 +943,137 @@ void RecordStore::PartPostgres(Database& db, const Rows& p,
       << ") AS text), CAST((SELECT COUNT(*) FROM res) AS text), "
       << (holds_in_chunks ? "CAST((SELECT COUNT(*) FROM held) AS text)"
                           : "'0'");
+    PgChunk c;
+    c.sql = std::move(b.sql);
+    c.params = std::move(b.params);
+    c.first = first;
+    if (first) {
+      wave_.run_row_planned = true;
+      c.row_orders = wave_.orders + rows.size();
+      c.row_findings = wave_.findings + p.findings.size();
+    }
+    findings_done += fs.size();
+    c.log = "write-back: " + std::to_string(end) + " of " +
+            std::to_string(rows.size()) + " check-run rows and " +
+            std::to_string(findings_done) + " of " +
+            std::to_string(p.findings.size()) + " findings written";
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+// Runs the statements of BuildPostgres in order, until the first one finds
+// the run written before (it then rolls back). Reads no member that
+// changes: it may run on a thread of its own (Launch).
+void RecordStore::ExecutePostgres(Database& db, std::vector<PgChunk>& chunks,
+                                  const adapter::Call& call, PgOutcome* out) {
+  for (PgChunk& c : chunks) {
+    call.ThrowIfStopped();
     std::vector<int64_t> counts;
-    db.Query(b.sql, std::move(b.params), 5, 2, [&](const TextBatch& batch) {
-      for (size_t c = 0; c < 5; ++c) {
-        counts.push_back(ParseInteger(batch.At(0, c)).value_or(0));
+    db.Query(c.sql, std::move(c.params), 5, 2, [&](const TextBatch& batch) {
+      for (size_t col = 0; col < 5; ++col) {
+        counts.push_back(ParseInteger(batch.At(0, col)).value_or(0));
       }
     });
+    std::string().swap(c.sql);
     if (counts.size() != 5) {
       throw adapter::Error(RFT_ERR_DATABASE,
                            "write-back: the database returned no counts");
     }
-    if (first && counts[0] == 0) {
-      summary.already_written = true;
-      wave_.already_written = true;
+    if (c.first && counts[0] == 0) {
       db.Exec("ROLLBACK");
-      wave_.in_transaction = false;
+      out->already_written = true;
       return;
     }
-    if (first) {
+    out->counts.push_back(
+        {counts[0], counts[1], counts[2], counts[3], counts[4]});
+  }
+}
+
+// Takes the counts of the statements ExecutePostgres ran into the wave.
+void RecordStore::MergePostgres(const std::vector<PgChunk>& chunks,
+                                const PgOutcome& outcome,
+                                const adapter::Logger& log) {
+  WriteSummary& summary = wave_.summary;
+  for (size_t i = 0; i < outcome.counts.size() && i < chunks.size(); ++i) {
+    const PgChunk& c = chunks[i];
+    const auto& counts = outcome.counts[i];
+    if (c.first) {
       wave_.run_row = true;
-      wave_.row_orders = wave_.orders + rows.size();
-      wave_.row_findings = wave_.findings + p.findings.size();
+      wave_.row_orders = c.row_orders;
+      wave_.row_findings = c.row_findings;
     }
     summary.check_runs += static_cast<size_t>(counts[1]);
     summary.findings_new += static_cast<size_t>(counts[2]);
     summary.resolved += static_cast<size_t>(counts[3]);
     summary.holds_applied += static_cast<size_t>(counts[4]);
-    findings_done += fs.size();
-    log.Debug("write-back: " + std::to_string(end) + " of " +
-              std::to_string(rows.size()) + " check-run rows and " +
-              std::to_string(findings_done) + " of " +
-              std::to_string(p.findings.size()) + " findings written");
+    log.Debug(c.log);
   }
+  if (outcome.already_written) {
+    summary.already_written = true;
+    wave_.already_written = true;
+    wave_.in_transaction = false;
+  }
+}
+
+// The statements of a part run on a thread of their own, on `db` (the
+// wave's connection, which nothing else uses until Settle): the caller
+// meanwhile loads and checks the next page on its other connection. The
+// call's deadline goes with them; Abort stops them between statements.
+void RecordStore::Launch(Database& db, std::vector<PgChunk> chunks,
+                         const adapter::Call& call) {
+  auto job = std::make_unique<Pending>();
+  job->chunks = std::move(chunks);
+  job->call.struct_size = sizeof job->call;
+  job->call.deadline_unix_ms =
+      call.raw() != nullptr ? call.raw()->deadline_unix_ms : 0;
+  job->call.cancelled = &job->cancelled;
+  job->doing = "writing a part of run " + wave_.run_id;
+  Pending* j = job.get();
+  j->thread = std::thread([&db, j] {
+    const adapter::Call c(&j->call);
+    try {
+      if (!db.Healthy()) {
+        throw adapter::Error(RFT_ERR_DATABASE,
+                             "the connection to the database was lost after "
+                             "write_begin");
+      }
+      RunDatabaseCall(db, c, j->doing,
+                      [&] { ExecutePostgres(db, j->chunks, c, &j->outcome); });
+    } catch (...) {
+      j->error = std::current_exception();
+    }
+  });
+  pending_ = std::move(job);
+}
+
+void RecordStore::Settle(Database& db, const adapter::Logger& log) {
+  if (!pending_) return;
+  pending_->thread.join();
+  const std::unique_ptr<Pending> job = std::move(pending_);
+  if (!job->error) {
+    MergePostgres(job->chunks, job->outcome, log);
+    return;
+  }
+  Release(db);
+  try {
+    std::rethrow_exception(job->error);
+  } catch (const adapter::Error& e) {
+    wave_.failure = e.what();
+    wave_.failure_status = e.status();
+    throw;
+  } catch (...) {
+    wave_.failure = "failed while " + job->doing;
+    wave_.failure_status = RFT_ERR_ADAPTER;
+    throw adapter::Error(RFT_ERR_ADAPTER, wave_.failure);
+  }
+}
+
+void RecordStore::StopPending() noexcept {
+  if (!pending_) return;
+  pending_->cancelled = 1;
+  if (pending_->thread.joinable()) pending_->thread.join();
+  pending_.reset();
 }
 
 // What comes last: the run row of a run without orders (and the run-id
@@ -961,7 +1082,12 @@ void RecordStore::PartPostgres(Database& db, const Rows& p,
 void RecordStore::FinishPostgres(Database& db, const rft_time& finished_at,
                                  const adapter::Call& call,
                                  const adapter::Logger& log) {
-  if (!wave_.run_row) PartPostgres(db, Rows{}, call, log);
+  if (!wave_.run_row_planned) {
+    std::vector<PgChunk> chunks = BuildPostgres(Rows{});
+    PgOutcome outcome;
+    ExecutePostgres(db, chunks, call, &outcome);
+    MergePostgres(chunks, outcome, log);
+  }
   if (wave_.already_written) return;
   if (wave_.hold != nullptr && !wave_.holds_in_chunks) {
     wave_.summary.holds_applied += ApplyHolds(db, *wave_.hold, wave_.run_id);

@@ -18,14 +18,21 @@
 //
 // Concurrency: writers are serialised by a database lock taken first in
 // each write (PostgreSQL: pg_advisory_xact_lock; MySQL: GET_LOCK; SQLite:
-// BEGIN IMMEDIATE). Not thread-safe itself: one store per Database.
+// BEGIN IMMEDIATE). Not thread-safe itself: one store per Database, used
+// by one thread at a time (a part written in the background, see
+// PipelineParts, has a thread of its own, joined by the next call).
 #ifndef RFTGATE_ADAPTERS_COMMON_RECORD_STORE_H_
 #define RFTGATE_ADAPTERS_COMMON_RECORD_STORE_H_
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
+#include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "adapters/common/database.h"
@@ -68,6 +75,25 @@ class RecordStore {
 
   // Validates the table names (throws adapter::Error RFT_ERR_CONFIG).
   RecordStore(Dialect dialect, RecordTables tables);
+  // Waits for a part still being written (see PipelineParts); the wave's
+  // Database must still exist.
+  ~RecordStore();
+  RecordStore(const RecordStore&) = delete;
+  RecordStore& operator=(const RecordStore&) = delete;
+
+  // PostgreSQL, a wave in pages: each Part builds its statements, starts
+  // them on a thread of its own and returns; the next Part, Commit or Abort
+  // waits for them first, and a failure among them fails that call (and the
+  // wave) as the part's own failure would. The caller must not use the
+  // wave's Database in between: it loads the next page on another
+  // connection, so the server writes one page while the next is loaded and
+  // checked. Off by default; elsewhere a no-op.
+  void PipelineParts(bool on) { pipeline_ = on; }
+  // Fails the open wave (a load of it failed on another connection): waits
+  // for a part still being written, rolls back, and makes the later parts
+  // and the commit fail naming `why`.
+  void FailWave(Database& db, rft_status status,
+                const std::string& why) noexcept;
 
   const RecordTables& tables() const { return tables_; }
 
@@ -137,6 +163,7 @@ class RecordStore {
     bool statement_time_set = false;  // a statement limit is in force
     bool already_written = false;     // the run id was written before
     bool run_row = false;             // PostgreSQL: the run row is written
+    bool run_row_planned = false;     // PostgreSQL: a statement writes it
     std::string run_id;
     Param ruleset;
     rft_time started_at{};
@@ -149,6 +176,32 @@ class RecordStore {
     size_t row_orders = 0, row_findings = 0;  // PostgreSQL: in the run row
     WriteSummary summary;
   };
+  // PostgreSQL: one statement of a part (a chunk of its orders), built
+  // from the rows, which it no longer needs.
+  struct PgChunk {
+    std::string sql;
+    std::vector<Param> params;
+    bool first = false;  // it writes the run row (and checks the run id)
+    size_t row_orders = 0, row_findings = 0;  // the run row's totals
+    std::string log;                          // logged once it is written
+  };
+  // What the statements of a part returned: per statement, the run rows,
+  // check-run rows, new findings, resolved records and holds it wrote.
+  struct PgOutcome {
+    std::vector<std::array<int64_t, 5>> counts;
+    bool already_written = false;  // the run id was written before
+  };
+  // A part being written on a thread of its own.
+  struct Pending {
+    std::vector<PgChunk> chunks;
+    PgOutcome outcome;
+    std::exception_ptr error;
+    rft_call call{};
+    volatile int32_t cancelled = 0;
+    std::string doing;
+    std::thread thread;
+  };
+
   // The rows of a batch, deduplicated (first wins).
   struct Rows {
     std::vector<const rft_check_run_row*> rows;
@@ -176,15 +229,27 @@ class RecordStore {
   WriteSummary Close(const adapter::Logger& log);
 
   void BeginIn(Database& db);
+  // `in_background`: PostgreSQL's statements are started (Launch), not
+  // waited for.
   void PartIn(Database& db, const Rows& rows, const adapter::Call& call,
-              const adapter::Logger& log);
+              const adapter::Logger& log, bool in_background);
   void FinishIn(Database& db, const rft_time& finished_at,
                 const adapter::Call& call, const adapter::Logger& log);
   // PostgreSQL: one round trip opens the wave; one statement per chunk of
   // orders; COMMIT (three round trips for a single order's write-back).
   void BeginPostgres(Database& db);
-  void PartPostgres(Database& db, const Rows& p, const adapter::Call& call,
-                    const adapter::Logger& log);
+  std::vector<PgChunk> BuildPostgres(const Rows& p);
+  static void ExecutePostgres(Database& db, std::vector<PgChunk>& chunks,
+                              const adapter::Call& call, PgOutcome* out);
+  void MergePostgres(const std::vector<PgChunk>& chunks,
+                     const PgOutcome& outcome, const adapter::Logger& log);
+  void Launch(Database& db, std::vector<PgChunk> chunks,
+              const adapter::Call& call);
+  // Waits for the part being written, if any, and takes its counts; its
+  // failure rolls back and fails the wave (rethrown).
+  void Settle(Database& db, const adapter::Logger& log);
+  // Stops the part being written (between statements) and forgets it.
+  void StopPending() noexcept;
   void FinishPostgres(Database& db, const rft_time& finished_at,
                       const adapter::Call& call, const adapter::Logger& log);
   // SQLite and MySQL.
@@ -216,6 +281,8 @@ class RecordStore {
   Dialect dialect_;
   RecordTables tables_;
   Wave wave_;
+  bool pipeline_ = false;
+  std::unique_ptr<Pending> pending_;  // a part being written
 };
 
 }  // namespace rftgate::adapters

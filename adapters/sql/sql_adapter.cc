@@ -1065,9 +1065,25 @@ void SqlAdapter::Loader::Run() {
   adapters::Database& db = *a_.db_;
   const std::string doing = keys_only_ ? "listing a wave" : "loading a wave";
   if (a_.store_->InWaveTransaction()) {
-    // Inside the open wave's write transaction: no transaction statements
-    // of its own.
-    a_.store_->RunInWave(db, call_, doing, [&] { Queries(); });
+    if (a_.write_db_) {
+      // The wave writes on its own connection, maybe a page right now: the
+      // load has a transaction of its own here, and its failure fails the
+      // wave as one inside the wave's transaction would.
+      try {
+        OwnTransaction(doing);
+      } catch (const Error& e) {
+        a_.store_->FailWave(*a_.write_db_, e.status(), e.what());
+        throw;
+      } catch (...) {
+        a_.store_->FailWave(*a_.write_db_, RFT_ERR_ADAPTER,
+                            "failed while " + doing);
+        throw;
+      }
+    } else {
+      // Inside the open wave's write transaction: no transaction
+      // statements of its own.
+      a_.store_->RunInWave(db, call_, doing, [&] { Queries(); });
+    }
     if (left_out_) {
       // What this page put; later pages leave it out.
       PutInWave& put = a_.put_in_wave_;
@@ -1201,10 +1217,11 @@ SqlAdapter::SqlAdapter(const adapter::OpenParams& params)
   }
   for (const auto& [key, value] : options.items()) {
     if (key != "mapping" && key != "trace_statements" &&
-        key != "prepared_statements") {
+        key != "prepared_statements" && key != "pipelined_pages") {
       throw Error(RFT_ERR_CONFIG, "adapter.options." + key +
                                       ": unknown option (expected mapping, "
-                                      "trace_statements, prepared_statements)");
+                                      "trace_statements, prepared_statements, "
+                                      "pipelined_pages)");
     }
     if (key != "mapping" && !value.is_boolean()) {
       throw Error(RFT_ERR_CONFIG, "adapter.options." + key +
@@ -1245,8 +1262,14 @@ SqlAdapter::SqlAdapter(const adapter::OpenParams& params)
   store_ =
       std::make_unique<adapters::RecordStore>(spec.dialect, mapping_.tables);
   db_ = std::make_unique<adapters::Database>(spec, log_);
-  if (options.value("trace_statements", false)) db_->TraceStatements(true);
-  db_->UsePreparedStatements(options.value("prepared_statements", true));
+  trace_ = options.value("trace_statements", false);
+  prepared_ = options.value("prepared_statements", true);
+  if (trace_) db_->TraceStatements(true);
+  db_->UsePreparedStatements(prepared_);
+  if (spec.dialect == Dialect::kPostgres &&
+      options.value("pipelined_pages", true)) {
+    spec_ = spec;
+  }
   ResolveMapping(mapping_, *db_);
   log_.Info("sql adapter: connected to " + db_->Describe());
 }
@@ -1274,7 +1297,11 @@ uint64_t SqlAdapter::Capabilities() const {
 }
 
 SqlAdapter::~SqlAdapter() {
-  if (store_ && db_) store_->Abort(*db_);
+  if (store_ && db_) store_->Abort(WaveDb());
+}
+
+adapters::Database& SqlAdapter::WaveDb() {
+  return write_db_ ? *write_db_ : *db_;
 }
 
 void SqlAdapter::Load(const rft_selection& selection, adapter::Sink& sink,
@@ -1305,21 +1332,39 @@ void SqlAdapter::WriteBack(const adapter::WriteBackBatch& batch,
 }
 
 void SqlAdapter::WriteBegin(const rft_writeback_run& run, adapter::Call& call) {
-  store_->Begin(*db_, run, Hold(), call, log_);
+  if (spec_ && !write_db_) {
+    // The wave's own connection, opened by the first wave in pages and kept.
+    // A server that refuses it (its connection limit) gets the wave written
+    // on the load's connection, one page after the other.
+    try {
+      auto db = std::make_unique<adapters::Database>(*spec_, log_);
+      if (trace_) db->TraceStatements(true);
+      db->UsePreparedStatements(prepared_);
+      write_db_ = std::move(db);
+    } catch (const std::exception& e) {
+      log_.Warn(std::string("sql adapter: a second connection for the "
+                            "wave's writes could not be opened (") +
+                e.what() +
+                "); the wave is written on the load's connection, each page "
+                "after it is loaded");
+    }
+  }
+  store_->PipelineParts(write_db_ != nullptr);
+  store_->Begin(WaveDb(), run, Hold(), call, log_);
   put_in_wave_ = PutInWave();
 }
 
 void SqlAdapter::WritePart(const adapter::WriteBackBatch& part,
                            adapter::Call& call) {
-  store_->Part(*db_, part, call, log_);
+  store_->Part(WaveDb(), part, call, log_);
 }
 
 void SqlAdapter::WriteCommit(const rft_writeback_run& run,
                              adapter::Call& call) {
-  store_->Commit(*db_, run, call, log_);
+  store_->Commit(WaveDb(), run, call, log_);
 }
 
-void SqlAdapter::WriteAbort(adapter::Call&) { store_->Abort(*db_); }
+void SqlAdapter::WriteAbort(adapter::Call&) { store_->Abort(WaveDb()); }
 
 const adapters::HoldTarget* SqlAdapter::Hold() const {
   return mapping_.hold ? &*mapping_.hold : nullptr;

@@ -17,6 +17,7 @@
 #define RFTGATE_ADAPTERS_SQL_SQL_ADAPTER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -45,8 +46,10 @@ class SqlAdapter {
 
   // A wave in pages (adapter ABI 1.2). List runs the orders query of the
   // selection alone, for the order keys; WriteBegin opens the wave's write
-  // transaction (adapters/common/record_store.h), and every load until
-  // WriteCommit or WriteAbort runs its queries inside it.
+  // transaction (adapters/common/record_store.h). Every load until
+  // WriteCommit or WriteAbort runs its queries inside it, or on PostgreSQL
+  // with `pipelined_pages` (the default) the wave is written on a second
+  // connection, each part in the background while the next page loads.
   void List(const rft_selection& selection, adapter::Sink& sink,
             adapter::Call& call);
   void WriteBegin(const rft_writeback_run& run, adapter::Call& call);
@@ -63,6 +66,8 @@ class SqlAdapter {
   // A load or a list (`keys_only`) of `selection`.
   void Read(const char* what, const rft_selection& selection,
             adapter::Sink& sink, adapter::Call& call, bool keys_only);
+  // The connection of the wave's writes.
+  adapters::Database& WaveDb();
   // Where held orders are flagged, when the mapping says.
   const adapters::HoldTarget* Hold() const;
 
@@ -79,6 +84,14 @@ class SqlAdapter {
   // PostgreSQL: column types read by the loads (source|field -> type).
   std::unordered_map<std::string, std::string> column_types_;
   std::unique_ptr<adapters::Database> db_;
+  // PostgreSQL with `pipelined_pages`: a wave in pages writes on a
+  // connection of its own (opened by the first such wave), so that the
+  // next page loads on db_ while the server writes the last one.
+  std::optional<adapters::ConnectionSpec> spec_;
+  std::unique_ptr<adapters::Database> write_db_;
+  bool trace_ = false, prepared_ = true;
+  // Declared after the connections: a part still being written is waited
+  // for before they close.
   std::unique_ptr<adapters::RecordStore> store_;
 };
 

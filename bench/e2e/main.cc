@@ -232,8 +232,14 @@ struct StageLog {
 std::string ConfigYaml(const std::string& connection, bool whole,
                        const std::string& pages) {
   return "adapter:\n  name: sql\n  connection: \"" + connection +
-         "\"\n  options:\n    mapping: " RFTGATE_BENCH_MAPPING
-         "\ntimezone:\n  default: Europe/Paris\nfailure_policy: hold\n"
+         "\"\n  options:\n    mapping: " RFTGATE_BENCH_MAPPING "\n" +
+         // More adapter options, e.g. "pipelined_pages: false".
+         (std::getenv("RFTGATE_BENCH_ADAPTER_OPTION") != nullptr
+              ? "    " +
+                    std::string(std::getenv("RFTGATE_BENCH_ADAPTER_OPTION")) +
+                    "\n"
+              : std::string()) +
+         "timezone:\n  default: Europe/Paris\nfailure_policy: hold\n"
          "timeouts:\n  open: 60s\n  load: 600s\n  write: 600s\n"
          "writeback:\n  apply_holds: true\n" +
          std::string(whole            ? "wave:\n  page_orders: 0\n"

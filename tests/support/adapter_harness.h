@@ -120,6 +120,8 @@ class RecordingSink {
   std::vector<HistoryRec> history;
   std::map<int32_t, size_t> counts;  // records per kind
   size_t puts = 0;
+  // Records of this kind are refused (the put returns an error).
+  int32_t refuse_kind = -1;
   size_t max_batch = 0;
 
  private:
@@ -132,6 +134,7 @@ class RecordingSink {
   static rft_status Put(void* ctx, int32_t kind, const void* records,
                         size_t count) {
     auto* self = static_cast<RecordingSink*>(ctx);
+    if (kind == self->refuse_kind) return RFT_ERR_CANCELLED;
     ++self->puts;
     self->counts[kind] += count;
     self->max_batch = std::max(self->max_batch, count);

@@ -505,7 +505,9 @@ typedef struct rft_adapter_api {
    * (`finished_at` may be absent: the final value comes with
    * `write_commit`). Takes the locks `write_back` would take. Every `load`
    * between `write_begin` and `write_commit`/`write_abort` runs inside this
-   * transaction or sees the WMS as it does. If `run->run_id` was written
+   * transaction or sees the WMS as it does (a load on another connection,
+   * which does not see what the parts wrote, is fine: a page never loads
+   * the orders of another page). If `run->run_id` was written
    * before, the parts and the commit change nothing (as `write_back` of the
    * same run id twice). Fails if a wave is already open on this handle. */
   rft_status (*write_begin)(rft_adapter* adapter, const rft_writeback_run* run,
@@ -515,7 +517,11 @@ typedef struct rft_adapter_api {
    * with the same rules as `write_back`. An order appears in one part only;
    * its findings are in the same part as its row. Nothing becomes visible
    * before `write_commit`. After any failure since `write_begin`, every
-   * later part and the commit fail, and nothing is written. */
+   * later part and the commit fail, and nothing is written. A part may be
+   * written in the background after the call returned (the rows must then
+   * be copied first: they are valid during the call only); its failure
+   * then fails the next part or the commit, and `write_abort` waits for
+   * it. */
   rft_status (*write_part)(rft_adapter* adapter, const rft_check_run_row* rows,
                            size_t row_count, const rft_finding_row* findings,
                            size_t finding_count, rft_call* call);

@@ -44,9 +44,12 @@ std::string MappingFile(const TestWms& wms, const std::string& text,
   return path;
 }
 
-std::string Options(const std::string& mapping_path, bool trace = false) {
+// `more`: further options, e.g. "\"pipelined_pages\": false".
+std::string Options(const std::string& mapping_path, bool trace = false,
+                    const std::string& more = "") {
   return std::string("{\"mapping\": \"") + mapping_path + "\"" +
-         (trace ? ", \"trace_statements\": true" : "") + "}";
+         (trace ? ", \"trace_statements\": true" : "") +
+         (more.empty() ? "" : ", " + more) + "}";
 }
 
 std::string MappingWith(const std::string& from, const std::string& to) {
@@ -73,11 +76,12 @@ class SqlAdapterTest : public ::testing::TestWithParam<std::string> {
   virtual std::string ExtraParams() const { return ""; }
 
   std::unique_ptr<AdapterHandle> Open(LogCapture* log = nullptr,
-                                      bool trace = false) {
+                                      bool trace = false,
+                                      const std::string& more = "") {
     rft_status status;
     std::string message;
     auto h = OpenAdapter(Library(), wms_->connection(),
-                         Options(mapping_path_, trace), wms_->dir(), log,
+                         Options(mapping_path_, trace, more), wms_->dir(), log,
                          &status, &message);
     EXPECT_EQ(status, RFT_OK) << message;
     return h;
@@ -164,6 +168,9 @@ class SqlAdapterTest : public ::testing::TestWithParam<std::string> {
     EXPECT_EQ(FirstRun().Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
     return h;
   }
+
+  // SingleOrderWaveStatementsArePinned, with `pipelined_pages` on or off.
+  void SingleOrderWaveStatements(bool pipelined);
 
   size_t OpenRecords() {
     return std::stoul(
@@ -1581,9 +1588,10 @@ TEST_P(SqlAdapterTest, AbortedOrClosedWaveLeavesNothing) {
 }
 
 // A load and a list between write_begin and write_commit run inside the
-// wave's transaction: they see the orders, and an abort afterwards still
-// leaves nothing (a load that committed or restarted the transaction would
-// have made the first part visible).
+// wave's transaction (on PostgreSQL, with pipelined_pages, on the handle's
+// other connection): they see the orders, and an abort afterwards still
+// leaves nothing (a load that committed or restarted the wave's
+// transaction would have made the first part visible).
 TEST_P(SqlAdapterTest, LoadInsideTheOpenWaveSeesTheOrders) {
   wms_->AddOrders(1, 4, "released");
   LogCapture log;
@@ -1809,24 +1817,213 @@ TEST_P(SqlAdapterTest, FailedPartFailsTheWholeWave) {
             "3");
 }
 
+// PostgreSQL writes a part in the background (`pipelined_pages`): a part
+// the server refuses fails the next call, part or commit, with the
+// server's message; the wave is rolled back and the handle writes the
+// next wave. A load during the wave runs on the other connection.
+TEST_P(SqlAdapterTest, PartWrittenInTheBackgroundFailsTheNextCall) {
+  if (GetParam() != "postgresql") {
+    GTEST_SKIP() << "parts are written in the background on PostgreSQL only";
+  }
+  wms_->AddOrders(1, 3, "released");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  const rft_adapter_api& api = Library().api();
+  std::string msg;
+  SyntheticRun earlier = FirstRun();
+  earlier.run_id = "earlier";
+  ASSERT_EQ(earlier.Write(api, h->get(), &msg), RFT_OK) << msg;
+  wms_->Exec("CREATE TABLE refused (ref text)");
+  wms_->Exec(
+      "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ "
+      "BEGIN IF EXISTS (SELECT 1 FROM refused WHERE ref = NEW.order_ref) "
+      "THEN RAISE EXCEPTION 'order % refused by a trigger', NEW.order_ref; "
+      "END IF; RETURN NEW; END $$");
+  wms_->Exec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON rftgate_check_run FOR EACH ROW "
+      "EXECUTE FUNCTION refuse()");
+  const auto before = Snapshot();
+  SyntheticRun run = FirstRun();
+  run.apply_holds = true;
+  const SyntheticRun::Abi abi = run.ToAbi();
+
+  // O1's part fails in the background: the next part says so.
+  wms_->Exec("INSERT INTO refused VALUES ('O1')");
+  ASSERT_EQ(SyntheticRun::WriteBegin(api, h->get(), abi.run, &msg), RFT_OK)
+      << msg;
+  ASSERT_EQ(SyntheticRun::WritePart(api, h->get(),
+                                    SyntheticRun::PageOf(abi, 0, 1), &msg),
+            RFT_OK)
+      << msg;
+  // The next page loads on the other connection while O1's part runs.
+  std::vector<std::string> wanted = {"O2"};
+  std::vector<rft_str> refs = {Borrow(wanted[0])};
+  RecordingSink page;
+  ASSERT_EQ(Load(*h, ByRefs(refs), page), RFT_OK);
+  ASSERT_EQ(page.orders.size(), 1u);
+  EXPECT_EQ(SyntheticRun::WritePart(api, h->get(),
+                                    SyntheticRun::PageOf(abi, 1, 2), &msg),
+            RFT_ERR_DATABASE);
+  EXPECT_NE(msg.find("order O1 refused by a trigger"), std::string::npos)
+      << msg;
+  TestCall commit;
+  EXPECT_EQ(api.write_commit(h->get(), &abi.run, commit.get()),
+            RFT_ERR_DATABASE);
+  EXPECT_NE(commit.message().find("rolled back after an earlier failure"),
+            std::string::npos)
+      << commit.message();
+  EXPECT_EQ(Snapshot(), before);
+
+  // The last part fails in the background: the commit says so.
+  wms_->Exec("UPDATE refused SET ref = 'O3'");
+  ASSERT_EQ(SyntheticRun::WriteBegin(api, h->get(), abi.run, &msg), RFT_OK)
+      << msg;
+  ASSERT_EQ(SyntheticRun::WritePart(api, h->get(),
+                                    SyntheticRun::PageOf(abi, 0, 2), &msg),
+            RFT_OK)
+      << msg;
+  ASSERT_EQ(SyntheticRun::WritePart(api, h->get(),
+                                    SyntheticRun::PageOf(abi, 2, 1), &msg),
+            RFT_OK)
+      << msg;
+  TestCall last;
+  EXPECT_EQ(api.write_commit(h->get(), &abi.run, last.get()), RFT_ERR_DATABASE);
+  EXPECT_NE(last.message().find("order O3 refused by a trigger"),
+            std::string::npos)
+      << last.message();
+  EXPECT_EQ(Snapshot(), before);
+
+  wms_->Exec("DELETE FROM refused");
+  ASSERT_EQ(run.WritePaged(api, h->get(), 1, &msg), RFT_OK) << msg;
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run WHERE run_id "
+                        "= 'run-1'"),
+            "3");
+}
+
+// A server that refuses the wave's second connection (a role limited to
+// one): the wave is written on the load's connection, page after page, with
+// a warning saying so.
+TEST_P(SqlAdapterTest, WaveIsWrittenWithoutASecondConnection) {
+  if (GetParam() != "postgresql") {
+    GTEST_SKIP() << "parts are written in the background on PostgreSQL only";
+  }
+  auto first = OpenAfterFirstRun(3);
+  ASSERT_TRUE(first);
+  first.reset();
+  const std::string role = "one_" + wms_->db_name();
+  wms_->Exec("DROP ROLE IF EXISTS " + role);
+  wms_->Exec("CREATE ROLE " + role + " LOGIN CONNECTION LIMIT 1");
+  wms_->Exec("GRANT ALL ON ALL TABLES IN SCHEMA public TO " + role);
+  wms_->Exec("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO " + role);
+  wms_->Exec("GRANT ALL ON SCHEMA public TO " + role);
+  std::string connection = wms_->connection();
+  const size_t user = connection.find("user=");
+  ASSERT_NE(user, std::string::npos) << connection;
+  const size_t end = connection.find(' ', user);
+  connection.replace(user,
+                     end == std::string::npos ? std::string::npos : end - user,
+                     "user=" + role);
+  LogCapture log;
+  rft_status status;
+  std::string msg;
+  {
+    auto h = OpenAdapter(Library(), connection, Options(mapping_path_),
+                         wms_->dir(), &log, &status, &msg);
+    ASSERT_TRUE(h) << msg;
+    SyntheticRun run = FirstRun();
+    run.run_id = "one-connection";
+    run.apply_holds = true;
+    EXPECT_EQ(run.WritePaged(Library().api(), h->get(), 1, &msg), RFT_OK)
+        << msg;
+  }
+  wms_->Exec("DROP OWNED BY " + role);
+  wms_->Exec("DROP ROLE " + role);
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run WHERE run_id "
+                        "= 'one-connection'"),
+            "3");
+  EXPECT_GE(log.CountPrefix("sql adapter: a second connection for the "
+                            "wave's writes could not be opened"),
+            1u);
+}
+
+// A load of the open wave that fails (its sink refuses the lines) fails the
+// wave: the later parts and the commit fail naming it, and nothing is
+// written.
+TEST_P(SqlAdapterTest, FailedLoadInsideTheWaveFailsTheWave) {
+  auto h = OpenAfterFirstRun(3);
+  ASSERT_TRUE(h);
+  const rft_adapter_api& api = Library().api();
+  std::string msg;
+  const auto before = Snapshot();
+  SyntheticRun run = FirstRun();
+  run.run_id = "load-failed";
+  run.apply_holds = true;
+  const SyntheticRun::Abi abi = run.ToAbi();
+  ASSERT_EQ(SyntheticRun::WriteBegin(api, h->get(), abi.run, &msg), RFT_OK)
+      << msg;
+  ASSERT_EQ(SyntheticRun::WritePart(api, h->get(),
+                                    SyntheticRun::PageOf(abi, 0, 1), &msg),
+            RFT_OK)
+      << msg;
+  std::vector<std::string> wanted = {"O2"};
+  std::vector<rft_str> refs = {Borrow(wanted[0])};
+  const rft_selection sel = ByRefs(refs);
+  RecordingSink page;
+  page.refuse_kind = RFT_REC_LINE;
+  TestCall load;
+  EXPECT_NE(api.load(h->get(), &sel, page.get(), load.get()), RFT_OK);
+  EXPECT_NE(SyntheticRun::WritePart(api, h->get(),
+                                    SyntheticRun::PageOf(abi, 1, 2), &msg),
+            RFT_OK);
+  EXPECT_NE(msg.find("was rolled back after an earlier failure (failed while "
+                     "loading a wave)"),
+            std::string::npos)
+      << msg;
+  TestCall commit;
+  EXPECT_NE(api.write_commit(h->get(), &abi.run, commit.get()), RFT_OK);
+  EXPECT_EQ(Snapshot(), before);
+  ASSERT_EQ(run.WritePaged(api, h->get(), 2, &msg), RFT_OK) << msg;
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run WHERE run_id "
+                        "= 'load-failed'"),
+            "3");
+}
+
 // The statements of a single-order wave in pages, once rftgate's tables
 // exist, each call with a deadline. On PostgreSQL they are pinned:
 // write_begin is the round trip of write_back's start (six statements);
 // write_part sets its call's statement limit and writes the order in one
 // statement; write_commit sets its limit, writes the run row's final
-// finished_at and commits.
+// finished_at and commits. With `pipelined_pages` (the default) the part's
+// statement runs in the background and may end after write_commit began:
+// the part and the commit are then five statements together.
 TEST_P(SqlAdapterTest, SingleOrderWaveStatementsArePinned) {
   wms_->AddOrders(1, 2, "released");
+  for (const bool pipelined : {false, true}) {
+    SCOPED_TRACE(pipelined ? "pipelined_pages: true"
+                           : "pipelined_pages: false");
+    SingleOrderWaveStatements(pipelined);
+    if (HasFatalFailure() || IsSkipped()) return;
+  }
+}
+
+void SqlAdapterTest::SingleOrderWaveStatements(bool pipelined) {
+  const std::string suffix = pipelined ? "p" : "s";
   LogCapture log;
-  auto h = Open(&log, /*trace=*/true);
+  auto h = Open(
+      &log, /*trace=*/true,
+      std::string("\"pipelined_pages\": ") + (pipelined ? "true" : "false"));
   ASSERT_TRUE(h);
   const rft_adapter_api& api = Library().api();
   std::string msg;
   SyntheticRun first;
-  first.run_id = "single-1";
+  first.run_id = "single-1" + suffix;
   first.rows = {{"O1", RFT_VERDICT_HOLD}};
   first.findings = {{"O1", 1, "stock.short"}};
   ASSERT_EQ(first.Write(api, h->get(), &msg), RFT_OK) << msg;
+  // A first wave in pages opens the wave's own connection, if any.
+  SyntheticRun warm = first;
+  warm.run_id = "single-0" + suffix;
+  ASSERT_EQ(warm.WritePaged(api, h->get(), 1, &msg), RFT_OK) << msg;
 
   StatementCounter counter(*wms_);
   std::string reason;
@@ -1842,7 +2039,7 @@ TEST_P(SqlAdapterTest, SingleOrderWaveStatementsArePinned) {
         60000;
   };
   SyntheticRun again = first;
-  again.run_id = "single-2";
+  again.run_id = "single-2" + suffix;
   again.apply_holds = true;
   const SyntheticRun::Abi abi = again.ToAbi();
   rft_writeback_run open = abi.run;
@@ -1867,16 +2064,26 @@ TEST_P(SqlAdapterTest, SingleOrderWaveStatementsArePinned) {
   });
   counter.Stop();
   EXPECT_EQ(wms_->Value("SELECT " + wms_->T("times_seen") +
-                        " FROM rft_errors WHERE check_id = 'stock.short'"),
-            "2");
+                        " FROM rft_errors WHERE check_id = 'stock.short' AND "
+                        "order_ref = 'O1'"),
+            pipelined ? "6" : "3");
   EXPECT_EQ(wms_->Value("SELECT " + wms_->T("hold_flag") +
                         " FROM wms_order WHERE ref = 'O1'"),
             "1");
   EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_run WHERE run_id = "
-                        "'single-2' AND finished_at IS NOT NULL"),
+                        "'single-2" +
+                        suffix + "' AND finished_at IS NOT NULL"),
             "1");
   if (wms_->dialect() == Dialect::kPostgres) {
-    EXPECT_EQ(statements, (std::vector<size_t>{6, 2, 3}));
+    ASSERT_EQ(statements.size(), 3u);
+    EXPECT_EQ(statements[0], 6u);
+    if (pipelined) {
+      EXPECT_EQ(statements[1] + statements[2], 5u)
+          << statements[1] << " + " << statements[2];
+    } else {
+      EXPECT_EQ(statements[1], 2u);
+      EXPECT_EQ(statements[2], 3u);
+    }
   }
   RecordProperty("statements_per_single_order_wave",
                  std::to_string(statements[0]) + "+" +
@@ -1992,11 +2199,13 @@ TEST_P(ServerKillTest, ConnectionKilledBetweenPartsLeavesNothing) {
             RFT_OK)
       << msg;
   if (wms_->dialect() == Dialect::kPostgres) {
+    // The handle's two connections: its loads' and the wave's
+    // (`pipelined_pages`).
     ASSERT_EQ(wms_->Value("SELECT CAST(COUNT(pg_terminate_backend(pid)) AS "
                           "text) FROM pg_stat_activity WHERE application_name "
                           "= 'rftgate-kill-test' AND datname = "
                           "current_database() AND pid <> pg_backend_pid()"),
-              "1");
+              "2");
   } else {
     auto holder = wms_->admin()->QueryValue(
         "SELECT CAST(IS_USED_LOCK(CONCAT('rftgate_writeback:', LEFT('" +
