@@ -257,6 +257,28 @@ PGconn* NativePg(soci::session& session) {
       ->conn_;
 }
 
+}  // namespace
+
+Database::Canceller::~Canceller() {
+  PQfreeCancel(static_cast<PGcancel*>(cancel_));
+}
+
+void Database::Canceller::Cancel() noexcept {
+  char error[256];
+  PQcancel(static_cast<PGcancel*>(cancel_), error, sizeof error);
+}
+
+std::unique_ptr<Database::Canceller> Database::MakeCanceller() {
+  if (spec_.dialect != Dialect::kPostgres || !Healthy()) return nullptr;
+  PGconn* conn = NativePg(*session_);
+  if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) return nullptr;
+  PGcancel* cancel = PQgetCancel(conn);
+  if (cancel == nullptr) return nullptr;
+  return std::make_unique<Canceller>(cancel);
+}
+
+namespace {
+
 // One row of COPY's text format, without its newline: fields split at
 // tabs and unescaped in place (an escape never makes a field longer),
 // "\N" = NULL. False when the row does not have `columns` fields.

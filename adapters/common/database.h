@@ -190,6 +190,25 @@ class Database {
   // The backend name and target without secrets, for messages.
   std::string Describe() const;
 
+  // PostgreSQL: cancels the statement this connection runs, from another
+  // thread than the one running it (libpq's PGcancel, made when the
+  // Canceller is). Made while the connection is idle; kept no longer than
+  // the connection.
+  class Canceller {
+   public:
+    explicit Canceller(void* cancel) : cancel_(cancel) {}
+    ~Canceller();
+    Canceller(const Canceller&) = delete;
+    Canceller& operator=(const Canceller&) = delete;
+    void Cancel() noexcept;
+
+   private:
+    void* cancel_;  // PGcancel*
+  };
+  // A Canceller for this connection; nullptr elsewhere than on PostgreSQL
+  // or without a healthy connection.
+  std::unique_ptr<Canceller> MakeCanceller();
+
  private:
   void Connect();
   static int ProgressHandler(void* self);

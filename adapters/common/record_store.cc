@@ -370,7 +370,7 @@ WriteSummary RecordStore::Write(Database& db,
   try {
     Run(db, call, "writing back run " + wave_.run_id, false, [&] {
       BeginIn(db);
-      PartIn(db, rows, call, log, false);
+      PartIn(db, rows, call, log, nullptr);
       FinishIn(db, batch.run->finished_at, call, log);
     });
   } catch (...) {
@@ -400,8 +400,13 @@ void RecordStore::Part(Database& db, const adapter::WriteBackBatch& part,
   Settle(db, log);  // the part before, when it runs in the background
   if (wave_.already_written) return;
   const bool background = pipeline_ && dialect_ == Dialect::kPostgres;
-  Run(db, call, "writing a part of run " + wave_.run_id, true,
-      [&] { PartIn(db, Collect(part, "write_part"), call, log, background); });
+  std::vector<PgChunk> deferred;
+  Run(db, call, "writing a part of run " + wave_.run_id, true, [&] {
+    PartIn(db, Collect(part, "write_part"), call, log,
+           background ? &deferred : nullptr);
+  });
+  // Started once the call has let go of the connection.
+  if (!deferred.empty()) Launch(db, std::move(deferred), call);
 }
 
 WriteSummary RecordStore::Commit(Database& db, const rft_writeback_run& run,
@@ -434,10 +439,27 @@ RecordStore::~RecordStore() { StopPending(); }
 
 void RecordStore::FailWave(Database& db, rft_status status,
                            const std::string& why) noexcept {
-  StopPending();
+  std::string failure = why;
+  if (pending_) {
+    // A part that failed before the load did is the first failure.
+    if (pending_->thread.joinable()) pending_->thread.join();
+    const std::unique_ptr<Pending> job = std::move(pending_);
+    if (job->rolled_back) wave_.in_transaction = false;
+    if (job->error) {
+      try {
+        std::rethrow_exception(job->error);
+      } catch (const adapter::Error& e) {
+        failure = e.what();
+        status = e.status();
+      } catch (...) {
+        failure = "failed while " + job->doing;
+        status = RFT_ERR_ADAPTER;
+      }
+    }
+  }
   if (!wave_.open || !wave_.failure.empty()) return;
   Release(db);
-  wave_.failure = why;
+  wave_.failure = failure;
   wave_.failure_status = status;
 }
 
@@ -536,6 +558,13 @@ void RecordStore::Release(Database& db) noexcept {
     if (wave_.in_transaction) {
       try {
         db.Exec("ROLLBACK");
+      } catch (const std::exception& e) {
+        // Whatever the transaction holds goes with the connection: the
+        // next call reconnects.
+        try {
+          (void)db.Translate(e, "rolling back");
+        } catch (...) {
+        }
       } catch (...) {
       }
     }
@@ -600,19 +629,20 @@ void RecordStore::BeginIn(Database& db) {
 
 void RecordStore::PartIn(Database& db, const Rows& rows,
                          const adapter::Call& call, const adapter::Logger& log,
-                         bool in_background) {
+                         std::vector<PgChunk>* deferred) {
   if (wave_.already_written) return;
   log.Debug("write-back: writing " + std::to_string(rows.rows.size()) +
             " check-run rows and " + std::to_string(rows.findings.size()) +
             " findings of run " + wave_.run_id);
   if (dialect_ == Dialect::kPostgres) {
-    std::vector<PgChunk> chunks = BuildPostgres(rows);
-    if (in_background) {
-      Launch(db, std::move(chunks), call);
+    // Each statement is built and run in turn (its arrays then exist one
+    // at a time), or all are built for the background (one page's).
+    if (deferred != nullptr) {
+      BuildPostgres(rows,
+                    [&](PgChunk&& c) { deferred->push_back(std::move(c)); });
     } else {
-      PgOutcome outcome;
-      ExecutePostgres(db, chunks, call, &outcome);
-      MergePostgres(chunks, outcome, log);
+      BuildPostgres(
+          rows, [&](PgChunk&& c) { RunPostgres(db, std::move(c), call, log); });
     }
   } else {
     PartGeneric(db, rows, call, log);
@@ -742,10 +772,10 @@ void RecordStore::BeginPostgres(Database& db) {
 
 // The first chunk of a run also writes its run row, with the totals known
 // so far; FinishPostgres corrects them when later parts added to them.
-std::vector<RecordStore::PgChunk> RecordStore::BuildPostgres(const Rows& p) {
-  std::vector<PgChunk> out;
+void RecordStore::BuildPostgres(const Rows& p,
+                                const std::function<void(PgChunk&&)>& emit) {
   if (wave_.run_row_planned && p.rows.empty() && p.findings.empty()) {
-    return out;
+    return;
   }
   const HoldTarget* hold = wave_.hold;
   const bool holds_in_chunks = wave_.holds_in_chunks;
@@ -957,18 +987,34 @@ std::vector<RecordStore::PgChunk> RecordStore::BuildPostgres(const Rows& p) {
             std::to_string(rows.size()) + " check-run rows and " +
             std::to_string(findings_done) + " of " +
             std::to_string(p.findings.size()) + " findings written";
-    out.push_back(std::move(c));
+    emit(std::move(c));
   }
-  return out;
+}
+
+// Runs one statement of BuildPostgres now, unless the run was found
+// written before.
+void RecordStore::RunPostgres(Database& db, PgChunk&& chunk,
+                              const adapter::Call& call,
+                              const adapter::Logger& log) {
+  if (wave_.already_written) return;
+  std::vector<PgChunk> one;
+  one.push_back(std::move(chunk));
+  PgOutcome outcome;
+  ExecutePostgres(db, one, call, &outcome, nullptr);
+  MergePostgres(one, outcome, log);
 }
 
 // Runs the statements of BuildPostgres in order, until the first one finds
 // the run written before (it then rolls back). Reads no member that
 // changes: it may run on a thread of its own (Launch).
 void RecordStore::ExecutePostgres(Database& db, std::vector<PgChunk>& chunks,
-                                  const adapter::Call& call, PgOutcome* out) {
+                                  const adapter::Call& call, PgOutcome* out,
+                                  const std::atomic<bool>* stop) {
   for (PgChunk& c : chunks) {
     call.ThrowIfStopped();
+    if (stop != nullptr && stop->load()) {
+      throw adapter::Error(RFT_ERR_CANCELLED, "the wave was given up");
+    }
     std::vector<int64_t> counts;
     db.Query(c.sql, std::move(c.params), 5, 2, [&](const TextBatch& batch) {
       for (size_t col = 0; col < 5; ++col) {
@@ -1027,23 +1073,40 @@ void RecordStore::Launch(Database& db, std::vector<PgChunk> chunks,
   job->call.struct_size = sizeof job->call;
   job->call.deadline_unix_ms =
       call.raw() != nullptr ? call.raw()->deadline_unix_ms : 0;
-  job->call.cancelled = &job->cancelled;
   job->doing = "writing a part of run " + wave_.run_id;
+  job->canceller = db.MakeCanceller();
   Pending* j = job.get();
-  j->thread = std::thread([&db, j] {
-    const adapter::Call c(&j->call);
-    try {
-      if (!db.Healthy()) {
-        throw adapter::Error(RFT_ERR_DATABASE,
-                             "the connection to the database was lost after "
-                             "write_begin");
+  try {
+    j->thread = std::thread([&db, j] {
+      const adapter::Call c(&j->call);
+      try {
+        if (!db.Healthy()) {
+          throw adapter::Error(RFT_ERR_DATABASE,
+                               "the connection to the database was lost "
+                               "after write_begin");
+        }
+        RunDatabaseCall(db, c, j->doing, [&] {
+          ExecutePostgres(db, j->chunks, c, &j->outcome, &j->stop);
+        });
+      } catch (...) {
+        j->error = std::current_exception();
+        // The transaction goes at once, with its locks, not at the next
+        // call (a lost connection took it already).
+        if (db.Connected()) {
+          try {
+            db.Exec("ROLLBACK");
+            j->rolled_back = true;
+          } catch (...) {
+          }
+        }
       }
-      RunDatabaseCall(db, c, j->doing,
-                      [&] { ExecutePostgres(db, j->chunks, c, &j->outcome); });
-    } catch (...) {
-      j->error = std::current_exception();
-    }
-  });
+    });
+  } catch (const std::exception& e) {
+    Release(db);
+    wave_.failure = std::string("the part could not be started: ") + e.what();
+    wave_.failure_status = RFT_ERR_ADAPTER;
+    throw adapter::Error(wave_.failure_status, wave_.failure);
+  }
   pending_ = std::move(job);
 }
 
@@ -1055,6 +1118,7 @@ void RecordStore::Settle(Database& db, const adapter::Logger& log) {
     MergePostgres(job->chunks, job->outcome, log);
     return;
   }
+  if (job->rolled_back) wave_.in_transaction = false;
   Release(db);
   try {
     std::rethrow_exception(job->error);
@@ -1071,8 +1135,11 @@ void RecordStore::Settle(Database& db, const adapter::Logger& log) {
 
 void RecordStore::StopPending() noexcept {
   if (!pending_) return;
-  pending_->cancelled = 1;
+  pending_->stop = true;
+  // The running statement is cancelled, not waited for.
+  if (pending_->canceller) pending_->canceller->Cancel();
   if (pending_->thread.joinable()) pending_->thread.join();
+  if (pending_->rolled_back) wave_.in_transaction = false;
   pending_.reset();
 }
 
@@ -1083,10 +1150,8 @@ void RecordStore::FinishPostgres(Database& db, const rft_time& finished_at,
                                  const adapter::Call& call,
                                  const adapter::Logger& log) {
   if (!wave_.run_row_planned) {
-    std::vector<PgChunk> chunks = BuildPostgres(Rows{});
-    PgOutcome outcome;
-    ExecutePostgres(db, chunks, call, &outcome);
-    MergePostgres(chunks, outcome, log);
+    BuildPostgres(
+        Rows{}, [&](PgChunk&& c) { RunPostgres(db, std::move(c), call, log); });
   }
   if (wave_.already_written) return;
   if (wave_.hold != nullptr && !wave_.holds_in_chunks) {

@@ -25,6 +25,7 @@
 #define RFTGATE_ADAPTERS_COMMON_RECORD_STORE_H_
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -131,6 +132,8 @@ class RecordStore {
                       const adapter::Call& call, const adapter::Logger& log);
   // Rolls back and closes the open wave; nothing open: does nothing.
   void Abort(Database& db) noexcept;
+  // Whether a wave is open (from Begin to Commit or Abort).
+  bool WaveOpen() const { return wave_.open; }
   // Whether the open wave's transaction is in progress on `db` (a wave
   // whose run was written before, or that failed, has none).
   bool InWaveTransaction() const;
@@ -196,8 +199,10 @@ class RecordStore {
     std::vector<PgChunk> chunks;
     PgOutcome outcome;
     std::exception_ptr error;
-    rft_call call{};
-    volatile int32_t cancelled = 0;
+    rft_call call{};  // the part's deadline
+    std::atomic<bool> stop{false};
+    std::unique_ptr<Database::Canceller> canceller;
+    bool rolled_back = false;  // after its failure, by the thread
     std::string doing;
     std::thread thread;
   };
@@ -229,18 +234,24 @@ class RecordStore {
   WriteSummary Close(const adapter::Logger& log);
 
   void BeginIn(Database& db);
-  // `in_background`: PostgreSQL's statements are started (Launch), not
-  // waited for.
+  // `deferred`: PostgreSQL's statements are built into it, not run (the
+  // caller starts them with Launch once its call has ended).
   void PartIn(Database& db, const Rows& rows, const adapter::Call& call,
-              const adapter::Logger& log, bool in_background);
+              const adapter::Logger& log, std::vector<PgChunk>* deferred);
   void FinishIn(Database& db, const rft_time& finished_at,
                 const adapter::Call& call, const adapter::Logger& log);
   // PostgreSQL: one round trip opens the wave; one statement per chunk of
   // orders; COMMIT (three round trips for a single order's write-back).
   void BeginPostgres(Database& db);
-  std::vector<PgChunk> BuildPostgres(const Rows& p);
+  // Builds the statements of a part's rows, one chunk at a time, each
+  // handed to `emit` before the next is built.
+  void BuildPostgres(const Rows& p, const std::function<void(PgChunk&&)>& emit);
+  void RunPostgres(Database& db, PgChunk&& chunk, const adapter::Call& call,
+                   const adapter::Logger& log);
+  // `stop`, when set, ends it before the next statement (cancelled).
   static void ExecutePostgres(Database& db, std::vector<PgChunk>& chunks,
-                              const adapter::Call& call, PgOutcome* out);
+                              const adapter::Call& call, PgOutcome* out,
+                              const std::atomic<bool>* stop);
   void MergePostgres(const std::vector<PgChunk>& chunks,
                      const PgOutcome& outcome, const adapter::Logger& log);
   void Launch(Database& db, std::vector<PgChunk> chunks,

@@ -1332,7 +1332,9 @@ void SqlAdapter::WriteBack(const adapter::WriteBackBatch& batch,
 }
 
 void SqlAdapter::WriteBegin(const rft_writeback_run& run, adapter::Call& call) {
-  if (spec_ && !write_db_) {
+  // While a wave is open, Begin refuses the next one, on the open wave's
+  // connection: nothing changes here.
+  if (spec_ && !write_db_ && !store_->WaveOpen()) {
     // The wave's own connection, opened by the first wave in pages and kept.
     // A server that refuses it (its connection limit) gets the wave written
     // on the load's connection, one page after the other.
@@ -1349,7 +1351,7 @@ void SqlAdapter::WriteBegin(const rft_writeback_run& run, adapter::Call& call) {
                 "after it is loaded");
     }
   }
-  store_->PipelineParts(write_db_ != nullptr);
+  if (!store_->WaveOpen()) store_->PipelineParts(write_db_ != nullptr);
   store_->Begin(WaveDb(), run, Hold(), call, log_);
   put_in_wave_ = PutInWave();
 }
