@@ -11,7 +11,9 @@
 // PostgreSQL: libpq parameters in $RFTGATE_TEST_PG; each scale gets its own
 // database bench_<N>. `run` prints one JSON object on stdout: wall and CPU
 // milliseconds of each repetition (after one warm-up), stages, latency
-// percentiles and peak resident memory.
+// percentiles and peak resident memory. --pages N checks the wave in pages
+// of N orders; RFTGATE_BENCH_ADAPTER_OPTION ("key: value") adds one option
+// to the SQL adapter's, RFTGATE_BENCH_TRACE=1 prints every log line.
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <unistd.h>

@@ -1950,6 +1950,46 @@ TEST_P(SqlAdapterTest, AbortCancelsThePartRunningInTheBackground) {
             "3");
 }
 
+// A part running in the background past its call's deadline (a trigger
+// that sleeps longer) is stopped by the server's statement limit: the
+// commit fails with a timeout, and nothing is written.
+TEST_P(SqlAdapterTest, PartInTheBackgroundKeepsItsCallsDeadline) {
+  if (GetParam() != "postgresql") {
+    GTEST_SKIP() << "parts are written in the background on PostgreSQL only";
+  }
+  auto h = OpenAfterFirstRun(3);
+  ASSERT_TRUE(h);
+  const rft_adapter_api& api = Library().api();
+  std::string msg;
+  wms_->Exec(
+      "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+      "IF NEW.order_ref = 'O3' THEN PERFORM pg_sleep(60); END IF; RETURN "
+      "NEW; END $$");
+  wms_->Exec(
+      "CREATE TRIGGER slow BEFORE INSERT ON rftgate_check_run FOR EACH ROW "
+      "EXECUTE FUNCTION slow()");
+  const auto before = Snapshot();
+  SyntheticRun run = FirstRun();
+  run.run_id = "late";
+  const SyntheticRun::Abi abi = run.ToAbi();
+  ASSERT_EQ(SyntheticRun::WriteBegin(api, h->get(), abi.run, &msg), RFT_OK)
+      << msg;
+  TestCall part;
+  part.call.deadline_unix_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count() +
+      1500;
+  ASSERT_EQ(SyntheticRun::WritePart(
+                api, h->get(), SyntheticRun::PageOf(abi, 0, 3), &msg, &part),
+            RFT_OK)
+      << msg;
+  TestCall commit;
+  EXPECT_EQ(api.write_commit(h->get(), &abi.run, commit.get()), RFT_ERR_TIMEOUT)
+      << commit.message();
+  EXPECT_EQ(Snapshot(), before);
+}
+
 // A server that refuses the wave's second connection (a role limited to
 // one): the wave is written on the load's connection, page after page, with
 // a warning saying so.
