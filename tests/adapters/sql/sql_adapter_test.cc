@@ -169,6 +169,18 @@ class SqlAdapterTest : public ::testing::TestWithParam<std::string> {
     return h;
   }
 
+  // PostgreSQL: a trigger `name` that runs `body` (PL/pgSQL; NEW is the
+  // row) before each check-run row is inserted.
+  void BeforeCheckRunInsert(const std::string& name, const std::string& body) {
+    wms_->Exec("CREATE FUNCTION " + name +
+               "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN " + body +
+               " RETURN NEW; END $$");
+    wms_->Exec("CREATE TRIGGER " + name +
+               " BEFORE INSERT ON rftgate_check_run FOR EACH ROW EXECUTE "
+               "FUNCTION " +
+               name + "()");
+  }
+
   // SingleOrderWaveStatementsArePinned, with `pipelined_pages` on or off.
   void SingleOrderWaveStatements(bool pipelined);
 
@@ -1834,14 +1846,11 @@ TEST_P(SqlAdapterTest, PartWrittenInTheBackgroundFailsTheNextCall) {
   earlier.run_id = "earlier";
   ASSERT_EQ(earlier.Write(api, h->get(), &msg), RFT_OK) << msg;
   wms_->Exec("CREATE TABLE refused (ref text)");
-  wms_->Exec(
-      "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ "
-      "BEGIN IF EXISTS (SELECT 1 FROM refused WHERE ref = NEW.order_ref) "
-      "THEN RAISE EXCEPTION 'order % refused by a trigger', NEW.order_ref; "
-      "END IF; RETURN NEW; END $$");
-  wms_->Exec(
-      "CREATE TRIGGER refuse BEFORE INSERT ON rftgate_check_run FOR EACH ROW "
-      "EXECUTE FUNCTION refuse()");
+  BeforeCheckRunInsert(
+      "refuse",
+      "IF EXISTS (SELECT 1 FROM refused WHERE ref = NEW.order_ref) THEN "
+      "RAISE EXCEPTION 'order % refused by a trigger', NEW.order_ref; END "
+      "IF;");
   const auto before = Snapshot();
   SyntheticRun run = FirstRun();
   run.apply_holds = true;
@@ -1913,13 +1922,9 @@ TEST_P(SqlAdapterTest, AbortCancelsThePartRunningInTheBackground) {
   const rft_adapter_api& api = Library().api();
   std::string msg;
   wms_->Exec("CREATE TABLE slow (ref text)");
-  wms_->Exec(
-      "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-      "IF EXISTS (SELECT 1 FROM slow WHERE ref = NEW.order_ref) THEN PERFORM "
-      "pg_sleep(300); END IF; RETURN NEW; END $$");
-  wms_->Exec(
-      "CREATE TRIGGER slow BEFORE INSERT ON rftgate_check_run FOR EACH ROW "
-      "EXECUTE FUNCTION slow()");
+  BeforeCheckRunInsert("slow",
+                       "IF EXISTS (SELECT 1 FROM slow WHERE ref = "
+                       "NEW.order_ref) THEN PERFORM pg_sleep(300); END IF;");
   wms_->Exec("INSERT INTO slow VALUES ('O2')");
   const auto before = Snapshot();
   SyntheticRun run = FirstRun();
@@ -1961,13 +1966,8 @@ TEST_P(SqlAdapterTest, PartInTheBackgroundKeepsItsCallsDeadline) {
   ASSERT_TRUE(h);
   const rft_adapter_api& api = Library().api();
   std::string msg;
-  wms_->Exec(
-      "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-      "IF NEW.order_ref = 'O3' THEN PERFORM pg_sleep(60); END IF; RETURN "
-      "NEW; END $$");
-  wms_->Exec(
-      "CREATE TRIGGER slow BEFORE INSERT ON rftgate_check_run FOR EACH ROW "
-      "EXECUTE FUNCTION slow()");
+  BeforeCheckRunInsert(
+      "slow", "IF NEW.order_ref = 'O3' THEN PERFORM pg_sleep(60); END IF;");
   const auto before = Snapshot();
   SyntheticRun run = FirstRun();
   run.run_id = "late";
