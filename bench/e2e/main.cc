@@ -262,15 +262,22 @@ void ResetRftgate(bool pg, int64_t scale, const std::string& sqlite_path) {
                           "rftgate_run"};
   if (pg) {
     Pg db(PgFor(scale));
+    std::string vacuum = "orders";
     for (const char* t : tables) {
       if (!db.Query(std::string("SELECT to_regclass('") + t + "')")
                .at(0)
                .at(0)
                .empty()) {
         db.Exec(std::string("DELETE FROM ") + t);
+        vacuum += std::string(", ") + t;
       }
     }
     db.Exec("UPDATE orders SET on_hold = 0 WHERE on_hold <> 0");
+    // Each repetition starts from the same tables: the rows this reset
+    // deleted and the flags it cleared are vacuumed now, not by autovacuum
+    // while the next repetition is measured (a WMS does not delete
+    // rftgate's tables between waves).
+    db.Exec("VACUUM (ANALYZE) " + vacuum);
     return;
   }
   sqlite3* db = nullptr;
@@ -391,9 +398,16 @@ int RunRftgate(const Args& a, bool pg, bool whole = false) {
   std::string fpath = a.Get("findings");
   if (!fpath.empty()) WriteFindings(fpath, findings);
 
-  // Single-order release calls, one order each, written back.
+  // Single-order release calls, one order each, written back, on the
+  // tables the last wave wrote, vacuumed as after ResetRftgate.
   std::vector<double> lat, lat_load;
   if (singles > 0) {
+    if (pg) {
+      Pg(PgFor(scale))
+          .Exec(
+              "VACUUM (ANALYZE) orders, rftgate_error_record, "
+              "rftgate_check_run, rftgate_run");
+    }
     std::vector<std::string> refs;
     for (int i = 0; i < singles; ++i) {
       char buf[32];
@@ -473,6 +487,7 @@ int RunBaseline(const Args& a, const std::string& what) {
   std::vector<double> lat;
   const int singles = std::stoi(a.Get("singles", "0"));
   if (what == "floor") {
+    if (singles > 0) pg.Exec("VACUUM (ANALYZE) orders");
     for (int i = -5; i < singles; ++i) {
       const int k = (i + singles) % std::max(singles, 1);
       char ref[32];
