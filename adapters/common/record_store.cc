@@ -437,30 +437,13 @@ WriteSummary RecordStore::Commit(Database& db, const rft_writeback_run& run,
 
 RecordStore::~RecordStore() { StopPending(); }
 
-void RecordStore::FailWave(Database& db, rft_status status,
-                           const std::string& why) noexcept {
-  std::string failure = why;
-  if (pending_) {
-    // A part that failed before the load did is the first failure.
-    if (pending_->thread.joinable()) pending_->thread.join();
-    const std::unique_ptr<Pending> job = std::move(pending_);
-    if (job->rolled_back) wave_.in_transaction = false;
-    if (job->error) {
-      try {
-        std::rethrow_exception(job->error);
-      } catch (const adapter::Error& e) {
-        failure = e.what();
-        status = e.status();
-      } catch (...) {
-        failure = "failed while " + job->doing;
-        status = RFT_ERR_ADAPTER;
-      }
-    }
+void RecordStore::FailWave(Database& db, rft_status status, std::string why) {
+  // A part that failed before the load did is the first failure.
+  if (const auto job = JoinPending(); job && job->error) {
+    std::tie(status, why) = Classify(job->error, job->doing);
   }
   if (!wave_.open || !wave_.failure.empty()) return;
-  Release(db);
-  wave_.failure = failure;
-  wave_.failure_status = status;
+  Fail(db, status, std::move(why));
 }
 
 void RecordStore::Abort(Database& db) noexcept {
@@ -540,15 +523,37 @@ void RecordStore::Run(Database& db, const adapter::Call& call,
       if (next_call) LimitStatements(db);
       body();
     });
-  } catch (const adapter::Error& e) {
-    Release(db);
-    wave_.failure = e.what();
-    wave_.failure_status = e.status();
-    throw;
   } catch (...) {
-    Release(db);
-    wave_.failure = "failed while " + doing;
-    wave_.failure_status = RFT_ERR_ADAPTER;
+    const auto [status, why] = Classify(std::current_exception(), doing);
+    Fail(db, status, why);
+    throw;
+  }
+}
+
+std::pair<rft_status, std::string> RecordStore::Classify(
+    const std::exception_ptr& error, const std::string& doing) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const adapter::Error& e) {
+    return {e.status(), e.what()};
+  } catch (...) {
+    return {RFT_ERR_ADAPTER, "failed while " + doing};
+  }
+}
+
+void RecordStore::Fail(Database& db, rft_status status, std::string why) {
+  Release(db);
+  wave_.failure = std::move(why);
+  wave_.failure_status = status;
+}
+
+void RecordStore::RunBesideWave(Database& wave_db, const std::string& doing,
+                                const std::function<void()>& body) {
+  try {
+    body();
+  } catch (...) {
+    const auto [status, why] = Classify(std::current_exception(), doing);
+    FailWave(wave_db, status, why);
     throw;
   }
 }
@@ -1102,35 +1107,30 @@ void RecordStore::Launch(Database& db, std::vector<PgChunk> chunks,
       }
     });
   } catch (const std::exception& e) {
-    Release(db);
-    wave_.failure = std::string("the part could not be started: ") + e.what();
-    wave_.failure_status = RFT_ERR_ADAPTER;
+    Fail(db, RFT_ERR_ADAPTER,
+         std::string("the part could not be started: ") + e.what());
     throw adapter::Error(wave_.failure_status, wave_.failure);
   }
   pending_ = std::move(job);
 }
 
+std::unique_ptr<RecordStore::Pending> RecordStore::JoinPending() noexcept {
+  if (!pending_) return nullptr;
+  if (pending_->thread.joinable()) pending_->thread.join();
+  if (pending_->rolled_back) wave_.in_transaction = false;
+  return std::move(pending_);
+}
+
 void RecordStore::Settle(Database& db, const adapter::Logger& log) {
-  if (!pending_) return;
-  pending_->thread.join();
-  const std::unique_ptr<Pending> job = std::move(pending_);
+  const std::unique_ptr<Pending> job = JoinPending();
+  if (!job) return;
   if (!job->error) {
     MergePostgres(job->chunks, job->outcome, log);
     return;
   }
-  if (job->rolled_back) wave_.in_transaction = false;
-  Release(db);
-  try {
-    std::rethrow_exception(job->error);
-  } catch (const adapter::Error& e) {
-    wave_.failure = e.what();
-    wave_.failure_status = e.status();
-    throw;
-  } catch (...) {
-    wave_.failure = "failed while " + job->doing;
-    wave_.failure_status = RFT_ERR_ADAPTER;
-    throw adapter::Error(RFT_ERR_ADAPTER, wave_.failure);
-  }
+  const auto [status, why] = Classify(job->error, job->doing);
+  Fail(db, status, why);
+  throw adapter::Error(status, why);
 }
 
 void RecordStore::StopPending() noexcept {
@@ -1138,9 +1138,7 @@ void RecordStore::StopPending() noexcept {
   pending_->stop = true;
   // The running statement is cancelled, not waited for.
   if (pending_->canceller) pending_->canceller->Cancel();
-  if (pending_->thread.joinable()) pending_->thread.join();
-  if (pending_->rolled_back) wave_.in_transaction = false;
-  pending_.reset();
+  JoinPending();
 }
 
 // What comes last: the run row of a run without orders (and the run-id

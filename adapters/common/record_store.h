@@ -34,6 +34,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "adapters/common/database.h"
@@ -90,11 +91,6 @@ class RecordStore {
   // connection, so the server writes one page while the next is loaded and
   // checked. Off by default; elsewhere a no-op.
   void PipelineParts(bool on) { pipeline_ = on; }
-  // Fails the open wave (a load of it failed on another connection): waits
-  // for a part still being written, rolls back, and makes the later parts
-  // and the commit fail naming `why`.
-  void FailWave(Database& db, rft_status status,
-                const std::string& why) noexcept;
 
   const RecordTables& tables() const { return tables_; }
 
@@ -142,6 +138,12 @@ class RecordStore {
   // wave as a part's would.
   void RunInWave(Database& db, const adapter::Call& call,
                  const std::string& doing, const std::function<void()>& body);
+  // Runs `body` (a load with a transaction of its own on another
+  // connection, PipelineParts) beside the open wave, whose connection is
+  // `wave_db`: its failure fails the wave as a part's would, after a part
+  // still being written, whose own failure comes first.
+  void RunBesideWave(Database& wave_db, const std::string& doing,
+                     const std::function<void()>& body);
 
   // Rows per multi-row INSERT.
   static constexpr size_t kChunkRows = 500;
@@ -226,6 +228,16 @@ class RecordStore {
   // limit replaces the last one). A failure rolls back and fails the wave.
   void Run(Database& db, const adapter::Call& call, const std::string& doing,
            bool next_call, const std::function<void()>& body);
+  // The status and message a failure of `doing` gives the wave: an
+  // adapter::Error's own, else RFT_ERR_ADAPTER "failed while <doing>".
+  static std::pair<rft_status, std::string> Classify(
+      const std::exception_ptr& error, const std::string& doing);
+  // Rolls back and fails the wave with `why` (later calls name it).
+  void Fail(Database& db, rft_status status, std::string why);
+  // As Fail, after waiting for a part still being written, whose own
+  // failure, if any, is the one the wave keeps; nothing when the wave has
+  // failed already.
+  void FailWave(Database& db, rft_status status, std::string why);
   // Rolls back what is open, releases the lock and the statement limit.
   void Release(Database& db) noexcept;
   // Sets the current call's statement limit inside the wave.
@@ -256,8 +268,11 @@ class RecordStore {
                      const PgOutcome& outcome, const adapter::Logger& log);
   void Launch(Database& db, std::vector<PgChunk> chunks,
               const adapter::Call& call);
+  // Waits for the part being written and takes it off the wave (nullptr
+  // when there is none).
+  std::unique_ptr<Pending> JoinPending() noexcept;
   // Waits for the part being written, if any, and takes its counts; its
-  // failure rolls back and fails the wave (rethrown).
+  // failure rolls back and fails the wave (thrown).
   void Settle(Database& db, const adapter::Logger& log);
   // Stops the part being written (between statements) and forgets it.
   void StopPending() noexcept;

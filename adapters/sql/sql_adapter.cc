@@ -1067,18 +1067,9 @@ void SqlAdapter::Loader::Run() {
   if (a_.store_->InWaveTransaction()) {
     if (a_.write_db_) {
       // The wave writes on its own connection, maybe a page right now: the
-      // load has a transaction of its own here, and its failure fails the
-      // wave as one inside the wave's transaction would.
-      try {
-        OwnTransaction(doing);
-      } catch (const Error& e) {
-        a_.store_->FailWave(*a_.write_db_, e.status(), e.what());
-        throw;
-      } catch (...) {
-        a_.store_->FailWave(*a_.write_db_, RFT_ERR_ADAPTER,
-                            "failed while " + doing);
-        throw;
-      }
+      // load has a transaction of its own here.
+      a_.store_->RunBesideWave(*a_.write_db_, doing,
+                               [&] { OwnTransaction(doing); });
     } else {
       // Inside the open wave's write transaction: no transaction
       // statements of its own.
@@ -1261,11 +1252,9 @@ SqlAdapter::SqlAdapter(const adapter::OpenParams& params)
       adapters::ParseConnection(params.connection, params.config_dir);
   store_ =
       std::make_unique<adapters::RecordStore>(spec.dialect, mapping_.tables);
-  db_ = std::make_unique<adapters::Database>(spec, log_);
   trace_ = options.value("trace_statements", false);
   prepared_ = options.value("prepared_statements", true);
-  if (trace_) db_->TraceStatements(true);
-  db_->UsePreparedStatements(prepared_);
+  db_ = Connect(spec);
   if (spec.dialect == Dialect::kPostgres &&
       options.value("pipelined_pages", true)) {
     spec_ = spec;
@@ -1298,6 +1287,14 @@ uint64_t SqlAdapter::Capabilities() const {
 
 SqlAdapter::~SqlAdapter() {
   if (store_ && db_) store_->Abort(WaveDb());
+}
+
+std::unique_ptr<adapters::Database> SqlAdapter::Connect(
+    const adapters::ConnectionSpec& spec) const {
+  auto db = std::make_unique<adapters::Database>(spec, log_);
+  if (trace_) db->TraceStatements(true);
+  db->UsePreparedStatements(prepared_);
+  return db;
 }
 
 adapters::Database& SqlAdapter::WaveDb() {
@@ -1334,24 +1331,23 @@ void SqlAdapter::WriteBack(const adapter::WriteBackBatch& batch,
 void SqlAdapter::WriteBegin(const rft_writeback_run& run, adapter::Call& call) {
   // While a wave is open, Begin refuses the next one, on the open wave's
   // connection: nothing changes here.
-  if (spec_ && !write_db_ && !store_->WaveOpen()) {
-    // The wave's own connection, opened by the first wave in pages and kept.
-    // A server that refuses it (its connection limit) gets the wave written
-    // on the load's connection, one page after the other.
-    try {
-      auto db = std::make_unique<adapters::Database>(*spec_, log_);
-      if (trace_) db->TraceStatements(true);
-      db->UsePreparedStatements(prepared_);
-      write_db_ = std::move(db);
-    } catch (const std::exception& e) {
-      log_.Warn(std::string("sql adapter: a second connection for the "
-                            "wave's writes could not be opened (") +
-                e.what() +
-                "); the wave is written on the load's connection, each page "
-                "after it is loaded");
+  if (!store_->WaveOpen()) {
+    if (spec_ && !write_db_) {
+      // The wave's own connection, opened by the first wave in pages and
+      // kept. A server that refuses it (its connection limit) gets the wave
+      // written on the load's connection, one page after the other.
+      try {
+        write_db_ = Connect(*spec_);
+      } catch (const std::exception& e) {
+        log_.Warn(std::string("sql adapter: a second connection for the "
+                              "wave's writes could not be opened (") +
+                  e.what() +
+                  "); the wave is written on the load's connection, each "
+                  "page after it is loaded");
+      }
     }
+    store_->PipelineParts(write_db_ != nullptr);
   }
-  if (!store_->WaveOpen()) store_->PipelineParts(write_db_ != nullptr);
   store_->Begin(WaveDb(), run, Hold(), call, log_);
   put_in_wave_ = PutInWave();
 }

@@ -66,6 +66,10 @@ class SqlAdapter {
   // A load or a list (`keys_only`) of `selection`.
   void Read(const char* what, const rft_selection& selection,
             adapter::Sink& sink, adapter::Call& call, bool keys_only);
+  // A connection to `spec` with the adapter's options (trace, prepared
+  // statements). Throws adapter::Error.
+  std::unique_ptr<adapters::Database> Connect(
+      const adapters::ConnectionSpec& spec) const;
   // The connection of the wave's writes.
   adapters::Database& WaveDb();
   // Where held orders are flagged, when the mapping says.
