@@ -119,6 +119,7 @@ void Database::Connect() {
   prepared_.clear();  // they belong to the old session
   session_.reset();
   session_timeout_ms_ = -1;
+  generic_plans_ = false;
   try {
     switch (spec_.dialect) {
       case Dialect::kSqlite:
@@ -523,6 +524,11 @@ void Database::Stream(const std::string& sql, std::vector<Param> params,
   if (!message.empty()) throw std::runtime_error(message);
 }
 
+int Database::PgServerVersion() {
+  if (spec_.dialect != Dialect::kPostgres || session_ == nullptr) return 0;
+  return PQserverVersion(NativePg(*session_));
+}
+
 void Database::QueryPrepared(
     const std::string& sql, std::vector<Param> params, size_t columns,
     size_t batch_rows, const std::function<void(const TextBatch&)>& on_batch) {
@@ -573,6 +579,12 @@ void Database::QueryPrepared(
       p->values[c].resize(batch_rows);
       p->inds[c].resize(batch_rows);
     }
+  }
+  if (spec_.dialect == Dialect::kPostgres && !generic_plans_ &&
+      PQtransactionStatus(NativePg(*session_)) == PQTRANS_IDLE &&
+      PgServerVersion() >= 120000) {
+    Exec("SET plan_cache_mode = force_generic_plan");
+    generic_plans_ = true;
   }
   try {
     std::vector<std::string_view> cells;

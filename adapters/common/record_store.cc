@@ -367,6 +367,8 @@ WriteSummary RecordStore::Write(Database& db,
                                 const adapter::Logger& log) {
   const Rows rows = Collect(batch, "write_back");
   Start(*batch.run, hold, "write_back");
+  wave_.small =
+      rows.rows.size() <= kPgSmallRows && rows.findings.size() <= kPgSmallRows;
   try {
     Run(db, call, "writing back run " + wave_.run_id, false, [&] {
       BeginIn(db);
@@ -742,6 +744,14 @@ void RecordStore::BeginPostgres(Database& db) {
   const int64_t budget = db.StatementBudgetMs();
   begin += "SET LOCAL statement_timeout = " + std::to_string(budget) + "; ";
   wave_.statement_time_set = budget > 0;
+  if (db.PgServerVersion() >= 120000) {
+    // A release call's few orders: its statement is prepared and keeps
+    // its generic plan (planning it cost more than running it). Anything
+    // bigger is planned for its own arrays, whatever a load on this
+    // connection set for the session (Database::QueryPrepared).
+    begin += wave_.small ? "SET LOCAL plan_cache_mode = force_generic_plan; "
+                         : "SET LOCAL plan_cache_mode TO DEFAULT; ";
+  }
   // The schema table's "already exists" notice stays off the host's
   // stderr; the component name is a constant of this file. The last
   // statement returns "<version>|<hold table has rules>"; the hold
@@ -982,6 +992,7 @@ void RecordStore::BuildPostgres(const Rows& p,
     c.sql = std::move(b.sql);
     c.params = std::move(b.params);
     c.first = first;
+    c.small = wave_.small;
     if (first) {
       wave_.run_row_planned = true;
       c.row_orders = wave_.orders + rows.size();
@@ -1021,11 +1032,16 @@ void RecordStore::ExecutePostgres(Database& db, std::vector<PgChunk>& chunks,
       throw adapter::Error(RFT_ERR_CANCELLED, "the wave was given up");
     }
     std::vector<int64_t> counts;
-    db.Query(c.sql, std::move(c.params), 5, 2, [&](const TextBatch& batch) {
+    auto take = [&](const TextBatch& batch) {
       for (size_t col = 0; col < 5; ++col) {
         counts.push_back(ParseInteger(batch.At(0, col)).value_or(0));
       }
-    });
+    };
+    if (c.small) {
+      db.QueryPrepared(c.sql, std::move(c.params), 5, 2, take);
+    } else {
+      db.Query(c.sql, std::move(c.params), 5, 2, take);
+    }
     std::string().swap(c.sql);
     if (counts.size() != 5) {
       throw adapter::Error(RFT_ERR_DATABASE,

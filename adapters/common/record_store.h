@@ -153,6 +153,9 @@ class RecordStore {
   // Findings per statement on PostgreSQL (an order with more gets a
   // statement of its own).
   static constexpr size_t kPgChunkFindings = 20000;
+  // A write_back of at most this many orders and findings on PostgreSQL
+  // (a release call) runs its statement prepared, with the generic plan.
+  static constexpr size_t kPgSmallRows = 64;
 
  private:
   // The run being written (between Begin and Commit or Abort): the values
@@ -177,7 +180,10 @@ class RecordStore {
     std::string checked_at;  // the run's finished_at at Begin, or now
     const HoldTarget* hold = nullptr;  // when the run applies holds
     bool holds_in_chunks = false;      // PostgreSQL: no rules on the table
-    size_t orders = 0, findings = 0;   // written by the parts so far
+    // PostgreSQL: a write_back of a few orders (a release call), whose
+    // statements are prepared and planned once per connection.
+    bool small = false;
+    size_t orders = 0, findings = 0;          // written by the parts so far
     size_t row_orders = 0, row_findings = 0;  // PostgreSQL: in the run row
     WriteSummary summary;
   };
@@ -187,6 +193,7 @@ class RecordStore {
     std::string sql;
     std::vector<Param> params;
     bool first = false;  // it writes the run row (and checks the run id)
+    bool small = false;  // prepared, with the generic plan (Wave::small)
     size_t row_orders = 0, row_findings = 0;  // the run row's totals
     std::string log;                          // logged once it is written
   };

@@ -1,9 +1,12 @@
 #include "adapters/sql/sql_adapter.h"
 
+#include <exception>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <unordered_set>
 #include <vector>
 
@@ -75,6 +78,8 @@ class RowReader {
     if (f == RFT_FLAG_UNKNOWN) ++*bad_;
     return f;
   }
+  // Counts a value of this row that could not be read.
+  void Bad() const { ++*bad_; }
   std::string Lower(size_t col) const {
     std::string s(View(col));
     for (auto& ch : s) ch = static_cast<char>(std::tolower(ch));
@@ -452,24 +457,55 @@ class SqlAdapter::Loader {
                  }});
   }
 
-  // Runs `part` now, or keeps it for RunFolded.
+  // Runs `part` now, or keeps it for RunFolded or for the second
+  // connection (SideRun).
   void RunPart(Part part) {
+    if (to_side_) {
+      side_parts_.push_back(std::move(part));
+      return;
+    }
     if (folded_) {
       parts_.push_back(std::move(part));
       return;
     }
-    call_.ThrowIfStopped();
-    a_.db_->Stream(
-        part.b.sql, std::move(part.b.params), part.columns, BatchRows(),
-        [&](const TextBatch& batch) {
-          for (size_t i = 0; i < batch.rows(); ++i) {
-            part.row(RowReader(batch, i, m_.timestamps, &bad_values_));
-          }
-          part.flush();
-          call_.ThrowIfStopped();
-        });
+    StreamPart(*a_.db_, part, &bad_values_);
     ++queries_;
   }
+  // Streams the rows of `part` on `db`, counting unreadable values in *bad.
+  void StreamPart(adapters::Database& db, Part& part, size_t* bad) {
+    call_.ThrowIfStopped();
+    db.Stream(part.b.sql, std::move(part.b.params), part.columns, BatchRows(),
+              [&](const TextBatch& batch) {
+                for (size_t i = 0; i < batch.rows(); ++i) {
+                  part.row(RowReader(batch, i, m_.timestamps, bad));
+                }
+                part.flush();
+                call_.ThrowIfStopped();
+              });
+  }
+
+  // The parts kept for the second connection, run there on a thread of
+  // their own in the snapshot of this connection's transaction (exported
+  // as snapshot_), from construction until Join. The sink receives the
+  // records of both connections, one put at a time (put_mu_). A failure on
+  // this side first cancels the other side's statement.
+  class SideRun {
+   public:
+    explicit SideRun(Loader& l);
+    ~SideRun();
+    SideRun(const SideRun&) = delete;
+    SideRun& operator=(const SideRun&) = delete;
+    // Waits for the second connection's queries; rethrows their failure.
+    void Join();
+
+   private:
+    void Body();
+    Loader& l_;
+    std::unique_ptr<adapters::Database::Canceller> cancel_;
+    std::exception_ptr error_;
+    size_t bad_ = 0;
+    std::thread thread_;
+  };
 
   // A few orders read a few rows: buffers sized for a wave (columns x
   // kBatchRows strings, allocated per query) would cost more than the
@@ -543,6 +579,7 @@ class SqlAdapter::Loader {
 
   template <typename Record>
   void PutAll(rft_record_kind kind, std::vector<Record>& records) {
+    std::lock_guard<std::mutex> lock(put_mu_);
     sink_.Put(kind, records.data(), records.size());
     counts_[kind] += records.size();
     records.clear();
@@ -606,7 +643,77 @@ class SqlAdapter::Loader {
   size_t queries_ = 0;
   size_t bad_values_ = 0;
   std::map<int, size_t> counts_;
+  // A wave's load on PostgreSQL with `parallel_load`: the second
+  // connection, the snapshot it imports, the parts it runs (RunPart keeps
+  // them while to_side_ is set) and what serializes the sink's puts.
+  adapters::Database* side_db_ = nullptr;
+  std::string snapshot_;
+  bool to_side_ = false;
+  std::vector<Part> side_parts_;
+  std::mutex put_mu_;
 };
+
+SqlAdapter::Loader::SideRun::SideRun(Loader& l) : l_(l) {
+  cancel_ = l_.side_db_->MakeCanceller();
+  thread_ = std::thread([this] {
+    try {
+      Body();
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+  });
+}
+
+SqlAdapter::Loader::SideRun::~SideRun() {
+  if (!thread_.joinable()) return;
+  // This side failed: the other side's statement stops at once.
+  if (cancel_) cancel_->Cancel();
+  thread_.join();
+}
+
+void SqlAdapter::Loader::SideRun::Join() {
+  thread_.join();
+  if (error_) std::rethrow_exception(error_);
+  l_.bad_values_ += bad_;
+  l_.queries_ += l_.side_parts_.size();
+}
+
+void SqlAdapter::Loader::SideRun::Body() {
+  adapters::Database& db = *l_.side_db_;
+  const std::string& snapshot = l_.snapshot_;
+  if (snapshot.empty() || snapshot.find_first_not_of(
+                              "0123456789ABCDEFabcdef-") != std::string::npos) {
+    throw Error(RFT_ERR_DATABASE,
+                "loading a wave: the server exported no usable snapshot for "
+                "the second connection");
+  }
+  adapters::RunDatabaseCall(
+      db, l_.call_, "loading a wave (second connection)", [&] {
+        bool in_transaction = false;
+        try {
+          int64_t budget = db.StatementBudgetMs();
+          in_transaction = true;
+          db.Exec(
+              "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET "
+              "TRANSACTION SNAPSHOT '" +
+              snapshot + "'" +
+              (budget > 0
+                   ? "; SET LOCAL statement_timeout = " + std::to_string(budget)
+                   : std::string()));
+          for (Part& part : l_.side_parts_) l_.StreamPart(db, part, &bad_);
+          db.Exec("COMMIT");
+          in_transaction = false;
+        } catch (...) {
+          if (in_transaction) {
+            try {
+              db.Exec("ROLLBACK");
+            } catch (...) {
+            }
+          }
+          throw;
+        }
+      });
+}
 
 void SqlAdapter::Loader::LoadOrders() {
   const Source& o = m_.orders;
@@ -937,7 +1044,7 @@ void SqlAdapter::Loader::LoadCarriers() {
     << " cs WHERE 1 = 1" << AndWhere(b, s.where, "cs");
   RunRecords<rft_carrier_service>(
       "carrier services", RFT_REC_CARRIER_SERVICE, std::move(b), kFields.size(),
-      [this](const RowReader& r, rft_carrier_service& x) {
+      [](const RowReader& r, rft_carrier_service& x) {
         x.code = r.Str(0);
         x.carrier = r.Str(1);
         x.hazmat_allowed = r.Flag(2);
@@ -948,7 +1055,7 @@ void SqlAdapter::Loader::LoadCarriers() {
           if (m) {
             x.cutoff_minute = *m;
           } else {
-            ++bad_values_;
+            r.Bad();
           }
         }
       });
@@ -1065,10 +1172,10 @@ void SqlAdapter::Loader::Run() {
   adapters::Database& db = *a_.db_;
   const std::string doing = keys_only_ ? "listing a wave" : "loading a wave";
   if (a_.store_->InWaveTransaction()) {
-    if (a_.write_db_) {
+    if (&a_.WaveDb() != a_.db_.get()) {
       // The wave writes on its own connection, maybe a page right now: the
       // load has a transaction of its own here.
-      a_.store_->RunBesideWave(*a_.write_db_, doing,
+      a_.store_->RunBesideWave(a_.WaveDb(), doing,
                                [&] { OwnTransaction(doing); });
     } else {
       // Inside the open wave's write transaction: no transaction
@@ -1086,6 +1193,11 @@ void SqlAdapter::Loader::Run() {
                      (m_.carrier_services.present && Wanted(RFT_CAP_CARRIERS));
     }
   } else {
+    // A wave's load (not a list, nor the one statement of a few orders):
+    // half its queries on the second connection when it can serve.
+    if (d_ == Dialect::kPostgres && !keys_only_ && !folded_) {
+      side_db_ = a_.LoadSideDb();
+    }
     OwnTransaction(doing);
   }
   if (keys_only_) {
@@ -1110,6 +1222,33 @@ void SqlAdapter::Loader::Queries() {
   if (folded_) BeginFolded();
   LoadOrders();
   LoadLines();
+  if (side_db_ != nullptr) {
+    // What needs no more than the lines is read on the second connection
+    // while this one reads the stock, then the locations the stock names.
+    to_side_ = true;
+    LoadItems();
+    LoadUnits();
+    LoadItemUnits();
+    LoadLots();
+    LoadCustomers();
+    LoadCarriers();
+    LoadReservations();
+    LoadHistory();
+    to_side_ = false;
+    if (side_parts_.empty()) {
+      LoadStock();
+      LoadLocations();
+      return;
+    }
+    // The second connection reads in this transaction's snapshot.
+    snapshot_ = a_.db_->QueryValue("SELECT pg_export_snapshot()")
+                    .value_or(std::string());
+    SideRun side(*this);
+    LoadStock();
+    LoadLocations();
+    side.Join();
+    return;
+  }
   LoadItems();
   LoadUnits();
   LoadItemUnits();
@@ -1148,7 +1287,11 @@ void SqlAdapter::Loader::OwnTransaction(const std::string& doing) {
           db.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" +
                   (budget > 0 ? "; SET LOCAL statement_timeout = " +
                                     std::to_string(budget)
-                              : std::string()));
+                              : std::string()) +
+                  // Planned for its values (see Database::QueryPrepared).
+                  (db.PgServerVersion() >= 120000
+                       ? "; SET LOCAL plan_cache_mode TO DEFAULT"
+                       : ""));
           break;
         case Dialect::kMysql:
           if (budget > 0) {
@@ -1208,11 +1351,12 @@ SqlAdapter::SqlAdapter(const adapter::OpenParams& params)
   }
   for (const auto& [key, value] : options.items()) {
     if (key != "mapping" && key != "trace_statements" &&
-        key != "prepared_statements" && key != "pipelined_pages") {
+        key != "prepared_statements" && key != "pipelined_pages" &&
+        key != "parallel_load") {
       throw Error(RFT_ERR_CONFIG, "adapter.options." + key +
                                       ": unknown option (expected mapping, "
                                       "trace_statements, prepared_statements, "
-                                      "pipelined_pages)");
+                                      "pipelined_pages, parallel_load)");
     }
     if (key != "mapping" && !value.is_boolean()) {
       throw Error(RFT_ERR_CONFIG, "adapter.options." + key +
@@ -1255,9 +1399,10 @@ SqlAdapter::SqlAdapter(const adapter::OpenParams& params)
   trace_ = options.value("trace_statements", false);
   prepared_ = options.value("prepared_statements", true);
   db_ = Connect(spec);
-  if (spec.dialect == Dialect::kPostgres &&
-      options.value("pipelined_pages", true)) {
-    spec_ = spec;
+  if (spec.dialect == Dialect::kPostgres) {
+    pipelined_ = options.value("pipelined_pages", true);
+    parallel_load_ = options.value("parallel_load", true);
+    if (pipelined_ || parallel_load_) spec_ = spec;
   }
   ResolveMapping(mapping_, *db_);
   log_.Info("sql adapter: connected to " + db_->Describe());
@@ -1298,7 +1443,31 @@ std::unique_ptr<adapters::Database> SqlAdapter::Connect(
 }
 
 adapters::Database& SqlAdapter::WaveDb() {
-  return write_db_ ? *write_db_ : *db_;
+  return pipelined_ && write_db_ ? *write_db_ : *db_;
+}
+
+adapters::Database* SqlAdapter::LoadSideDb() {
+  if (!parallel_load_ || store_->WaveOpen()) return nullptr;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < side_retry_at_) return nullptr;
+  try {
+    if (!write_db_) {
+      write_db_ = Connect(*spec_);
+    } else {
+      write_db_->EnsureConnected();
+    }
+    return write_db_.get();
+  } catch (const std::exception& e) {
+    // A server at its connection limit: the loads of the next minute run
+    // on the one connection without asking again.
+    side_retry_at_ = now + std::chrono::minutes(1);
+    log_.Warn(std::string("sql adapter: a second connection for the load "
+                          "could not be opened (") +
+              e.what() +
+              "); waves are loaded on one connection, and the next minute's "
+              "loads do not try again");
+    return nullptr;
+  }
 }
 
 void SqlAdapter::Load(const rft_selection& selection, adapter::Sink& sink,
@@ -1332,7 +1501,7 @@ void SqlAdapter::WriteBegin(const rft_writeback_run& run, adapter::Call& call) {
   // While a wave is open, Begin refuses the next one, on the open wave's
   // connection: nothing changes here.
   if (!store_->WaveOpen()) {
-    if (spec_ && !write_db_) {
+    if (pipelined_ && !write_db_) {
       // The wave's own connection, opened by the first wave in pages and
       // kept. A server that refuses it (its connection limit) gets the wave
       // written on the load's connection, one page after the other.
@@ -1346,7 +1515,7 @@ void SqlAdapter::WriteBegin(const rft_writeback_run& run, adapter::Call& call) {
                   "page after it is loaded");
       }
     }
-    store_->PipelineParts(write_db_ != nullptr);
+    store_->PipelineParts(pipelined_ && write_db_ != nullptr);
   }
   store_->Begin(WaveDb(), run, Hold(), call, log_);
   put_in_wave_ = PutInWave();

@@ -12,10 +12,13 @@
 // size: one per source (orders, lines, items, units, item units, stock,
 // lots, locations, customers, carrier services, reservations, history),
 // each joined to the selected orders, inside one read-only transaction, or
-// inside the write transaction of a wave in pages while one is open.
+// inside the write transaction of a wave in pages while one is open. On
+// PostgreSQL (`parallel_load`) the queries after the lines run on two
+// connections at once, in one snapshot.
 #ifndef RFTGATE_ADAPTERS_SQL_SQL_ADAPTER_H_
 #define RFTGATE_ADAPTERS_SQL_SQL_ADAPTER_H_
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +75,11 @@ class SqlAdapter {
       const adapters::ConnectionSpec& spec) const;
   // The connection of the wave's writes.
   adapters::Database& WaveDb();
+  // PostgreSQL with `parallel_load`: the second connection, opened now if
+  // it is not yet and connected, for half the queries of a wave's load;
+  // nullptr when it cannot serve (another option, a wave open on it, a
+  // server that refused it less than a minute ago).
+  adapters::Database* LoadSideDb();
   // Where held orders are flagged, when the mapping says.
   const adapters::HoldTarget* Hold() const;
 
@@ -88,12 +96,16 @@ class SqlAdapter {
   // PostgreSQL: column types read by the loads (source|field -> type).
   std::unordered_map<std::string, std::string> column_types_;
   std::unique_ptr<adapters::Database> db_;
-  // PostgreSQL with `pipelined_pages`: a wave in pages writes on a
-  // connection of its own (opened by the first such wave), so that the
-  // next page loads on db_ while the server writes the last one.
+  // PostgreSQL: a second connection (opened when first needed, kept). With
+  // `pipelined_pages` a wave in pages writes on it, so that the next page
+  // loads on db_ while the server writes the last one; with
+  // `parallel_load` a wave's load reads half its queries on it, in the
+  // same snapshot, while db_ reads the rest.
   std::optional<adapters::ConnectionSpec> spec_;
   std::unique_ptr<adapters::Database> write_db_;
   bool trace_ = false, prepared_ = true;
+  bool pipelined_ = false, parallel_load_ = false;
+  std::chrono::steady_clock::time_point side_retry_at_{};
   // Declared after the connections: a part still being written is waited
   // for before they close.
   std::unique_ptr<adapters::RecordStore> store_;

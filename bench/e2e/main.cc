@@ -416,7 +416,8 @@ int RunRftgate(const Args& a, bool pg, bool whole = false) {
       refs.push_back(buf);
     }
     for (int i = -5; i < singles; ++i) {
-      const std::string& ref = refs[(i + singles) % singles];
+      const std::string& ref =
+          refs[static_cast<size_t>(((i % singles) + singles) % singles)];
       rft_str one = rftgate::host::Str(ref);
       rft_check_request r1 = req;
       r1.selection.mode = RFT_SELECT_REFS;

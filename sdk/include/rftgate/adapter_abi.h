@@ -303,6 +303,9 @@ typedef struct rft_history_line {
  * never passes). 0 means everything, as does a sink whose `struct_size`
  * ends before `needs` (from a plugin built for ABI 1.0): read it with
  * RFT_SINK_NEEDS. An adapter may always load and announce more.
+ * Threads: `put` may be called from a thread other than the one running
+ * the load call (an adapter reading on two connections at once), never
+ * from two threads at once, and never after the load call returned.
  * OWNERSHIP: the sink is borrowed for the duration of the load call;
  * records are borrowed for the duration of `put`. */
 typedef struct rft_wave_sink {
