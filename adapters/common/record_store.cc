@@ -971,13 +971,34 @@ void RecordStore::BuildPostgres(const Rows& p,
         << hold_column << " IS DISTINCT FROM " << b.Bind(Text(hold->value))
         << " RETURNING 1)";
       if (hold->release_value) {
-        b << ", released AS (UPDATE " << hold_table << " SET " << hold_column
-          << " = " << b.Bind(Text(*hold->release_value)) << " WHERE "
-          << hold_key
-          << " IN (SELECT order_ref FROM cr WHERE verdict <> 'hold' AND "
-             "decided_by = 'checks') AND "
-          << hold_column << " IS DISTINCT FROM "
-          << b.Bind(Text(*hold->release_value)) << " RETURNING 1)";
+        // The orders judged by the checks that passed, less those whose
+        // flag the load read at the release value (KnownReleased): an
+        // index probe each saved, most orders of most waves.
+        PgColumns probe(1);
+        size_t probed = 0;
+        for (size_t i = start; i < end; ++i) {
+          const auto& r = *rows[i];
+          if (r.verdict == RFT_VERDICT_HOLD ||
+              r.decided_by == RFT_DECIDED_BY_FAILURE_POLICY) {
+            continue;
+          }
+          const std::string_view ref = View(r.order_ref);
+          if (known_released_ != nullptr &&
+              known_released_->count(std::string(ref)) != 0) {
+            continue;
+          }
+          probe.AddText(0, ref);
+          ++probed;
+        }
+        if (probed > 0) {
+          b << ", released AS (UPDATE " << hold_table << " SET " << hold_column
+            << " = " << b.Bind(Text(*hold->release_value)) << " WHERE "
+            << hold_key << " IN (SELECT p.c0 FROM " << probe.Unnest(b, "p")
+            << ") AND " << hold_column << " IS DISTINCT FROM "
+            << b.Bind(Text(*hold->release_value))
+            << (first ? " AND EXISTS (SELECT 1 FROM run)" : "")
+            << " RETURNING 1)";
+        }
       }
     }
     b << " SELECT "

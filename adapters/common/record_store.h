@@ -34,6 +34,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -91,6 +92,17 @@ class RecordStore {
   // connection, so the server writes one page while the next is loaded and
   // checked. Off by default; elsewhere a no-op.
   void PipelineParts(bool on) { pipeline_ = on; }
+
+  // PostgreSQL: the refs of orders whose hold flag the caller's last load
+  // read at the hold target's release value (its owner keeps it alive and
+  // fills it before each Part or Write). Their release, when they pass, is
+  // left out: the flag is already at its value, and an order flagged since
+  // that load was flagged after it was judged. Every other passing order's
+  // flag is probed and released as before. nullptr (the default): every
+  // passing order is probed.
+  void KnownReleased(const std::unordered_set<std::string>* refs) {
+    known_released_ = refs;
+  }
 
   const RecordTables& tables() const { return tables_; }
 
@@ -315,6 +327,7 @@ class RecordStore {
   RecordTables tables_;
   Wave wave_;
   bool pipeline_ = false;
+  const std::unordered_set<std::string>* known_released_ = nullptr;
   std::unique_ptr<Pending> pending_;  // a part being written
 };
 

@@ -739,9 +739,13 @@ void SqlAdapter::Loader::LoadOrders() {
   constexpr size_t kKeys = 5;  // and the site, whose time zone dates them
   const std::vector<std::string> fields(
       kFields.begin(), keys_only_ ? kFields.begin() + kKeys : kFields.end());
+  const bool all = !keys_only_;
+  // The hold flag, for the write-back's release (SqlAdapter::known_released_).
+  const bool hold_flag = all && !a_.hold_at_load_.empty();
   SqlBuilder b;
-  b << "SELECT " << OutList(o, fields, "o") << " FROM " << From(o)
-    << " o WHERE ";
+  b << "SELECT " << OutList(o, fields, "o")
+    << (hold_flag ? ", " + AsText(d_, "o." + Q(a_.hold_at_load_)) : "")
+    << " FROM " << From(o) << " o WHERE ";
   if (!cte_ready_ && !keys_loaded_ && sel_.max_orders == 0) {
     // The selected orders themselves, not their keys looked up again (a
     // second scan of the orders and a join). An order without a key has no
@@ -751,34 +755,41 @@ void SqlAdapter::Loader::LoadOrders() {
   } else {
     b << InKeys(b, Col(o, "key", "o"));
   }
-  const bool all = !keys_only_;
   const bool collect_keys = all && !folded_ && d_ == Dialect::kPostgres &&
                             sel_.mode == RFT_SELECT_REFS;
-  RunRecords<rft_order>(
-      "orders", RFT_REC_ORDER, std::move(b), fields.size(),
-      [this, all, collect_keys](const RowReader& r, rft_order& x) {
-        x.ref = r.Str(0);
-        x.stable_id = r.Str(1);
-        if (collect_keys) Remember(&order_keys_, x.stable_id);
-        x.ship_date = r.Time(2);
-        x.priority = r.Int(3, 0);
-        x.site = r.Str(4);
-        if (!all) return;
-        x.provider = r.Str(5);
-        x.customer_ref = r.Str(6);
-        if (left_out_) Remember(&page_customers_, x.customer_ref);
-        x.customer_order_ref = r.Str(7);
-        x.ship_to_name = r.Str(8);
-        x.street = r.Str(9);
-        x.city = r.Str(10);
-        x.postcode = r.Str(11);
-        x.country = r.Str(12);
-        x.carrier = r.Str(13);
-        x.carrier_service = r.Str(14);
-        x.created_at = r.Time(15);
-        x.release_at = r.Time(16);
-        x.status_text = r.Str(17);
-      });
+  const std::string* release = hold_flag ? &*m_.hold->release_value : nullptr;
+  RunRecords<rft_order>("orders", RFT_REC_ORDER, std::move(b),
+                        fields.size() + (hold_flag ? 1 : 0),
+                        [this, all, collect_keys, release, n = fields.size()](
+                            const RowReader& r, rft_order& x) {
+                          if (release != nullptr &&
+                              r.View(n).data() != nullptr &&
+                              r.View(n) == *release) {
+                            a_.known_released_.emplace(r.View(0));
+                          }
+                          x.ref = r.Str(0);
+                          x.stable_id = r.Str(1);
+                          if (collect_keys) Remember(&order_keys_, x.stable_id);
+                          x.ship_date = r.Time(2);
+                          x.priority = r.Int(3, 0);
+                          x.site = r.Str(4);
+                          if (!all) return;
+                          x.provider = r.Str(5);
+                          x.customer_ref = r.Str(6);
+                          if (left_out_)
+                            Remember(&page_customers_, x.customer_ref);
+                          x.customer_order_ref = r.Str(7);
+                          x.ship_to_name = r.Str(8);
+                          x.street = r.Str(9);
+                          x.city = r.Str(10);
+                          x.postcode = r.Str(11);
+                          x.country = r.Str(12);
+                          x.carrier = r.Str(13);
+                          x.carrier_service = r.Str(14);
+                          x.created_at = r.Time(15);
+                          x.release_at = r.Time(16);
+                          x.status_text = r.Str(17);
+                        });
   keys_loaded_ = collect_keys;
 }
 
@@ -1164,6 +1175,8 @@ void SqlAdapter::Loader::Run() {
   }
   history_since_ = adapters::FormatDate(history_from);
   if (!keys_only_) {
+    // This load's orders replace the last one's.
+    a_.known_released_.clear();
     sink_.SetCapabilities((a_.Capabilities() & ~skipped_) |
                           (left_out_ ? uint64_t{RFT_CAP_KNOWN_LEFT_OUT} : 0));
   }
@@ -1405,6 +1418,16 @@ SqlAdapter::SqlAdapter(const adapter::OpenParams& params)
     if (pipelined_ || parallel_load_) spec_ = spec;
   }
   ResolveMapping(mapping_, *db_);
+  if (spec.dialect == Dialect::kPostgres && mapping_.hold &&
+      mapping_.hold->release_value && !mapping_.orders.table.empty() &&
+      mapping_.hold->table == mapping_.orders.table &&
+      mapping_.hold->key_column == mapping_.orders.resolved.at("ref")) {
+    // The flag is a column of the orders table, found by ref: the load
+    // reads it, and the write-back leaves out the release of the orders
+    // whose flag is already at its release value.
+    hold_at_load_ = mapping_.hold->column;
+    store_->KnownReleased(&known_released_);
+  }
   log_.Info("sql adapter: connected to " + db_->Describe());
 }
 

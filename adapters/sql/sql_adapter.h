@@ -93,6 +93,11 @@ class SqlAdapter {
   adapter::Logger log_;
   Mapping mapping_;
   PutInWave put_in_wave_;
+  // PostgreSQL, when the hold flag is a column of the orders table: the
+  // refs of the last load's orders whose flag was at the release value
+  // (RecordStore::KnownReleased), and that column's name.
+  std::unordered_set<std::string> known_released_;
+  std::string hold_at_load_;
   // PostgreSQL: column types read by the loads (source|field -> type).
   std::unordered_map<std::string, std::string> column_types_;
   std::unique_ptr<adapters::Database> db_;

@@ -2228,6 +2228,50 @@ TEST_P(SqlAdapterTest, FailureOnTheFirstConnectionStopsTheSecond) {
   EXPECT_FALSE(again.lots.empty());
 }
 
+// PostgreSQL, the hold flag a column of the orders table with a release
+// value: the load reads the flag. An order that passes is released when its
+// flag was set at the load, or when the last load did not read it; an order
+// flagged after the load (after it was judged) keeps its flag.
+TEST_P(SqlAdapterTest, PassingOrdersAreReleasedAsTheLoadFoundThem) {
+  if (GetParam() != "postgresql") {
+    GTEST_SKIP() << "the load reads the hold flag on PostgreSQL";
+  }
+  wms_->AddOrders(1, 4, "released");
+  mapping_path_ = MappingFile(
+      *wms_,
+      MappingWith("hold: {column: hold_flag, value: \"1\"}",
+                  "hold: {column: hold_flag, value: \"1\", release_value: "
+                  "\"0\"}"),
+      "release.yaml");
+  wms_->Exec("UPDATE wms_order SET hold_flag = 1 WHERE ref = 'O2'");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  RecordingSink sink;
+  ASSERT_EQ(Load(*h, Ready(), sink), RFT_OK);
+  ASSERT_EQ(sink.orders.size(), 4u);
+  // Flagged by someone else after the load.
+  wms_->Exec("UPDATE wms_order SET hold_flag = 1 WHERE ref = 'O3'");
+  SyntheticRun run;
+  run.run_id = "all-pass";
+  run.apply_holds = true;
+  run.rows = {{"O1"}, {"O2"}, {"O3"}, {"O4", RFT_VERDICT_HOLD}};
+  std::string msg;
+  ASSERT_EQ(run.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  auto flags = [&] {
+    return wms_->Rows(
+        "SELECT ref, CAST(hold_flag AS text) FROM wms_order ORDER BY ref", 2);
+  };
+  EXPECT_EQ(flags(),
+            (std::vector<std::string>{"O1|0", "O2|0", "O3|1", "O4|1"}));
+  // A handle whose last load did not read O3 probes it: released.
+  auto fresh = Open();
+  ASSERT_TRUE(fresh);
+  run.run_id = "all-pass-again";
+  ASSERT_EQ(run.Write(Library().api(), fresh->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(flags(),
+            (std::vector<std::string>{"O1|0", "O2|0", "O3|0", "O4|1"}));
+}
+
 // PostgreSQL: a release call's write-back (a few orders) runs its prepared
 // statement with the generic plan; a bigger one is planned for its arrays,
 // even on a connection whose release-call load set the generic plan for
