@@ -1,8 +1,10 @@
 #include "adapters/sql/sql_adapter.h"
 
+#include <atomic>
 #include <exception>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -504,6 +506,11 @@ class SqlAdapter::Loader {
     std::unique_ptr<adapters::Database::Canceller> cancel_;
     std::exception_ptr error_;
     size_t bad_ = 0;
+    // Set when this side gives up: the second connection starts no
+    // statement after it, and the one it runs is cancelled until it ends.
+    std::atomic<bool> stop_{false};
+    std::promise<void> ended_;
+    std::future<void> ended_future_ = ended_.get_future();
     std::thread thread_;
   };
 
@@ -661,13 +668,20 @@ SqlAdapter::Loader::SideRun::SideRun(Loader& l) : l_(l) {
     } catch (...) {
       error_ = std::current_exception();
     }
+    ended_.set_value();
   });
 }
 
 SqlAdapter::Loader::SideRun::~SideRun() {
   if (!thread_.joinable()) return;
-  // This side failed: the other side's statement stops at once.
-  if (cancel_) cancel_->Cancel();
+  // This side failed: the other side starts nothing more, and whatever it
+  // runs is cancelled. A cancel that reaches the server between two of its
+  // statements stops nothing: it is sent again until the thread ends.
+  stop_ = true;
+  do {
+    if (cancel_) cancel_->Cancel();
+  } while (ended_future_.wait_for(std::chrono::milliseconds(50)) !=
+           std::future_status::ready);
   thread_.join();
 }
 
@@ -700,7 +714,13 @@ void SqlAdapter::Loader::SideRun::Body() {
               (budget > 0
                    ? "; SET LOCAL statement_timeout = " + std::to_string(budget)
                    : std::string()));
-          for (Part& part : l_.side_parts_) l_.StreamPart(db, part, &bad_);
+          for (Part& part : l_.side_parts_) {
+            if (stop_) {
+              throw Error(RFT_ERR_CANCELLED,
+                          "loading a wave: the first connection failed");
+            }
+            l_.StreamPart(db, part, &bad_);
+          }
           db.Exec("COMMIT");
           in_transaction = false;
         } catch (...) {
