@@ -119,7 +119,6 @@ void Database::Connect() {
   prepared_.clear();  // they belong to the old session
   session_.reset();
   session_timeout_ms_ = -1;
-  generic_plans_ = false;
   try {
     switch (spec_.dialect) {
       case Dialect::kSqlite:
@@ -579,12 +578,6 @@ void Database::QueryPrepared(
       p->values[c].resize(batch_rows);
       p->inds[c].resize(batch_rows);
     }
-  }
-  if (spec_.dialect == Dialect::kPostgres && !generic_plans_ &&
-      PQtransactionStatus(NativePg(*session_)) == PQTRANS_IDLE &&
-      PgServerVersion() >= 120000) {
-    Exec("SET plan_cache_mode = force_generic_plan");
-    generic_plans_ = true;
   }
   try {
     std::vector<std::string_view> cells;

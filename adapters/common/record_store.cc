@@ -367,8 +367,9 @@ WriteSummary RecordStore::Write(Database& db,
                                 const adapter::Logger& log) {
   const Rows rows = Collect(batch, "write_back");
   Start(*batch.run, hold, "write_back");
-  wave_.small =
-      rows.rows.size() <= kPgSmallRows && rows.findings.size() <= kPgSmallRows;
+  wave_.small = db.UsesPreparedStatements() &&
+                rows.rows.size() <= kPgSmallRows &&
+                rows.findings.size() <= kPgSmallRows;
   try {
     Run(db, call, "writing back run " + wave_.run_id, false, [&] {
       BeginIn(db);
@@ -747,8 +748,7 @@ void RecordStore::BeginPostgres(Database& db) {
   if (db.PgServerVersion() >= 120000) {
     // A release call's few orders: its statement is prepared and keeps
     // its generic plan (planning it cost more than running it). Anything
-    // bigger is planned for its own arrays, whatever a load on this
-    // connection set for the session (Database::QueryPrepared).
+    // bigger is planned for its own arrays, as the server's setting says.
     begin += wave_.small ? "SET LOCAL plan_cache_mode = force_generic_plan; "
                          : "SET LOCAL plan_cache_mode TO DEFAULT; ";
   }

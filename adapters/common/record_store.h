@@ -94,12 +94,12 @@ class RecordStore {
   void PipelineParts(bool on) { pipeline_ = on; }
 
   // PostgreSQL: the refs of orders whose hold flag the caller's last load
-  // read at the hold target's release value (its owner keeps it alive and
-  // fills it before each Part or Write). Their release, when they pass, is
-  // left out: the flag is already at its value, and an order flagged since
-  // that load was flagged after it was judged. Every other passing order's
-  // flag is probed and released as before. nullptr (the default): every
-  // passing order is probed.
+  // read at the hold target's release value (its owner keeps it alive,
+  // fills it at each load and empties it once a write used it). Their release,
+  // when they pass, is left out: the flag is already at its value, and an order
+  // flagged since that load was flagged after it was judged. Every other
+  // passing order's flag is probed and released as before. nullptr (the
+  // default): every passing order is probed.
   void KnownReleased(const std::unordered_set<std::string>* refs) {
     known_released_ = refs;
   }

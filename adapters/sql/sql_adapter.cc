@@ -470,45 +470,86 @@ class SqlAdapter::Loader {
       parts_.push_back(std::move(part));
       return;
     }
-    StreamPart(*a_.db_, part, &bad_values_);
+    StreamPart(*a_.db_, part, &bad_values_, stop_first_);
     ++queries_;
   }
-  // Streams the rows of `part` on `db`, counting unreadable values in *bad.
-  void StreamPart(adapters::Database& db, Part& part, size_t* bad) {
-    call_.ThrowIfStopped();
+  // Streams the rows of `part` on `db`, counting unreadable values in *bad;
+  // stops (RFT_ERR_CANCELLED) once *stop is set.
+  void StreamPart(adapters::Database& db, Part& part, size_t* bad,
+                  const std::atomic<bool>* stop) {
+    auto check = [&] {
+      call_.ThrowIfStopped();
+      if (stop != nullptr && stop->load()) {
+        throw Error(RFT_ERR_CANCELLED,
+                    "loading a wave: the other connection failed");
+      }
+    };
+    check();
     db.Stream(part.b.sql, std::move(part.b.params), part.columns, BatchRows(),
               [&](const TextBatch& batch) {
                 for (size_t i = 0; i < batch.rows(); ++i) {
                   part.row(RowReader(batch, i, m_.timestamps, bad));
                 }
                 part.flush();
-                call_.ThrowIfStopped();
+                check();
               });
+  }
+  // Runs the parts kept for the second connection on this one.
+  void RunSidePartsHere() {
+    for (Part& part : side_parts_) {
+      StreamPart(*a_.db_, part, &bad_values_, nullptr);
+      ++queries_;
+    }
+    side_parts_.clear();
   }
 
   // The parts kept for the second connection, run there on a thread of
   // their own in the snapshot of this connection's transaction (exported
   // as snapshot_), from construction until Join. The sink receives the
   // records of both connections, one put at a time (put_mu_). A failure on
-  // this side first cancels the other side's statement.
+  // either side stops the other: it starts no further statement, and the
+  // statement it runs is cancelled.
   class SideRun {
    public:
+    // Starts the thread; throws std::system_error when it cannot.
     explicit SideRun(Loader& l);
+    // Unless joined: stops the second connection and waits for its thread.
     ~SideRun();
     SideRun(const SideRun&) = delete;
     SideRun& operator=(const SideRun&) = delete;
+
+    // Set when the second connection failed (this connection then stops).
+    const std::atomic<bool>& failed() const { return failed_; }
+    // Waits until the second connection reads in the snapshot (true) or
+    // gave up before (false); this connection's transaction may end once
+    // it does.
+    bool WaitImported();
+    // True when the second connection could not take up the snapshot (a
+    // proxy or a replica in between): nothing was read there.
+    bool ImportFailed() const { return import_failed_; }
+    // After a failure of this connection: when the second connection
+    // failed first (and cancelled this one's statement), waits for it and
+    // throws its failure instead.
+    void RethrowIfFailed();
     // Waits for the second connection's queries; rethrows their failure.
     void Join();
+    // Waits for the thread and drops its failure (ImportFailed).
+    void Abandon();
 
    private:
     void Body();
+    void Imported(bool ok);
     Loader& l_;
     std::unique_ptr<adapters::Database::Canceller> cancel_;
+    std::unique_ptr<adapters::Database::Canceller> cancel_first_;
     std::exception_ptr error_;
     size_t bad_ = 0;
-    // Set when this side gives up: the second connection starts no
-    // statement after it, and the one it runs is cancelled until it ends.
-    std::atomic<bool> stop_{false};
+    std::atomic<bool> stop_{false};    // this connection failed
+    std::atomic<bool> failed_{false};  // the second connection failed
+    bool import_failed_ = false;
+    bool import_signalled_ = false;
+    std::promise<bool> imported_;
+    std::future<bool> imported_future_ = imported_.get_future();
     std::promise<void> ended_;
     std::future<void> ended_future_ = ended_.get_future();
     std::thread thread_;
@@ -658,31 +699,62 @@ class SqlAdapter::Loader {
   bool to_side_ = false;
   std::vector<Part> side_parts_;
   std::mutex put_mu_;
+  // While the second connection runs: its failure stops this connection.
+  const std::atomic<bool>* stop_first_ = nullptr;
+  // The second connection's run, once this connection's queries are done;
+  // joined after this connection's COMMIT (see OwnTransaction). Last: it is
+  // stopped and waited for before what its thread uses goes.
+  std::unique_ptr<SideRun> side_;
 };
 
 SqlAdapter::Loader::SideRun::SideRun(Loader& l) : l_(l) {
   cancel_ = l_.side_db_->MakeCanceller();
+  cancel_first_ = l_.a_.db_->MakeCanceller();
   thread_ = std::thread([this] {
     try {
       Body();
     } catch (...) {
       error_ = std::current_exception();
+      if (!import_failed_) {
+        // This connection stops too: its statement is cancelled, and it
+        // starts no other (it checks failed_ between batches).
+        failed_ = true;
+        if (cancel_first_) cancel_first_->Cancel();
+      }
     }
+    Imported(false);  // no-op when already told
     ended_.set_value();
   });
 }
 
 SqlAdapter::Loader::SideRun::~SideRun() {
   if (!thread_.joinable()) return;
-  // This side failed: the other side starts nothing more, and whatever it
-  // runs is cancelled. A cancel that reaches the server between two of its
-  // statements stops nothing: it is sent again until the thread ends.
+  // The first connection failed: the second starts nothing more, and
+  // whatever it runs is cancelled. A cancel that reaches the server between
+  // two of its statements stops nothing: it is sent again until the thread
+  // ends.
   stop_ = true;
   do {
     if (cancel_) cancel_->Cancel();
   } while (ended_future_.wait_for(std::chrono::milliseconds(50)) !=
            std::future_status::ready);
   thread_.join();
+}
+
+void SqlAdapter::Loader::SideRun::Imported(bool ok) {
+  if (import_signalled_) return;
+  import_signalled_ = true;
+  imported_.set_value(ok);
+}
+
+bool SqlAdapter::Loader::SideRun::WaitImported() {
+  return imported_future_.get();
+}
+
+void SqlAdapter::Loader::SideRun::RethrowIfFailed() {
+  if (!failed_) return;
+  thread_.join();
+  std::rethrow_exception(error_);
 }
 
 void SqlAdapter::Loader::SideRun::Join() {
@@ -692,11 +764,14 @@ void SqlAdapter::Loader::SideRun::Join() {
   l_.queries_ += l_.side_parts_.size();
 }
 
+void SqlAdapter::Loader::SideRun::Abandon() { thread_.join(); }
+
 void SqlAdapter::Loader::SideRun::Body() {
   adapters::Database& db = *l_.side_db_;
   const std::string& snapshot = l_.snapshot_;
   if (snapshot.empty() || snapshot.find_first_not_of(
                               "0123456789ABCDEFabcdef-") != std::string::npos) {
+    import_failed_ = true;
     throw Error(RFT_ERR_DATABASE,
                 "loading a wave: the server exported no usable snapshot for "
                 "the second connection");
@@ -705,21 +780,20 @@ void SqlAdapter::Loader::SideRun::Body() {
       db, l_.call_, "loading a wave (second connection)", [&] {
         bool in_transaction = false;
         try {
-          int64_t budget = db.StatementBudgetMs();
           in_transaction = true;
-          db.Exec(
-              "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET "
-              "TRANSACTION SNAPSHOT '" +
-              snapshot + "'" +
-              (budget > 0
-                   ? "; SET LOCAL statement_timeout = " + std::to_string(budget)
-                   : std::string()));
+          try {
+            db.Exec(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET "
+                "TRANSACTION SNAPSHOT '" +
+                snapshot + "'; SET LOCAL statement_timeout = " +
+                std::to_string(db.StatementBudgetMs()));
+          } catch (...) {
+            import_failed_ = true;
+            throw;
+          }
+          Imported(true);
           for (Part& part : l_.side_parts_) {
-            if (stop_) {
-              throw Error(RFT_ERR_CANCELLED,
-                          "loading a wave: the first connection failed");
-            }
-            l_.StreamPart(db, part, &bad_);
+            l_.StreamPart(db, part, &bad_, &stop_);
           }
           db.Exec("COMMIT");
           in_transaction = false;
@@ -1276,10 +1350,40 @@ void SqlAdapter::Loader::Queries() {
     // The second connection reads in this transaction's snapshot.
     snapshot_ = a_.db_->QueryValue("SELECT pg_export_snapshot()")
                     .value_or(std::string());
-    SideRun side(*this);
-    LoadStock();
-    LoadLocations();
-    side.Join();
+    std::unique_ptr<SideRun> side;
+    try {
+      side = std::make_unique<SideRun>(*this);
+    } catch (const std::system_error&) {
+      // No thread to be had: everything on this connection.
+      RunSidePartsHere();
+    }
+    stop_first_ = side ? &side->failed() : nullptr;
+    try {
+      LoadStock();
+      LoadLocations();
+    } catch (...) {
+      stop_first_ = nullptr;
+      if (side) side->RethrowIfFailed();
+      throw;
+    }
+    stop_first_ = nullptr;
+    if (!side) return;
+    if (!side->WaitImported() && side->ImportFailed()) {
+      // A proxy or a replica between the connections, say: nothing was
+      // read there, and this transaction still holds the snapshot.
+      side->Abandon();
+      side.reset();
+      a_.parallel_load_ = false;
+      a_.log_.Warn(
+          "sql adapter: the second connection could not read in the load's "
+          "snapshot (is a proxy or a replica between the connections?); "
+          "this handle loads on one connection from now on");
+      RunSidePartsHere();
+      return;
+    }
+    // The snapshot is taken up (or the second connection failed): this
+    // transaction may end before the second connection's queries do.
+    side_ = std::move(side);
     return;
   }
   LoadItems();
@@ -1308,23 +1412,35 @@ void SqlAdapter::Loader::OwnTransaction(const std::string& doing) {
           in_transaction = true;
           break;
         case Dialect::kPostgres:
+          if (folded_ && db.UsesPreparedStatements() &&
+              db.PgServerVersion() >= 120000) {
+            // One prepared statement, run with its generic plan: planning
+            // it for each call's values costs more than running it. Set
+            // for this transaction alone (a pooler's server session is
+            // shared).
+            in_transaction = true;
+            db.Exec("BEGIN READ ONLY; SET LOCAL statement_timeout = " +
+                    std::to_string(budget) +
+                    "; SET LOCAL plan_cache_mode = force_generic_plan");
+            break;
+          }
           if (folded_ || keys_only_) {
             // One statement, which sees one snapshot by itself: no BEGIN
-            // and COMMIT around it (two round trips of a release call).
+            // and COMMIT around it.
             db.SessionStatementTimeout(budget);
             Queries();
             return;
           }
-          // One round trip for the snapshot and its time limit.
+          // One round trip for the snapshot, its time limit (0 for none,
+          // whatever the session's) and its plans, made for their values.
           in_transaction = true;
-          db.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" +
-                  (budget > 0 ? "; SET LOCAL statement_timeout = " +
-                                    std::to_string(budget)
-                              : std::string()) +
-                  // Planned for its values (see Database::QueryPrepared).
-                  (db.PgServerVersion() >= 120000
-                       ? "; SET LOCAL plan_cache_mode TO DEFAULT"
-                       : ""));
+          db.Exec(
+              "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET "
+              "LOCAL statement_timeout = " +
+              std::to_string(budget) +
+              (db.PgServerVersion() >= 120000
+                   ? "; SET LOCAL plan_cache_mode TO DEFAULT"
+                   : ""));
           break;
         case Dialect::kMysql:
           if (budget > 0) {
@@ -1339,8 +1455,15 @@ void SqlAdapter::Loader::OwnTransaction(const std::string& doing) {
       Queries();
       db.Exec("COMMIT");
       in_transaction = false;
+      if (side_) {
+        // The second connection's queries, after this transaction ended
+        // (a server's idle-in-transaction limit would otherwise apply).
+        std::unique_ptr<SideRun> side = std::move(side_);
+        side->Join();
+      }
       if (statement_time_set) db.Exec("SET SESSION max_statement_time = 0");
     } catch (...) {
+      side_.reset();  // stopped, and waited for
       if (in_transaction) {
         try {
           db.Exec("ROLLBACK");
@@ -1486,7 +1609,7 @@ std::unique_ptr<adapters::Database> SqlAdapter::Connect(
 }
 
 adapters::Database& SqlAdapter::WaveDb() {
-  return pipelined_ && write_db_ ? *write_db_ : *db_;
+  return wave_on_second_ && write_db_ ? *write_db_ : *db_;
 }
 
 adapters::Database* SqlAdapter::LoadSideDb() {
@@ -1502,7 +1625,10 @@ adapters::Database* SqlAdapter::LoadSideDb() {
     return write_db_.get();
   } catch (const std::exception& e) {
     // A server at its connection limit: the loads of the next minute run
-    // on the one connection without asking again.
+    // on the one connection without asking again. No wave is open: the
+    // connection that could not be opened again goes (the next wave in
+    // pages then opens one, or writes on the first).
+    write_db_.reset();
     side_retry_at_ = now + std::chrono::minutes(1);
     log_.Warn(std::string("sql adapter: a second connection for the load "
                           "could not be opened (") +
@@ -1537,6 +1663,11 @@ void SqlAdapter::Read(const char* what, const rft_selection& selection,
 
 void SqlAdapter::WriteBack(const adapter::WriteBackBatch& batch,
                            adapter::Call& call) {
+  // What the last load found is used once: the write changes the flags.
+  struct Forget {
+    std::unordered_set<std::string>& refs;
+    ~Forget() { refs.clear(); }
+  } forget{known_released_};
   store_->Write(*db_, batch, Hold(), call, log_);
 }
 
@@ -1544,13 +1675,19 @@ void SqlAdapter::WriteBegin(const rft_writeback_run& run, adapter::Call& call) {
   // While a wave is open, Begin refuses the next one, on the open wave's
   // connection: nothing changes here.
   if (!store_->WaveOpen()) {
-    if (pipelined_ && !write_db_) {
-      // The wave's own connection, opened by the first wave in pages and
-      // kept. A server that refuses it (its connection limit) gets the wave
-      // written on the load's connection, one page after the other.
+    if (pipelined_) {
+      // The wave's own connection, opened by the first wave in pages (or
+      // load) and kept. A server that refuses it (its connection limit)
+      // gets the wave written on the load's connection, one page after the
+      // other.
       try {
-        write_db_ = Connect(*spec_);
+        if (!write_db_) {
+          write_db_ = Connect(*spec_);
+        } else {
+          write_db_->EnsureConnected();
+        }
       } catch (const std::exception& e) {
+        write_db_.reset();
         log_.Warn(std::string("sql adapter: a second connection for the "
                               "wave's writes could not be opened (") +
                   e.what() +
@@ -1558,7 +1695,8 @@ void SqlAdapter::WriteBegin(const rft_writeback_run& run, adapter::Call& call) {
                   "page after it is loaded");
       }
     }
-    store_->PipelineParts(pipelined_ && write_db_ != nullptr);
+    wave_on_second_ = pipelined_ && write_db_ != nullptr;
+    store_->PipelineParts(wave_on_second_);
   }
   store_->Begin(WaveDb(), run, Hold(), call, log_);
   put_in_wave_ = PutInWave();
@@ -1571,10 +1709,14 @@ void SqlAdapter::WritePart(const adapter::WriteBackBatch& part,
 
 void SqlAdapter::WriteCommit(const rft_writeback_run& run,
                              adapter::Call& call) {
+  known_released_.clear();
   store_->Commit(WaveDb(), run, call, log_);
 }
 
-void SqlAdapter::WriteAbort(adapter::Call&) { store_->Abort(WaveDb()); }
+void SqlAdapter::WriteAbort(adapter::Call&) {
+  known_released_.clear();
+  store_->Abort(WaveDb());
+}
 
 const adapters::HoldTarget* SqlAdapter::Hold() const {
   return mapping_.hold ? &*mapping_.hold : nullptr;

@@ -110,6 +110,8 @@ class SqlAdapter {
   std::unique_ptr<adapters::Database> write_db_;
   bool trace_ = false, prepared_ = true;
   bool pipelined_ = false, parallel_load_ = false;
+  // The open (or last) wave in pages writes on write_db_.
+  bool wave_on_second_ = false;
   std::chrono::steady_clock::time_point side_retry_at_{};
   // Declared after the connections: a part still being written is waited
   // for before they close.

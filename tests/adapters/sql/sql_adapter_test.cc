@@ -649,7 +649,7 @@ TEST_P(SqlAdapterTest, LoadQueriesDoNotGrowWithTheWave) {
   EXPECT_EQ(small_count, large_count);
   // One query per source, and on PostgreSQL the transaction statements of
   // two connections (BEGIN, its SET LOCALs, the exported snapshot, COMMIT).
-  EXPECT_LE(large_count, wms_->dialect() == Dialect::kPostgres ? 18u : 16u);
+  EXPECT_LE(large_count, wms_->dialect() == Dialect::kPostgres ? 20u : 16u);
   RecordProperty("statements_per_load", std::to_string(large_count));
 }
 
@@ -1005,9 +1005,9 @@ TEST_P(SqlAdapterTest, LoadOfAFewOrdersByRefTakesFewStatements) {
   EXPECT_FALSE(one.history.empty());
   EXPECT_EQ(one_statements, four_statements);
   if (wms_->dialect() == Dialect::kPostgres) {
-    // The load alone: one statement sees one snapshot, no BEGIN or COMMIT,
-    // and the connection's time limit is already set.
-    EXPECT_EQ(one_statements, 1u);
+    // Three round trips: BEGIN READ ONLY with the time limit and the
+    // generic plan for this transaction (SET LOCAL), the load, COMMIT.
+    EXPECT_EQ(one_statements, 5u);
   } else {
     EXPECT_LE(one_statements, 16u);
   }
@@ -2119,7 +2119,9 @@ TEST_P(SqlAdapterTest, LoadReadsOnTwoConnectionsInOneSnapshot) {
 }
 
 // A query the server refuses on the second connection fails the load with
-// the server's message; the next load, once the cause is gone, reads
+// the server's message, and stops the first connection's statement (a
+// stock query that would sleep 60 s), as a record the sink refuses from the
+// second connection does; the next load, once the cause is gone, reads
 // everything on both connections again. With `parallel_load: false` the
 // same load uses one connection.
 TEST_P(SqlAdapterTest, FailureOnTheSecondConnectionFailsTheLoad) {
@@ -2133,11 +2135,19 @@ TEST_P(SqlAdapterTest, FailureOnTheSecondConnectionFailsTheLoad) {
       "CREATE FUNCTION rft_lots_ok() RETURNS boolean LANGUAGE plpgsql AS $$ "
       "BEGIN IF (SELECT refuse FROM rft_switch) THEN RAISE EXCEPTION 'lots "
       "are being moved'; END IF; RETURN true; END $$");
+  wms_->Exec(
+      "CREATE FUNCTION rft_stock_slow() RETURNS boolean LANGUAGE plpgsql AS "
+      "$$ BEGIN IF (SELECT refuse FROM rft_switch) THEN PERFORM "
+      "pg_sleep(60); END IF; RETURN true; END $$");
   mapping_path_ = MappingFile(
       *wms_,
-      MappingWith("  lots: {table: wms_lot}\n",
-                  "  lots: {query: \"SELECT * FROM wms_lot WHERE (SELECT "
-                  "rft_lots_ok())\"}\n"),
+      MappingWith(
+          "  stock: {table: wms_stock, columns: {reserved_qty: reserved}}\n"
+          "  lots: {table: wms_lot}\n",
+          "  stock: {query: \"SELECT * FROM wms_stock WHERE (SELECT "
+          "rft_stock_slow())\", columns: {reserved_qty: reserved}}\n"
+          "  lots: {query: \"SELECT * FROM wms_lot WHERE (SELECT "
+          "rft_lots_ok())\"}\n"),
       "refusing_lots.yaml");
   auto h = Open();
   ASSERT_TRUE(h);
@@ -2145,12 +2155,33 @@ TEST_P(SqlAdapterTest, FailureOnTheSecondConnectionFailsTheLoad) {
   const rft_selection ready = Ready();
   RecordingSink refused;
   TestCall call;
+  auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(Library().api().load(h->get(), &ready, refused.get(), call.get()),
             RFT_ERR_DATABASE);
+  // The stock query would have slept 60 s.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
   EXPECT_NE(call.message().find("lots are being moved"), std::string::npos)
       << call.message();
   EXPECT_NE(call.message().find("second connection"), std::string::npos)
       << call.message();
+  EXPECT_TRUE(refused.stock.empty());
+
+  // The sink refuses the items (read on the second connection): the load
+  // returns the sink's status, and the first connection stops too.
+  wms_->Exec("UPDATE rft_switch SET refuse = false");
+  wms_->Exec(
+      "CREATE OR REPLACE FUNCTION rft_lots_ok() RETURNS boolean "
+      "LANGUAGE sql AS 'SELECT true'");
+  wms_->Exec("UPDATE rft_switch SET refuse = true");
+  RecordingSink no_items;
+  no_items.refuse_kind = RFT_REC_ITEM;
+  TestCall refusing;
+  start = std::chrono::steady_clock::now();
+  EXPECT_EQ(
+      Library().api().load(h->get(), &ready, no_items.get(), refusing.get()),
+      RFT_ERR_CANCELLED);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+  EXPECT_TRUE(no_items.stock.empty());
 
   wms_->Exec("UPDATE rft_switch SET refuse = false");
   RecordingSink two;
@@ -2172,6 +2203,36 @@ TEST_P(SqlAdapterTest, FailureOnTheSecondConnectionFailsTheLoad) {
   EXPECT_EQ(one.stock.size(), two.stock.size());
   EXPECT_EQ(one.customers.size(), two.customers.size());
   EXPECT_EQ(one.history.size(), two.history.size());
+}
+
+// The first connection's transaction ends once its own queries are done
+// and the second connection has taken up the snapshot: a server that ends
+// sessions idle in a transaction (idle_in_transaction_session_timeout) does
+// not end it while the second connection still reads.
+TEST_P(SqlAdapterTest, LoadOutlastsTheServersIdleInTransactionLimit) {
+  if (GetParam() != "postgresql") {
+    GTEST_SKIP() << "a load uses two connections on PostgreSQL only";
+  }
+  wms_->AddOrders(1, 3, "released");
+  wms_->Exec("ALTER DATABASE " + wms_->db_name() +
+             " SET idle_in_transaction_session_timeout = '300ms'");
+  wms_->Exec(
+      "CREATE FUNCTION rft_slow() RETURNS boolean LANGUAGE plpgsql AS $$ "
+      "BEGIN PERFORM pg_sleep(1); RETURN true; END $$");
+  mapping_path_ = MappingFile(
+      *wms_,
+      MappingWith("  customers: {table: wms_customer,",
+                  "  customers: {query: \"SELECT * FROM wms_customer WHERE "
+                  "(SELECT rft_slow())\","),
+      "slow_customers.yaml");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  RecordingSink sink;
+  std::string msg;
+  EXPECT_EQ(Load(*h, Ready(), sink, &msg), RFT_OK) << msg;
+  EXPECT_EQ(sink.orders.size(), 3u);
+  EXPECT_FALSE(sink.customers.empty());
+  EXPECT_FALSE(sink.stock.empty());
 }
 
 // A query the server refuses on the first connection while the second one
@@ -2263,6 +2324,21 @@ TEST_P(SqlAdapterTest, PassingOrdersAreReleasedAsTheLoadFoundThem) {
   };
   EXPECT_EQ(flags(),
             (std::vector<std::string>{"O1|0", "O2|0", "O3|1", "O4|1"}));
+  // What the load found serves one write: a run that holds O1, then one
+  // that passes it, without a load between them, release it again.
+  SyntheticRun hold_o1;
+  hold_o1.run_id = "hold-o1";
+  hold_o1.apply_holds = true;
+  hold_o1.rows = {{"O1", RFT_VERDICT_HOLD}};
+  ASSERT_EQ(hold_o1.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(flags(),
+            (std::vector<std::string>{"O1|1", "O2|0", "O3|1", "O4|1"}));
+  SyntheticRun pass_o1 = hold_o1;
+  pass_o1.run_id = "pass-o1";
+  pass_o1.rows = {{"O1"}};
+  ASSERT_EQ(pass_o1.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(flags(),
+            (std::vector<std::string>{"O1|0", "O2|0", "O3|1", "O4|1"}));
   // A handle whose last load did not read O3 probes it: released.
   auto fresh = Open();
   ASSERT_TRUE(fresh);
@@ -2311,6 +2387,85 @@ TEST_P(SqlAdapterTest, OnlyAFewOrdersAreWrittenWithTheGenericPlan) {
                         "'plan_cache_mode'"));
   EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rft_modes WHERE run_id = 'big'"),
             "70");
+}
+
+// The second connection, lost and then refused when a load opens it again
+// (the role's connection limit reached by someone else), is given up: the
+// load runs on one connection, and the next wave in pages is written on the
+// first connection, not on the lost one.
+TEST_P(SqlAdapterTest, LostSecondConnectionIsGivenUp) {
+  if (GetParam() != "postgresql") {
+    GTEST_SKIP() << "the second connection is PostgreSQL's";
+  }
+  wms_->AddOrders(1, 3, "released");
+  const std::string role = "two_" + wms_->db_name();
+  wms_->Exec("DROP ROLE IF EXISTS " + role);
+  wms_->Exec("CREATE ROLE " + role + " LOGIN CONNECTION LIMIT 2");
+  wms_->Exec("GRANT ALL ON ALL TABLES IN SCHEMA public TO " + role);
+  wms_->Exec("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO " + role);
+  wms_->Exec("GRANT ALL ON SCHEMA public TO " + role);
+  std::string connection = wms_->connection();
+  const size_t user = connection.find("user=");
+  ASSERT_NE(user, std::string::npos) << connection;
+  const size_t end = connection.find(' ', user);
+  connection.replace(user,
+                     end == std::string::npos ? std::string::npos : end - user,
+                     "user=" + role);
+  LogCapture log;
+  rft_status status;
+  std::string msg;
+  {
+    auto h = OpenAdapter(Library(), connection, Options(mapping_path_),
+                         wms_->dir(), &log, &status, &msg);
+    ASSERT_TRUE(h) << msg;
+    RecordingSink first;
+    ASSERT_EQ(Load(*h, Ready(), first), RFT_OK);
+    // Both connections are open; the second one is lost, and its place
+    // taken by another session of the role.
+    ASSERT_EQ(wms_->Value("SELECT COUNT(*) FROM pg_stat_activity WHERE "
+                          "usename = '" +
+                          role + "'"),
+              "2");
+    wms_->Exec(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+        "usename = '" +
+        role +
+        "' AND pid = (SELECT MAX(pid) FROM pg_stat_activity WHERE "
+        "usename = '" +
+        role + "')");
+    for (int i = 0; i < 100 && wms_->Value("SELECT COUNT(*) FROM "
+                                           "pg_stat_activity WHERE usename = "
+                                           "'" +
+                                           role + "'") != "1";
+         ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    rft_status blocker_status;
+    auto blocker = OpenAdapter(Library(), connection, Options(mapping_path_),
+                               wms_->dir(), nullptr, &blocker_status, &msg);
+    ASSERT_TRUE(blocker) << msg;
+    // Which connection was lost depends on the server's pids: the load
+    // either finds its first connection gone (an error, reconnected at the
+    // next call) or its second one refused (a warning).
+    RecordingSink second;
+    const rft_selection ready = Ready();
+    TestCall call;
+    if (Library().api().load(h->get(), &ready, second.get(), call.get()) !=
+        RFT_OK) {
+      RecordingSink again;
+      ASSERT_EQ(Load(*h, Ready(), again), RFT_OK);
+    }
+    SyntheticRun run = FirstRun();
+    run.run_id = "after-loss";
+    run.apply_holds = true;
+    EXPECT_EQ(run.WritePaged(Library().api(), h->get(), 1, &msg), RFT_OK)
+        << msg;
+    EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run WHERE "
+                          "run_id = 'after-loss'"),
+              "3");
+  }
+  wms_->Exec("DROP OWNED BY " + role);
+  wms_->Exec("DROP ROLE " + role);
 }
 
 // A load of the open wave that fails (its sink refuses the lines) fails the
