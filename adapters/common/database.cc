@@ -117,6 +117,7 @@ Database::~Database() { prepared_.clear(); }
 
 void Database::Connect() {
   prepared_.clear();  // they belong to the old session
+  pipelined_.clear();
   session_.reset();
   session_timeout_ms_ = -1;
   try {
@@ -521,6 +522,124 @@ void Database::Stream(const std::string& sql, std::vector<Param> params,
     PQclear(r);
   }
   if (!message.empty()) throw std::runtime_error(message);
+}
+
+void Database::QueryPreparedInTransaction(
+    const std::vector<std::string>& begin, const std::string& sql,
+    std::vector<Param> params, size_t columns, size_t batch_rows,
+    const std::function<void(const TextBatch&)>& on_batch) {
+  PGconn* conn = spec_.dialect == Dialect::kPostgres && use_prepared_
+                     ? NativePg(*session_)
+                     : nullptr;
+  if (conn == nullptr || PQpipelineStatus(conn) != PQ_PIPELINE_OFF ||
+      PQtransactionStatus(conn) != PQTRANS_IDLE) {
+    std::string opening;
+    for (const std::string& b : begin) opening += b + "; ";
+    Exec(opening);
+    QueryPrepared(sql, std::move(params), columns, batch_rows, on_batch);
+    Exec("COMMIT");
+    return;
+  }
+  auto known = pipelined_.find(sql);
+  const bool prepare = known == pipelined_.end();
+  const std::string name =
+      prepare ? "rftgate_q" + std::to_string(++pipelined_names_)
+              : known->second;
+  std::vector<const char*> values(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    values[i] = params[i].is_null ? nullptr : params[i].value.c_str();
+  }
+  const int n = static_cast<int>(params.size());
+  if (PQenterPipelineMode(conn) != 1) {
+    throw std::runtime_error(ServerError(nullptr, conn));
+  }
+  bool sent = true;
+  for (const std::string& b : begin) {
+    sent = sent && PQsendQueryParams(conn, b.c_str(), 0, nullptr, nullptr,
+                                     nullptr, nullptr, 0) == 1;
+  }
+  if (prepare) {
+    const std::string native = RewritePlaceholders(
+        sql, [](size_t i) { return "$" + std::to_string(i + 1); });
+    sent = sent &&
+           PQsendPrepare(conn, name.c_str(), native.c_str(), n, nullptr) == 1;
+  }
+  sent = sent && PQsendQueryPrepared(conn, name.c_str(), n, values.data(),
+                                     nullptr, nullptr, 0) == 1;
+  sent = sent && PQsendQueryParams(conn, "COMMIT", 0, nullptr, nullptr, nullptr,
+                                   nullptr, 0) == 1;
+  sent = sent && PQpipelineSync(conn) == 1;
+
+  // Every command's results, up to the sync point: the first failure is
+  // kept (the commands after it are skipped by the server), the query's
+  // rows too.
+  const size_t query = begin.size() + (prepare ? 1 : 0);
+  std::unique_ptr<PGresult, void (*)(PGresult*)> rows(nullptr, PQclear);
+  std::string failed = sent ? "" : ServerError(nullptr, conn);
+  for (size_t command = 0; sent;) {
+    PGresult* r = PQgetResult(conn);
+    if (r == nullptr) {
+      ++command;  // that command's results are all in
+      if (PQstatus(conn) != CONNECTION_OK) {
+        if (failed.empty()) failed = ServerError(nullptr, conn);
+        break;
+      }
+      continue;
+    }
+    const ExecStatusType status = PQresultStatus(r);
+    if (status == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      break;
+    }
+    if (status == PGRES_FATAL_ERROR && failed.empty()) {
+      failed = ServerError(r, conn);
+    }
+    if (command == query && status == PGRES_TUPLES_OK) {
+      rows.reset(r);
+    } else {
+      PQclear(r);
+    }
+  }
+  if (PQexitPipelineMode(conn) != 1) {
+    broken_ = true;  // results still pending: a new session next call
+    if (failed.empty()) failed = ServerError(nullptr, conn);
+  }
+  if (failed.empty() && rows == nullptr) failed = "the query returned no rows";
+  if (!failed.empty()) {
+    // The statement may exist or not: the next call prepares another name.
+    pipelined_.erase(sql);
+    if (!broken_ && PQtransactionStatus(conn) != PQTRANS_IDLE) {
+      PQclear(PQexec(conn, "ROLLBACK"));
+    }
+    throw std::runtime_error(failed);
+  }
+  if (prepare) pipelined_.emplace(sql, name);
+  if (static_cast<size_t>(PQnfields(rows.get())) != columns) {
+    throw std::runtime_error("the query gave " +
+                             std::to_string(PQnfields(rows.get())) +
+                             " columns, not " + std::to_string(columns));
+  }
+  // The rows are all here: handed over once the connection is idle, so
+  // that a callback that throws leaves nothing behind.
+  batch_rows = std::max<size_t>(batch_rows, 1);
+  const size_t total = static_cast<size_t>(PQntuples(rows.get()));
+  std::vector<std::string_view> cells(batch_rows * columns);
+  for (size_t first = 0; first < total; first += batch_rows) {
+    const size_t count = std::min(batch_rows, total - first);
+    for (size_t r = 0; r < count; ++r) {
+      const int row = static_cast<int>(first + r);
+      for (size_t c = 0; c < columns; ++c) {
+        const int col = static_cast<int>(c);
+        cells[r * columns + c] =
+            PQgetisnull(rows.get(), row, col)
+                ? std::string_view()
+                : std::string_view(
+                      PQgetvalue(rows.get(), row, col),
+                      static_cast<size_t>(PQgetlength(rows.get(), row, col)));
+      }
+    }
+    on_batch(TextBatch(cells.data(), count, columns));
+  }
 }
 
 int Database::PgServerVersion() {

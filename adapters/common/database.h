@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -178,6 +179,19 @@ class Database {
                      size_t columns, size_t batch_rows,
                      const std::function<void(const TextBatch&)>& on_batch);
 
+  // PostgreSQL with prepared statements: runs `begin` (statements that
+  // open a transaction and set it up, e.g. "BEGIN READ ONLY" and its SET
+  // LOCALs), the query `sql` (prepared once per connection and kept, as
+  // QueryPrepared does) and COMMIT, sent together in one round trip
+  // (libpq's pipeline mode), then hands its rows to `on_batch`. A failure
+  // of any of them throws with the server's message; nothing is left open.
+  // Elsewhere, or without prepared statements: the same statements one
+  // after the other (QueryPrepared in between).
+  void QueryPreparedInTransaction(
+      const std::vector<std::string>& begin, const std::string& sql,
+      std::vector<Param> params, size_t columns, size_t batch_rows,
+      const std::function<void(const TextBatch&)>& on_batch);
+
   // PostgreSQL: the server's version as libpq gives it (150004 for
   // 15.4), 0 elsewhere or without a connection.
   int PgServerVersion();
@@ -230,6 +244,9 @@ class Database {
   static constexpr size_t kPreparedStatements = 8;
   // Statements of QueryPrepared (destroyed before the session).
   std::vector<std::unique_ptr<Prepared>> prepared_;
+  // QueryPreparedInTransaction's statements on this session: text -> name.
+  std::map<std::string, std::string> pipelined_;
+  size_t pipelined_names_ = 0;
   std::unique_ptr<soci::session> session_;
   bool broken_ = false;
   bool trace_ = false;

@@ -599,21 +599,26 @@ class SqlAdapter::Loader {
     }
     call_.ThrowIfStopped();
     // The same text at every release call of one order: prepared once.
-    a_.db_->QueryPrepared(
-        b.sql, std::move(b.params), width + 1, BatchRows(),
-        [&](const TextBatch& batch) {
-          for (size_t r = 0; r < batch.rows(); ++r) {
-            auto tag = adapters::ParseInteger(batch.At(r, 0));
-            if (!tag || *tag < 0 ||
-                static_cast<size_t>(*tag) >= parts_.size()) {
-              throw Error(RFT_ERR_INTERNAL, "load: a row of an unknown query");
-            }
-            parts_[static_cast<size_t>(*tag)].row(
-                RowReader(batch, r, m_.timestamps, &bad_values_, 1));
-          }
-          for (Part& p : parts_) p.flush();
-          call_.ThrowIfStopped();
-        });
+    auto take = [&](const TextBatch& batch) {
+      for (size_t r = 0; r < batch.rows(); ++r) {
+        auto tag = adapters::ParseInteger(batch.At(r, 0));
+        if (!tag || *tag < 0 || static_cast<size_t>(*tag) >= parts_.size()) {
+          throw Error(RFT_ERR_INTERNAL, "load: a row of an unknown query");
+        }
+        parts_[static_cast<size_t>(*tag)].row(
+            RowReader(batch, r, m_.timestamps, &bad_values_, 1));
+      }
+      for (Part& p : parts_) p.flush();
+      call_.ThrowIfStopped();
+    };
+    if (folded_begin_.empty()) {
+      a_.db_->QueryPrepared(b.sql, std::move(b.params), width + 1, BatchRows(),
+                            take);
+    } else {
+      a_.db_->QueryPreparedInTransaction(folded_begin_, b.sql,
+                                         std::move(b.params), width + 1,
+                                         BatchRows(), take);
+    }
     ++queries_;
     parts_.clear();
   }
@@ -675,6 +680,9 @@ class SqlAdapter::Loader {
   SqlBuilder cte_;
   bool cte_ready_ = false;
   std::vector<Part> parts_;
+  // PostgreSQL: the transaction RunFolded's statement runs in (see
+  // OwnTransaction); empty: none of its own.
+  std::vector<std::string> folded_begin_;
   std::string refs_json_;
   std::vector<std::string> refs_;
   // Up to this many refs are bound one by one on MySQL/MariaDB.
@@ -1416,13 +1424,14 @@ void SqlAdapter::Loader::OwnTransaction(const std::string& doing) {
               db.PgServerVersion() >= 120000) {
             // One prepared statement, run with its generic plan: planning
             // it for each call's values costs more than running it. Set
-            // for this transaction alone (a pooler's server session is
-            // shared).
-            in_transaction = true;
-            db.Exec("BEGIN READ ONLY; SET LOCAL statement_timeout = " +
-                    std::to_string(budget) +
-                    "; SET LOCAL plan_cache_mode = force_generic_plan");
-            break;
+            // for its transaction alone (a pooler's server session is
+            // shared), sent with it and COMMIT in one round trip.
+            folded_begin_ = {
+                "BEGIN READ ONLY",
+                "SET LOCAL statement_timeout = " + std::to_string(budget),
+                "SET LOCAL plan_cache_mode = force_generic_plan"};
+            Queries();
+            return;
           }
           if (folded_ || keys_only_) {
             // One statement, which sees one snapshot by itself: no BEGIN

@@ -1005,8 +1005,8 @@ TEST_P(SqlAdapterTest, LoadOfAFewOrdersByRefTakesFewStatements) {
   EXPECT_FALSE(one.history.empty());
   EXPECT_EQ(one_statements, four_statements);
   if (wms_->dialect() == Dialect::kPostgres) {
-    // Three round trips: BEGIN READ ONLY with the time limit and the
-    // generic plan for this transaction (SET LOCAL), the load, COMMIT.
+    // BEGIN READ ONLY, the time limit and the generic plan for this
+    // transaction (SET LOCAL), the load, COMMIT: one round trip (pipeline).
     EXPECT_EQ(one_statements, 5u);
   } else {
     EXPECT_LE(one_statements, 16u);
@@ -2346,6 +2346,73 @@ TEST_P(SqlAdapterTest, PassingOrdersAreReleasedAsTheLoadFoundThem) {
   ASSERT_EQ(run.Write(Library().api(), fresh->get(), &msg), RFT_OK) << msg;
   EXPECT_EQ(flags(),
             (std::vector<std::string>{"O1|0", "O2|0", "O3|0", "O4|1"}));
+}
+
+// PostgreSQL: a release call's load is one round trip (its transaction,
+// the prepared statement and COMMIT sent together). A statement the server
+// refuses there, or rows the sink refuses, fail that call with their own
+// message or status, and leave the connection ready for the next call.
+TEST_P(SqlAdapterTest, ReleaseCallLoadFailsCleanly) {
+  if (GetParam() != "postgresql") {
+    GTEST_SKIP() << "the pipelined load is PostgreSQL's";
+  }
+  wms_->AddOrders(1, 3, "released");
+  wms_->Exec("CREATE TABLE rft_switch (refuse BOOLEAN NOT NULL)");
+  wms_->Exec("INSERT INTO rft_switch VALUES (false)");
+  wms_->Exec(
+      "CREATE FUNCTION rft_items_ok() RETURNS boolean LANGUAGE plpgsql AS $$ "
+      "BEGIN IF (SELECT refuse FROM rft_switch) THEN RAISE EXCEPTION 'items "
+      "are being renamed'; END IF; RETURN true; END $$");
+  mapping_path_ = MappingFile(
+      *wms_,
+      MappingWith("  items:\n    table: wms_item\n",
+                  "  items:\n    query: SELECT * FROM wms_item WHERE (SELECT "
+                  "rft_items_ok())\n"),
+      "refusing_items.yaml");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  const std::string o1 = "O1", o2 = "O2";
+  std::vector<rft_str> one = {Borrow(o1)};
+  RecordingSink before;
+  ASSERT_EQ(Load(*h, ByRefs(one), before), RFT_OK);  // prepared now
+  ASSERT_FALSE(before.items.empty());
+
+  wms_->Exec("UPDATE rft_switch SET refuse = true");
+  const rft_selection sel = ByRefs(one);
+  RecordingSink refused;
+  TestCall call;
+  EXPECT_EQ(Library().api().load(h->get(), &sel, refused.get(), call.get()),
+            RFT_ERR_DATABASE);
+  EXPECT_NE(call.message().find("items are being renamed"), std::string::npos)
+      << call.message();
+  EXPECT_TRUE(refused.orders.empty());
+
+  wms_->Exec("UPDATE rft_switch SET refuse = false");
+  RecordingSink no_lines;
+  no_lines.refuse_kind = RFT_REC_LINE;
+  TestCall refusing;
+  EXPECT_EQ(
+      Library().api().load(h->get(), &sel, no_lines.get(), refusing.get()),
+      RFT_ERR_CANCELLED);
+
+  std::vector<rft_str> other = {Borrow(o2)};
+  RecordingSink after;
+  ASSERT_EQ(Load(*h, ByRefs(other), after), RFT_OK);
+  ASSERT_EQ(after.orders.size(), 1u);
+  EXPECT_EQ(after.orders[0].ref, "O2");
+  EXPECT_EQ(after.lines.size(), 3u);
+  EXPECT_EQ(after.items.size(), before.items.size());
+  std::string msg;
+  SyntheticRun run = FirstRun();
+  run.rows.resize(1);
+  run.findings.resize(1);
+  EXPECT_EQ(run.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run"), "1");
+  // Nothing left open on the server by the failed calls.
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM pg_stat_activity WHERE datname "
+                        "= current_database() AND state LIKE 'idle in "
+                        "transaction%'"),
+            "0");
 }
 
 // PostgreSQL: a release call's write-back (a few orders) runs its prepared
