@@ -494,6 +494,14 @@ class SqlAdapter::Loader {
                 check();
               });
   }
+  // ROLLBACK after a failure, whose own failure changes nothing (the
+  // connection is then reconnected by its next call).
+  static void RollbackQuietly(adapters::Database& db) noexcept {
+    try {
+      db.Exec("ROLLBACK");
+    } catch (...) {
+    }
+  }
   // Runs the parts kept for the second connection on this one.
   void RunSidePartsHere() {
     for (Part& part : side_parts_) {
@@ -806,12 +814,7 @@ void SqlAdapter::Loader::SideRun::Body() {
           db.Exec("COMMIT");
           in_transaction = false;
         } catch (...) {
-          if (in_transaction) {
-            try {
-              db.Exec("ROLLBACK");
-            } catch (...) {
-            }
-          }
+          if (in_transaction) RollbackQuietly(db);
           throw;
         }
       });
@@ -1473,12 +1476,7 @@ void SqlAdapter::Loader::OwnTransaction(const std::string& doing) {
       if (statement_time_set) db.Exec("SET SESSION max_statement_time = 0");
     } catch (...) {
       side_.reset();  // stopped, and waited for
-      if (in_transaction) {
-        try {
-          db.Exec("ROLLBACK");
-        } catch (...) {
-        }
-      }
+      if (in_transaction) RollbackQuietly(db);
       if (statement_time_set) {
         try {
           db.Exec("SET SESSION max_statement_time = 0");

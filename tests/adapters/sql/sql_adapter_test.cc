@@ -181,6 +181,26 @@ class SqlAdapterTest : public ::testing::TestWithParam<std::string> {
                name + "()");
   }
 
+  // PostgreSQL: the test's connection string for a new role `role` that
+  // may hold `limit` connections and use the test's tables; empty when the
+  // connection string names no user. Drop it with DROP OWNED BY and DROP
+  // ROLE.
+  std::string ConnectionAsRole(const std::string& role, int limit) {
+    wms_->Exec("DROP ROLE IF EXISTS " + role);
+    wms_->Exec("CREATE ROLE " + role + " LOGIN CONNECTION LIMIT " +
+               std::to_string(limit));
+    wms_->Exec("GRANT ALL ON ALL TABLES IN SCHEMA public TO " + role);
+    wms_->Exec("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO " + role);
+    wms_->Exec("GRANT ALL ON SCHEMA public TO " + role);
+    std::string connection = wms_->connection();
+    const size_t user = connection.find("user=");
+    if (user == std::string::npos) return "";
+    const size_t end = connection.find(' ', user);
+    return connection.replace(
+        user, end == std::string::npos ? std::string::npos : end - user,
+        "user=" + role);
+  }
+
   // SingleOrderWaveStatementsArePinned, with `pipelined_pages` on or off.
   void SingleOrderWaveStatements(bool pipelined);
 
@@ -2011,18 +2031,8 @@ TEST_P(SqlAdapterTest, WaveIsWrittenWithoutASecondConnection) {
   ASSERT_TRUE(first);
   first.reset();
   const std::string role = "one_" + wms_->db_name();
-  wms_->Exec("DROP ROLE IF EXISTS " + role);
-  wms_->Exec("CREATE ROLE " + role + " LOGIN CONNECTION LIMIT 1");
-  wms_->Exec("GRANT ALL ON ALL TABLES IN SCHEMA public TO " + role);
-  wms_->Exec("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO " + role);
-  wms_->Exec("GRANT ALL ON SCHEMA public TO " + role);
-  std::string connection = wms_->connection();
-  const size_t user = connection.find("user=");
-  ASSERT_NE(user, std::string::npos) << connection;
-  const size_t end = connection.find(' ', user);
-  connection.replace(user,
-                     end == std::string::npos ? std::string::npos : end - user,
-                     "user=" + role);
+  const std::string connection = ConnectionAsRole(role, 1);
+  ASSERT_FALSE(connection.empty());
   LogCapture log;
   rft_status status;
   std::string msg;
@@ -2466,18 +2476,8 @@ TEST_P(SqlAdapterTest, LostSecondConnectionIsGivenUp) {
   }
   wms_->AddOrders(1, 3, "released");
   const std::string role = "two_" + wms_->db_name();
-  wms_->Exec("DROP ROLE IF EXISTS " + role);
-  wms_->Exec("CREATE ROLE " + role + " LOGIN CONNECTION LIMIT 2");
-  wms_->Exec("GRANT ALL ON ALL TABLES IN SCHEMA public TO " + role);
-  wms_->Exec("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO " + role);
-  wms_->Exec("GRANT ALL ON SCHEMA public TO " + role);
-  std::string connection = wms_->connection();
-  const size_t user = connection.find("user=");
-  ASSERT_NE(user, std::string::npos) << connection;
-  const size_t end = connection.find(' ', user);
-  connection.replace(user,
-                     end == std::string::npos ? std::string::npos : end - user,
-                     "user=" + role);
+  const std::string connection = ConnectionAsRole(role, 2);
+  ASSERT_FALSE(connection.empty());
   LogCapture log;
   rft_status status;
   std::string msg;
