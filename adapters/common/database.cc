@@ -531,8 +531,13 @@ void Database::QueryPreparedInTransaction(
   PGconn* conn = spec_.dialect == Dialect::kPostgres && use_prepared_
                      ? NativePg(*session_)
                      : nullptr;
-  if (conn == nullptr || PQpipelineStatus(conn) != PQ_PIPELINE_OFF ||
-      PQtransactionStatus(conn) != PQTRANS_IDLE) {
+  if (conn != nullptr && (PQpipelineStatus(conn) != PQ_PIPELINE_OFF ||
+                          PQtransactionStatus(conn) != PQTRANS_IDLE)) {
+    // Its COMMIT would end a transaction someone else opened.
+    throw std::logic_error(
+        "a transaction of its own was asked for inside another");
+  }
+  if (conn == nullptr) {
     std::string opening;
     for (const std::string& b : begin) opening += b + "; ";
     Exec(opening);
