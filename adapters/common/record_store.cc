@@ -983,8 +983,7 @@ void RecordStore::BuildPostgres(const Rows& p,
             continue;
           }
           const std::string_view ref = View(r.order_ref);
-          if (known_released_ != nullptr &&
-              known_released_->count(std::string(ref)) != 0) {
+          if (known_released_ != nullptr && known_released_->count(ref) != 0) {
             continue;
           }
           probe.AddText(0, ref);

@@ -33,6 +33,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_set>
 #include <utility>
@@ -54,6 +55,15 @@ struct RecordTables {
 // WHERE key_column = <order ref>. Identifiers are validated and quoted by
 // the store. `release_value`, when set, is written on orders of the run
 // that the checks passed or warned.
+// A set of refs that a string_view finds without a copy.
+struct RefHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const {
+    return std::hash<std::string_view>()(s);
+  }
+};
+using RefSet = std::unordered_set<std::string, RefHash, std::equal_to<>>;
+
 struct HoldTarget {
   std::string table;
   std::string key_column;
@@ -100,9 +110,7 @@ class RecordStore {
   // flagged since that load was flagged after it was judged. Every other
   // passing order's flag is probed and released as before. nullptr (the
   // default): every passing order is probed.
-  void KnownReleased(const std::unordered_set<std::string>* refs) {
-    known_released_ = refs;
-  }
+  void KnownReleased(const RefSet* refs) { known_released_ = refs; }
 
   const RecordTables& tables() const { return tables_; }
 
@@ -327,7 +335,7 @@ class RecordStore {
   RecordTables tables_;
   Wave wave_;
   bool pipeline_ = false;
-  const std::unordered_set<std::string>* known_released_ = nullptr;
+  const RefSet* known_released_ = nullptr;
   std::unique_ptr<Pending> pending_;  // a part being written
 };
 

@@ -648,6 +648,9 @@ class SqlAdapter::Loader {
 
   // The queries of the load (or of the list), in one transaction.
   void Queries();
+  // Queries' end when parts were kept for the second connection: starts
+  // them there, reads the stock and the locations here.
+  void StockBesideTheSecondConnection();
   // Runs Queries in a read-only transaction of their own.
   void OwnTransaction(const std::string& doing);
   void LoadOrders();
@@ -863,38 +866,37 @@ void SqlAdapter::Loader::LoadOrders() {
   const bool collect_keys = all && !folded_ && d_ == Dialect::kPostgres &&
                             sel_.mode == RFT_SELECT_REFS;
   const std::string* release = hold_flag ? &*m_.hold->release_value : nullptr;
-  RunRecords<rft_order>("orders", RFT_REC_ORDER, std::move(b),
-                        fields.size() + (hold_flag ? 1 : 0),
-                        [this, all, collect_keys, release, n = fields.size()](
-                            const RowReader& r, rft_order& x) {
-                          if (release != nullptr &&
-                              r.View(n).data() != nullptr &&
-                              r.View(n) == *release) {
-                            a_.known_released_.emplace(r.View(0));
-                          }
-                          x.ref = r.Str(0);
-                          x.stable_id = r.Str(1);
-                          if (collect_keys) Remember(&order_keys_, x.stable_id);
-                          x.ship_date = r.Time(2);
-                          x.priority = r.Int(3, 0);
-                          x.site = r.Str(4);
-                          if (!all) return;
-                          x.provider = r.Str(5);
-                          x.customer_ref = r.Str(6);
-                          if (left_out_)
-                            Remember(&page_customers_, x.customer_ref);
-                          x.customer_order_ref = r.Str(7);
-                          x.ship_to_name = r.Str(8);
-                          x.street = r.Str(9);
-                          x.city = r.Str(10);
-                          x.postcode = r.Str(11);
-                          x.country = r.Str(12);
-                          x.carrier = r.Str(13);
-                          x.carrier_service = r.Str(14);
-                          x.created_at = r.Time(15);
-                          x.release_at = r.Time(16);
-                          x.status_text = r.Str(17);
-                        });
+  const size_t hold_col = fields.size();
+  RunRecords<rft_order>(
+      "orders", RFT_REC_ORDER, std::move(b), hold_col + (hold_flag ? 1 : 0),
+      [this, all, collect_keys, release, hold_col](const RowReader& r,
+                                                   rft_order& x) {
+        if (release != nullptr && r.View(hold_col).data() != nullptr &&
+            r.View(hold_col) == *release) {
+          a_.known_released_.emplace(r.View(0));
+        }
+        x.ref = r.Str(0);
+        x.stable_id = r.Str(1);
+        if (collect_keys) Remember(&order_keys_, x.stable_id);
+        x.ship_date = r.Time(2);
+        x.priority = r.Int(3, 0);
+        x.site = r.Str(4);
+        if (!all) return;
+        x.provider = r.Str(5);
+        x.customer_ref = r.Str(6);
+        if (left_out_) Remember(&page_customers_, x.customer_ref);
+        x.customer_order_ref = r.Str(7);
+        x.ship_to_name = r.Str(8);
+        x.street = r.Str(9);
+        x.city = r.Str(10);
+        x.postcode = r.Str(11);
+        x.country = r.Str(12);
+        x.carrier = r.Str(13);
+        x.carrier_service = r.Str(14);
+        x.created_at = r.Time(15);
+        x.release_at = r.Time(16);
+        x.status_text = r.Str(17);
+      });
   keys_loaded_ = collect_keys;
 }
 
@@ -1340,74 +1342,66 @@ void SqlAdapter::Loader::Queries() {
   if (folded_) BeginFolded();
   LoadOrders();
   LoadLines();
-  if (side_db_ != nullptr) {
-    // What needs no more than the lines is read on the second connection
-    // while this one reads the stock, then the locations the stock names.
-    to_side_ = true;
-    LoadItems();
-    LoadUnits();
-    LoadItemUnits();
-    LoadLots();
-    LoadCustomers();
-    LoadCarriers();
-    LoadReservations();
-    LoadHistory();
-    to_side_ = false;
-    if (side_parts_.empty()) {
-      LoadStock();
-      LoadLocations();
-      return;
-    }
-    // The second connection reads in this transaction's snapshot.
-    snapshot_ = a_.db_->QueryValue("SELECT pg_export_snapshot()")
-                    .value_or(std::string());
-    std::unique_ptr<SideRun> side;
-    try {
-      side = std::make_unique<SideRun>(*this);
-    } catch (const std::system_error&) {
-      // No thread to be had: everything on this connection.
-      RunSidePartsHere();
-    }
-    stop_first_ = side ? &side->failed() : nullptr;
-    try {
-      LoadStock();
-      LoadLocations();
-    } catch (...) {
-      stop_first_ = nullptr;
-      if (side) side->RethrowIfFailed();
-      throw;
-    }
-    stop_first_ = nullptr;
-    if (!side) return;
-    if (!side->WaitImported() && side->ImportFailed()) {
-      // A proxy or a replica between the connections, say: nothing was
-      // read there, and this transaction still holds the snapshot.
-      side->Abandon();
-      side.reset();
-      a_.parallel_load_ = false;
-      a_.log_.Warn(
-          "sql adapter: the second connection could not read in the load's "
-          "snapshot (is a proxy or a replica between the connections?); "
-          "this handle loads on one connection from now on");
-      RunSidePartsHere();
-      return;
-    }
-    // The snapshot is taken up (or the second connection failed): this
-    // transaction may end before the second connection's queries do.
-    side_ = std::move(side);
-    return;
-  }
+  // What needs no more than the lines; with a second connection, kept for
+  // it (RunPart), read there while this one reads the stock and then the
+  // locations the stock and the lines name.
+  to_side_ = side_db_ != nullptr;
   LoadItems();
   LoadUnits();
   LoadItemUnits();
-  LoadStock();
   LoadLots();
-  LoadLocations();
   LoadCustomers();
   LoadCarriers();
   LoadReservations();
   LoadHistory();
+  to_side_ = false;
+  if (!side_parts_.empty()) {
+    StockBesideTheSecondConnection();
+    return;
+  }
+  LoadStock();
+  LoadLocations();
   RunFolded();
+}
+
+void SqlAdapter::Loader::StockBesideTheSecondConnection() {
+  // The second connection reads in this transaction's snapshot.
+  snapshot_ =
+      a_.db_->QueryValue("SELECT pg_export_snapshot()").value_or(std::string());
+  std::unique_ptr<SideRun> side;
+  try {
+    side = std::make_unique<SideRun>(*this);
+  } catch (const std::system_error&) {
+    // No thread to be had: everything on this connection.
+    RunSidePartsHere();
+  }
+  stop_first_ = side ? &side->failed() : nullptr;
+  try {
+    LoadStock();
+    LoadLocations();
+  } catch (...) {
+    stop_first_ = nullptr;
+    if (side) side->RethrowIfFailed();
+    throw;
+  }
+  stop_first_ = nullptr;
+  if (!side) return;
+  if (!side->WaitImported() && side->ImportFailed()) {
+    // A proxy or a replica between the connections, say: nothing was read
+    // there, and this transaction still holds the snapshot.
+    side->Abandon();
+    side.reset();
+    a_.parallel_load_ = false;
+    a_.log_.Warn(
+        "sql adapter: the second connection could not read in the load's "
+        "snapshot (is a proxy or a replica between the connections?); this "
+        "handle loads on one connection from now on");
+    RunSidePartsHere();
+    return;
+  }
+  // The snapshot is taken up (or the second connection failed): this
+  // transaction may end before the second connection's queries do.
+  side_ = std::move(side);
 }
 
 void SqlAdapter::Loader::OwnTransaction(const std::string& doing) {
@@ -1619,16 +1613,20 @@ adapters::Database& SqlAdapter::WaveDb() {
   return wave_on_second_ && write_db_ ? *write_db_ : *db_;
 }
 
+void SqlAdapter::OpenSecondDb() {
+  if (!write_db_) {
+    write_db_ = Connect(*spec_);
+  } else {
+    write_db_->EnsureConnected();
+  }
+}
+
 adapters::Database* SqlAdapter::LoadSideDb() {
   if (!parallel_load_ || store_->WaveOpen()) return nullptr;
   const auto now = std::chrono::steady_clock::now();
   if (now < side_retry_at_) return nullptr;
   try {
-    if (!write_db_) {
-      write_db_ = Connect(*spec_);
-    } else {
-      write_db_->EnsureConnected();
-    }
+    OpenSecondDb();
     return write_db_.get();
   } catch (const std::exception& e) {
     // A server at its connection limit: the loads of the next minute run
@@ -1672,7 +1670,7 @@ void SqlAdapter::WriteBack(const adapter::WriteBackBatch& batch,
                            adapter::Call& call) {
   // What the last load found is used once: the write changes the flags.
   struct Forget {
-    std::unordered_set<std::string>& refs;
+    adapters::RefSet& refs;
     ~Forget() { refs.clear(); }
   } forget{known_released_};
   store_->Write(*db_, batch, Hold(), call, log_);
@@ -1688,11 +1686,7 @@ void SqlAdapter::WriteBegin(const rft_writeback_run& run, adapter::Call& call) {
       // gets the wave written on the load's connection, one page after the
       // other.
       try {
-        if (!write_db_) {
-          write_db_ = Connect(*spec_);
-        } else {
-          write_db_->EnsureConnected();
-        }
+        OpenSecondDb();
       } catch (const std::exception& e) {
         write_db_.reset();
         log_.Warn(std::string("sql adapter: a second connection for the "

@@ -75,6 +75,8 @@ class SqlAdapter {
       const adapters::ConnectionSpec& spec) const;
   // The connection of the wave's writes.
   adapters::Database& WaveDb();
+  // The second connection, opened (or reconnected) now. Throws.
+  void OpenSecondDb();
   // PostgreSQL with `parallel_load`: the second connection, opened now if
   // it is not yet and connected, for half the queries of a wave's load;
   // nullptr when it cannot serve (another option, a wave open on it, a
@@ -96,7 +98,7 @@ class SqlAdapter {
   // PostgreSQL, when the hold flag is a column of the orders table: the
   // refs of the last load's orders whose flag was at the release value
   // (RecordStore::KnownReleased), and that column's name.
-  std::unordered_set<std::string> known_released_;
+  adapters::RefSet known_released_;
   std::string hold_at_load_;
   // PostgreSQL: column types read by the loads (source|field -> type).
   std::unordered_map<std::string, std::string> column_types_;
