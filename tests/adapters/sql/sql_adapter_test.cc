@@ -201,6 +201,25 @@ class SqlAdapterTest : public ::testing::TestWithParam<std::string> {
         "user=" + role);
   }
 
+  // PostgreSQL: a function `name`() that returns true, first running
+  // `when_on` (PL/pgSQL) while the switch is on (SetSwitch), for a source's
+  // query to call (`WHERE (SELECT name())`).
+  void SwitchedFunction(const std::string& name, const std::string& when_on) {
+    wms_->Exec(
+        "CREATE TABLE IF NOT EXISTS rft_switch (refuse BOOLEAN NOT NULL)");
+    if (wms_->Value("SELECT COUNT(*) FROM rft_switch") == "0") {
+      wms_->Exec("INSERT INTO rft_switch VALUES (false)");
+    }
+    wms_->Exec("CREATE FUNCTION " + name +
+               "() RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN IF (SELECT "
+               "refuse FROM rft_switch) THEN " +
+               when_on + " END IF; RETURN true; END $$");
+  }
+  void SetSwitch(bool on) {
+    wms_->Exec(std::string("UPDATE rft_switch SET refuse = ") +
+               (on ? "true" : "false"));
+  }
+
   // SingleOrderWaveStatementsArePinned, with `pipelined_pages` on or off.
   void SingleOrderWaveStatements(bool pipelined);
 
@@ -2139,16 +2158,8 @@ TEST_P(SqlAdapterTest, FailureOnTheSecondConnectionFailsTheLoad) {
     GTEST_SKIP() << "a load uses two connections on PostgreSQL only";
   }
   wms_->AddOrders(1, 3, "released");
-  wms_->Exec("CREATE TABLE rft_switch (refuse BOOLEAN NOT NULL)");
-  wms_->Exec("INSERT INTO rft_switch VALUES (false)");
-  wms_->Exec(
-      "CREATE FUNCTION rft_lots_ok() RETURNS boolean LANGUAGE plpgsql AS $$ "
-      "BEGIN IF (SELECT refuse FROM rft_switch) THEN RAISE EXCEPTION 'lots "
-      "are being moved'; END IF; RETURN true; END $$");
-  wms_->Exec(
-      "CREATE FUNCTION rft_stock_slow() RETURNS boolean LANGUAGE plpgsql AS "
-      "$$ BEGIN IF (SELECT refuse FROM rft_switch) THEN PERFORM "
-      "pg_sleep(60); END IF; RETURN true; END $$");
+  SwitchedFunction("rft_lots_ok", "RAISE EXCEPTION 'lots are being moved';");
+  SwitchedFunction("rft_stock_slow", "PERFORM pg_sleep(60);");
   mapping_path_ = MappingFile(
       *wms_,
       MappingWith(
@@ -2161,7 +2172,7 @@ TEST_P(SqlAdapterTest, FailureOnTheSecondConnectionFailsTheLoad) {
       "refusing_lots.yaml");
   auto h = Open();
   ASSERT_TRUE(h);
-  wms_->Exec("UPDATE rft_switch SET refuse = true");
+  SetSwitch(true);
   const rft_selection ready = Ready();
   RecordingSink refused;
   TestCall call;
@@ -2178,11 +2189,11 @@ TEST_P(SqlAdapterTest, FailureOnTheSecondConnectionFailsTheLoad) {
 
   // The sink refuses the items (read on the second connection): the load
   // returns the sink's status, and the first connection stops too.
-  wms_->Exec("UPDATE rft_switch SET refuse = false");
+  SetSwitch(false);
   wms_->Exec(
       "CREATE OR REPLACE FUNCTION rft_lots_ok() RETURNS boolean "
       "LANGUAGE sql AS 'SELECT true'");
-  wms_->Exec("UPDATE rft_switch SET refuse = true");
+  SetSwitch(true);
   RecordingSink no_items;
   no_items.refuse_kind = RFT_REC_ITEM;
   TestCall refusing;
@@ -2193,7 +2204,7 @@ TEST_P(SqlAdapterTest, FailureOnTheSecondConnectionFailsTheLoad) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
   EXPECT_TRUE(no_items.stock.empty());
 
-  wms_->Exec("UPDATE rft_switch SET refuse = false");
+  SetSwitch(false);
   RecordingSink two;
   ASSERT_EQ(Load(*h, Ready(), two), RFT_OK);
   EXPECT_EQ(two.orders.size(), 3u);
@@ -2253,16 +2264,9 @@ TEST_P(SqlAdapterTest, FailureOnTheFirstConnectionStopsTheSecond) {
     GTEST_SKIP() << "a load uses two connections on PostgreSQL only";
   }
   wms_->AddOrders(1, 3, "released");
-  wms_->Exec("CREATE TABLE rft_switch (refuse BOOLEAN NOT NULL)");
-  wms_->Exec("INSERT INTO rft_switch VALUES (false)");
-  wms_->Exec(
-      "CREATE FUNCTION rft_stock_ok() RETURNS boolean LANGUAGE plpgsql AS $$ "
-      "BEGIN IF (SELECT refuse FROM rft_switch) THEN RAISE EXCEPTION 'stock "
-      "count in progress'; END IF; RETURN true; END $$");
-  wms_->Exec(
-      "CREATE FUNCTION rft_lots_slow() RETURNS boolean LANGUAGE plpgsql AS $$ "
-      "BEGIN IF (SELECT refuse FROM rft_switch) THEN PERFORM pg_sleep(60); "
-      "END IF; RETURN true; END $$");
+  SwitchedFunction("rft_stock_ok",
+                   "RAISE EXCEPTION 'stock count in progress';");
+  SwitchedFunction("rft_lots_slow", "PERFORM pg_sleep(60);");
   mapping_path_ = MappingFile(
       *wms_,
       MappingWith(
@@ -2275,7 +2279,7 @@ TEST_P(SqlAdapterTest, FailureOnTheFirstConnectionStopsTheSecond) {
       "refusing_stock.yaml");
   auto h = Open();
   ASSERT_TRUE(h);
-  wms_->Exec("UPDATE rft_switch SET refuse = true");
+  SetSwitch(true);
   const rft_selection ready = Ready();
   RecordingSink refused;
   TestCall call;
@@ -2292,7 +2296,7 @@ TEST_P(SqlAdapterTest, FailureOnTheFirstConnectionStopsTheSecond) {
                         "pg_backend_pid()"),
             "0");
 
-  wms_->Exec("UPDATE rft_switch SET refuse = false");
+  SetSwitch(false);
   RecordingSink again;
   ASSERT_EQ(Load(*h, Ready(), again), RFT_OK);
   EXPECT_FALSE(again.stock.empty());
@@ -2367,12 +2371,8 @@ TEST_P(SqlAdapterTest, ReleaseCallLoadFailsCleanly) {
     GTEST_SKIP() << "the pipelined load is PostgreSQL's";
   }
   wms_->AddOrders(1, 3, "released");
-  wms_->Exec("CREATE TABLE rft_switch (refuse BOOLEAN NOT NULL)");
-  wms_->Exec("INSERT INTO rft_switch VALUES (false)");
-  wms_->Exec(
-      "CREATE FUNCTION rft_items_ok() RETURNS boolean LANGUAGE plpgsql AS $$ "
-      "BEGIN IF (SELECT refuse FROM rft_switch) THEN RAISE EXCEPTION 'items "
-      "are being renamed'; END IF; RETURN true; END $$");
+  SwitchedFunction("rft_items_ok",
+                   "RAISE EXCEPTION 'items are being renamed';");
   mapping_path_ = MappingFile(
       *wms_,
       MappingWith("  items:\n    table: wms_item\n",
@@ -2387,7 +2387,7 @@ TEST_P(SqlAdapterTest, ReleaseCallLoadFailsCleanly) {
   ASSERT_EQ(Load(*h, ByRefs(one), before), RFT_OK);  // prepared now
   ASSERT_FALSE(before.items.empty());
 
-  wms_->Exec("UPDATE rft_switch SET refuse = true");
+  SetSwitch(true);
   const rft_selection sel = ByRefs(one);
   RecordingSink refused;
   TestCall call;
@@ -2397,7 +2397,7 @@ TEST_P(SqlAdapterTest, ReleaseCallLoadFailsCleanly) {
       << call.message();
   EXPECT_TRUE(refused.orders.empty());
 
-  wms_->Exec("UPDATE rft_switch SET refuse = false");
+  SetSwitch(false);
   RecordingSink no_lines;
   no_lines.refuse_kind = RFT_REC_LINE;
   TestCall refusing;
