@@ -49,35 +49,87 @@ struct Recent {
 
 }  // namespace
 
+namespace {
+
+inline uint64_t Load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline uint32_t Load32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+}  // namespace
+
+// A string of up to kInline bytes is its own key: every byte is read at a
+// fixed place for its length (fixed-size loads only, which may overlap),
+// and the length is the low byte of key1; a longer one has its hash and a
+// length byte of 255.
+inline StringPool::Key StringPool::KeyOf(std::string_view s) {
+  const char* p = s.data();
+  const size_t n = s.size();
+  Key k;
+  if (n > kInline) {
+    k.hash = HashBytes(p, n);
+    k.key0 = k.hash;
+    k.key1 = 0xff;
+    return k;
+  }
+  if (n >= 8) {
+    // The last three bytes reach back to byte 8 at most.
+    k.key0 = Load64(p);
+    k.key1 = (Load32(p + n - 4) & 0xffffff00u) | static_cast<uint32_t>(n);
+  } else if (n >= 4) {
+    k.key0 = Load32(p) | (uint64_t{Load32(p + n - 4)} << 32);
+    k.key1 = static_cast<uint32_t>(n);
+  } else if (n > 0) {
+    const auto b = [&](size_t i) {
+      return uint64_t{static_cast<unsigned char>(p[i])};
+    };
+    k.key0 = b(0) | (b(n / 2) << 8) | (b(n - 1) << 16);
+    k.key1 = static_cast<uint32_t>(n);
+  } else {
+    k.key0 = 0;
+    k.key1 = 0;
+  }
+  k.hash = Mix64(k.key0 ^ Mix64(k.key1 ^ 0x2545f4914f6cdd1dULL));
+  return k;
+}
+
 uint32_t StringPool::Intern(const rft_str& s) {
   if (s.data == nullptr) return kNone;
   return Intern(std::string_view(s.data, s.len));
 }
 
 uint32_t StringPool::Intern(std::string_view s) {
-  const uint64_t h = HashBytes(s.data(), s.size());
-  const uint64_t tag = h & ~uint64_t{0xffffffff};
-  if (views_.size() * 2 >= slots_.size()) {
-    // Grow (load factor at most 1/2): re-place the slots by their hashes.
-    std::vector<uint64_t> grown(std::max<size_t>(slots_.size() * 2, 1024), 0);
+  const Key k = KeyOf(s);
+  if (indexed_ * 2 >= slots_.size()) {
+    // Grow (load factor at most 1/2): re-place the entries by their keys.
+    std::vector<Slot> grown(std::max<size_t>(slots_.size() * 2, 1024));
     const size_t mask = grown.size() - 1;
-    for (uint64_t slot : slots_) {
-      if (slot == 0) continue;
-      size_t i = static_cast<size_t>(slot >> 32) & mask;
-      while (grown[i] != 0) i = (i + 1) & mask;
+    for (const Slot& slot : slots_) {
+      if (slot.id1 == 0) continue;
+      size_t i = static_cast<size_t>(KeyOf(views_[slot.id1 - 1]).hash) & mask;
+      while (grown[i].id1 != 0) i = (i + 1) & mask;
       grown[i] = slot;
     }
     slots_.swap(grown);
   }
   const size_t mask = slots_.size() - 1;
-  size_t i = static_cast<size_t>(h >> 32) & mask;
-  for (; slots_[i] != 0; i = (i + 1) & mask) {
-    if ((slots_[i] & ~uint64_t{0xffffffff}) != tag) continue;
-    const uint32_t id = static_cast<uint32_t>(slots_[i]) - 1;
-    if (views_[id] == s) return id;
+  const bool inline_key = s.size() <= kInline;
+  size_t i = static_cast<size_t>(k.hash) & mask;
+  for (; slots_[i].id1 != 0; i = (i + 1) & mask) {
+    const Slot& slot = slots_[i];
+    if (slot.key0 != k.key0 || slot.key1 != k.key1) continue;
+    const uint32_t id = slot.id1 - 1;
+    if (inline_key || views_[id] == s) return id;
   }
   const uint32_t id = Store(s);
-  slots_[i] = tag | (uint64_t{id} + 1);
+  slots_[i] = Slot{k.key0, k.key1, id + 1};
+  ++indexed_;
   return id;
 }
 
@@ -104,21 +156,22 @@ uint32_t StringPool::Store(std::string_view s) {
 
 void StringPool::PrefetchIntern(const rft_str& s) const {
   if (s.data == nullptr || slots_.empty()) return;
-  const uint64_t h = HashBytes(s.data, s.len);
+  const Key k = KeyOf(std::string_view(s.data, s.len));
   __builtin_prefetch(
-      &slots_[static_cast<size_t>(h >> 32) & (slots_.size() - 1)]);
+      &slots_[static_cast<size_t>(k.hash) & (slots_.size() - 1)]);
 }
 
 uint32_t StringPool::Find(std::string_view s) const {
   if (slots_.empty()) return kNone;
-  const uint64_t h = HashBytes(s.data(), s.size());
-  const uint64_t tag = h & ~uint64_t{0xffffffff};
+  const Key k = KeyOf(s);
   const size_t mask = slots_.size() - 1;
-  for (size_t i = static_cast<size_t>(h >> 32) & mask; slots_[i] != 0;
+  const bool inline_key = s.size() <= kInline;
+  for (size_t i = static_cast<size_t>(k.hash) & mask; slots_[i].id1 != 0;
        i = (i + 1) & mask) {
-    if ((slots_[i] & ~uint64_t{0xffffffff}) != tag) continue;
-    const uint32_t id = static_cast<uint32_t>(slots_[i]) - 1;
-    if (views_[id] == s) return id;
+    const Slot& slot = slots_[i];
+    if (slot.key0 != k.key0 || slot.key1 != k.key1) continue;
+    const uint32_t id = slot.id1 - 1;
+    if (inline_key || views_[id] == s) return id;
   }
   return kNone;
 }
@@ -313,12 +366,71 @@ class KeySet {
   size_t size_ = 0;
 };
 
+// Indexes of records by a small key, open addressing (no allocation per
+// key, one cache line per lookup).
+template <class Key, class Hash>
+class IndexMap {
+ public:
+  void reserve(size_t n) {
+    if (n * 2 > entries_.size())
+      Rehash(std::bit_ceil(std::max<size_t>(n * 2, 1024)));
+  }
+  // The index of `key`, inserting `index` when it has none; and whether it
+  // was inserted.
+  std::pair<uint32_t, bool> emplace(const Key& key, uint32_t index) {
+    if ((size_ + 1) * 2 > entries_.size()) {
+      Rehash(std::max<size_t>(entries_.size() * 2, 1024));
+    }
+    const size_t mask = entries_.size() - 1;
+    size_t i = Hash()(key) & mask;
+    for (; entries_[i].index1 != 0; i = (i + 1) & mask) {
+      if (entries_[i].key == key) return {entries_[i].index1 - 1, false};
+    }
+    entries_[i] = Entry{key, index + 1};
+    ++size_;
+    return {index, true};
+  }
+  // kNone when `key` has no index.
+  uint32_t find(const Key& key) const {
+    if (entries_.empty()) return kNone;
+    const size_t mask = entries_.size() - 1;
+    for (size_t i = Hash()(key) & mask; entries_[i].index1 != 0;
+         i = (i + 1) & mask) {
+      if (entries_[i].key == key) return entries_[i].index1 - 1;
+    }
+    return kNone;
+  }
+
+ private:
+  struct Entry {
+    Key key{};
+    uint32_t index1 = 0;  // index + 1; 0 = empty
+  };
+  void Rehash(size_t size) {
+    std::vector<Entry> old = std::move(entries_);
+    entries_.assign(size, Entry{});
+    const size_t mask = size - 1;
+    for (const Entry& e : old) {
+      if (e.index1 == 0) continue;
+      size_t i = Hash()(e.key) & mask;
+      while (entries_[i].index1 != 0) i = (i + 1) & mask;
+      entries_[i] = e;
+    }
+  }
+  std::vector<Entry> entries_;
+  size_t size_ = 0;
+};
+
+struct U64Hash {
+  size_t operator()(uint64_t k) const { return Mix64(k); }
+};
+
 }  // namespace
 
 struct WaveBuilderState {
   IdIndex orders, items, units, locations, customers, carriers;
   KeySet lines, item_units, lots;
-  std::unordered_map<SlotKey, uint32_t, SlotKeyHash> slots;
+  IndexMap<SlotKey, SlotKeyHash> slots;
   uint32_t stock_records = 0;
 };
 
@@ -557,7 +669,7 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
         DecimalToNano(r.on_hand, &on_hand);
         DecimalToNano(r.reserved_qty, &reserved);
         if (reserved < 0) reserved = 0;
-        auto [it, fresh] =
+        auto [at, fresh] =
             st.slots.emplace(key, static_cast<uint32_t>(w.slots.size()));
         if (fresh) {
           Slot s{};
@@ -568,7 +680,7 @@ rft_status WaveBuilder::Put(int32_t kind, const void* records, size_t count,
           s.first_record = st.stock_records;
           w.slots.push_back(s);
         }
-        Slot& s = w.slots[it->second];
+        Slot& s = w.slots[at];
         s.on_hand += on_hand;
         s.reserved += reserved;
         if (ToTime(r.in_date).present() &&
@@ -942,7 +1054,7 @@ Wave WaveBuilder::Finish() {
     if (la != lb) return la < lb;
     return sp.Get(a.lot) < sp.Get(b.lot);
   });
-  std::unordered_map<SlotKey, uint32_t, SlotKeyHash> slot_by_key;
+  IndexMap<SlotKey, SlotKeyHash> slot_by_key;
   slot_by_key.reserve(w.slots.size());
   for (uint32_t i = 0; i < w.slots.size();) {
     uint32_t item = w.slots[i].item;
@@ -958,7 +1070,7 @@ Wave WaveBuilder::Finish() {
   }
 
   // Reservations: attach to their line and slot.
-  std::unordered_map<uint64_t, uint32_t> line_by_key;
+  IndexMap<uint64_t, U64Hash> line_by_key;
   line_by_key.reserve(w.lines.size());
   for (uint32_t i = 0; i < w.lines.size(); ++i) {
     line_by_key.emplace(PairKey(w.line_info[i].order_ref,
@@ -968,16 +1080,15 @@ Wave WaveBuilder::Finish() {
   std::vector<std::pair<uint32_t, ReservationRec>> res;
   size_t orphan_res = 0;
   for (auto r : w.reservations) {
-    auto it = line_by_key.find(
+    const uint32_t line = line_by_key.find(
         PairKey(r.order_ref, static_cast<uint32_t>(r.line_no)));
-    if (it == line_by_key.end()) {
+    if (line == kNone) {
       ++orphan_res;
       continue;
     }
-    r.sku = w.lines[it->second].sku;
-    auto s = slot_by_key.find(SlotKey{r.sku, r.location, r.lot});
-    r.slot = s == slot_by_key.end() ? kNone : s->second;
-    res.emplace_back(it->second, r);
+    r.sku = w.lines[line].sku;
+    r.slot = slot_by_key.find(SlotKey{r.sku, r.location, r.lot});
+    res.emplace_back(line, r);
   }
   if (orphan_res > 0) {
     w.notes.push_back(fmt::format(

@@ -49,17 +49,32 @@ class StringPool {
   }
 
  private:
+  // An entry of the index: a string of up to kInline bytes is its own key
+  // (finding it reads the entry's cache line and nothing else); a longer
+  // one is keyed by its 64-bit hash and confirmed against its characters.
+  struct Slot {
+    uint64_t key0 = 0;
+    uint32_t key1 = 0;
+    uint32_t id1 = 0;  // id + 1; 0 = empty
+  };
+  static_assert(sizeof(Slot) == 16);
+  static constexpr size_t kInline = 11;
+  struct Key {
+    uint64_t key0;
+    uint32_t key1;
+    uint64_t hash;  // where the entry's probe starts
+  };
+  static Key KeyOf(std::string_view s);
   uint32_t Store(std::string_view s);
 
   // Characters in chunks that never move (the views point into them), no
-  // allocation per string; an open-addressing index of ids by hash.
+  // allocation per string; an open-addressing index of ids.
   std::vector<std::unique_ptr<char[]>> chunks_;
   char* free_ = nullptr;
   size_t left_ = 0;
   std::vector<std::string_view> views_;  // by id, for constant-time Get
-  // (hash's high 32 bits << 32) | (id + 1); 0 = empty. The hash in the
-  // slot spares a look at the string for every other one probed.
-  std::vector<uint64_t> slots_;
+  std::vector<Slot> slots_;
+  size_t indexed_ = 0;  // entries in slots_ (Add()ed strings are not)
 };
 
 struct TimeValue {

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "plugin/engine/wave_data.h"
@@ -10,6 +12,56 @@
 
 namespace rftgate::testing {
 namespace {
+
+// Strings of up to 11 bytes are their own key in the pool's index: every
+// byte of them must count, zeros and the bytes that two reads share too.
+TEST(StringPool, EqualStringsShareAnIdAndNoOthersDo) {
+  StringPool pool;
+  std::vector<std::string> strings;
+  uint64_t x = 12345;
+  auto next = [&] {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return x >> 33;
+  };
+  for (size_t len = 0; len <= 20; ++len) {
+    // Each length: strings that differ from a base in one byte only, at
+    // each position, by a byte that may be zero.
+    std::string base(len, 'a');
+    for (auto& c : base) c = static_cast<char>('a' + next() % 3);
+    strings.push_back(base);
+    for (size_t at = 0; at < len; ++at) {
+      for (char c : {'\0', '\x01', '\xff', 'z'}) {
+        std::string s = base;
+        if (s[at] == c) continue;
+        s[at] = c;
+        strings.push_back(s);
+      }
+    }
+  }
+  // A string and the same with a zero byte appended are not equal.
+  strings.push_back(std::string("ab"));
+  strings.push_back(std::string("ab\0", 3));
+  // Enough strings that the index grows several times.
+  for (int i = 0; i < 5000; ++i) strings.push_back("S-" + std::to_string(i));
+  std::sort(strings.begin(), strings.end());
+  strings.erase(std::unique(strings.begin(), strings.end()), strings.end());
+
+  std::vector<uint32_t> ids;
+  for (const auto& s : strings) ids.push_back(pool.Intern(s));
+  ASSERT_EQ(pool.size(), strings.size());
+  for (size_t i = 0; i < strings.size(); ++i) {
+    EXPECT_EQ(ids[i], i) << "'" << strings[i] << "' was taken for another";
+    EXPECT_EQ(pool.Get(ids[i]), strings[i]);
+    EXPECT_EQ(pool.Intern(strings[i]), ids[i]);
+    EXPECT_EQ(pool.Find(strings[i]), ids[i]);
+  }
+  EXPECT_EQ(pool.Find("never interned"), kNone);
+  EXPECT_EQ(pool.Find(std::string("S-1\0", 4)), kNone);
+  // Add()ed strings keep ids of their own and stay out of the index.
+  const uint32_t added = pool.Add(rft_str{"S-1", 3});
+  EXPECT_NE(added, pool.Find("S-1"));
+  EXPECT_EQ(pool.Get(added), "S-1");
+}
 
 TEST(WaveBuilder, RejectsUnknownKindAndSmallStructs) {
   WaveBuilder b;
