@@ -276,6 +276,28 @@ void RecordStore::MigrateFrom(Database& db,
                       Q(tables_.check_runs) + " (order_ref)");
       }
     }
+    if (step == 2 && pg) {
+      // The check-run table grows by one row per order checked, and each
+      // of its indexes costs every release call an index entry per order:
+      // its id (a number in the order rows were written, which nothing
+      // looks up) loses its primary-key index. (run_id, order_ref) stays
+      // unique, order_ref keeps its index. Dropping the constraint only
+      // changes the catalog, whatever the table's size. The constraint is
+      // dropped only when it is still the one step 1 made.
+      std::string literal;
+      for (char c : Q(tables_.check_runs)) {
+        literal += c;
+        if (c == '\'') literal += c;
+      }
+      ddl.push_back(
+          "DO $rftgate$ DECLARE pk name; BEGIN SELECT conname INTO pk FROM "
+          "pg_constraint WHERE conrelid = to_regclass('" +
+          literal +
+          "') AND contype = 'p' AND pg_get_constraintdef(oid) = 'PRIMARY "
+          "KEY (id)'; IF pk IS NOT NULL THEN EXECUTE format('ALTER TABLE "
+          "%s DROP CONSTRAINT %I', '" +
+          literal + "', pk); END IF; END $rftgate$");
+    }
     for (const auto& statement : ddl) db.Exec(statement);
   }
   std::string now = FormatTimestampUtc(NowUnixUs());

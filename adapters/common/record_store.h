@@ -84,7 +84,9 @@ struct WriteSummary {
 class RecordStore {
  public:
   // The schema version this code writes; older tables are migrated to it.
-  static constexpr int kSchemaVersion = 1;
+  // 2: on PostgreSQL the check-run table's key is (run_id, order_ref), its
+  // id column no longer has an index of its own.
+  static constexpr int kSchemaVersion = 2;
 
   // Validates the table names (throws adapter::Error RFT_ERR_CONFIG).
   RecordStore(Dialect dialect, RecordTables tables);

@@ -564,12 +564,12 @@ TEST_P(SqlAdapterTest, DescribeReportsBackendOrdersAndSchemaVersion) {
   std::string msg;
   ASSERT_EQ(FirstRun().Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
   kv = describe();
-  EXPECT_EQ(kv["rftgate schema version"], "1");
+  EXPECT_EQ(kv["rftgate schema version"], "2");
   EXPECT_EQ(kv["rftgate records written"],
             "1 runs, 3 check-run rows, 3 findings");
   EXPECT_EQ(wms_->Value("SELECT " + wms_->T("version") +
                         " FROM rftgate_schema WHERE component = 'records'"),
-            "1");
+            "2");
 }
 
 TEST_P(SqlAdapterTest, RefusesANewerSchemaVersion) {
@@ -585,6 +585,51 @@ TEST_P(SqlAdapterTest, RefusesANewerSchemaVersion) {
   EXPECT_EQ(run.Write(Library().api(), h->get(), &msg), RFT_ERR_DATABASE);
   EXPECT_NE(msg.find("schema version 99"), std::string::npos) << msg;
   EXPECT_EQ(Snapshot(), before);
+}
+
+// Schema 1 had a primary key on the check-run table's id on every backend;
+// schema 2 drops it on PostgreSQL (one index entry less per order checked),
+// in the first write after the upgrade, and keeps every row.
+TEST_P(SqlAdapterTest, MigratesSchemaOneToTwo) {
+  wms_->AddOrders(1, 3, "released");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  std::string msg;
+  ASSERT_EQ(FirstRun().Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  const bool pg = wms_->dialect() == Dialect::kPostgres;
+  const std::string pk_count =
+      "SELECT COUNT(*) FROM pg_constraint WHERE conrelid = "
+      "'rftgate_check_run'::regclass AND contype = 'p'";
+  if (pg) {
+    EXPECT_EQ(wms_->Value(pk_count), "0");
+    // The tables as schema 1 left them.
+    wms_->Exec("ALTER TABLE rftgate_check_run ADD PRIMARY KEY (id)");
+    EXPECT_EQ(wms_->Value(pk_count), "1");
+  }
+  wms_->Exec("UPDATE rftgate_schema SET version = 1");
+  SyntheticRun run = FirstRun();
+  run.run_id = "after-upgrade";
+  ASSERT_EQ(run.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("version") +
+                        " FROM rftgate_schema WHERE component = 'records'"),
+            "2");
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run"), "6");
+  EXPECT_EQ(wms_->Value("SELECT COUNT(DISTINCT id) FROM rftgate_check_run"),
+            "6");
+  if (pg) {
+    EXPECT_EQ(wms_->Value(pk_count), "0");
+    // (run_id, order_ref) is still unique, order_ref still has its index.
+    EXPECT_THROW(wms_->Exec("INSERT INTO rftgate_check_run (run_id, order_ref, "
+                            "verdict, decided_by, blocking_findings, "
+                            "warning_findings, duration_us, checked_at) SELECT "
+                            "run_id, order_ref, verdict, decided_by, 0, 0, 0, "
+                            "checked_at FROM rftgate_check_run LIMIT 1"),
+                 std::exception);
+    EXPECT_EQ(
+        wms_->Value("SELECT COUNT(*) FROM pg_indexes WHERE tablename = "
+                    "'rftgate_check_run' AND indexdef LIKE '%(order_ref)'"),
+        "1");
+  }
 }
 
 // Counts the statements the database runs for a load, on the database's
