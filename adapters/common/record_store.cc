@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <condition_variable>
 #include <cstddef>
 #include <cstring>
 #include <functional>
+#include <mutex>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <thread>
@@ -670,6 +673,9 @@ void RecordStore::PartIn(Database& db, const Rows& rows,
     if (deferred != nullptr) {
       BuildPostgres(rows,
                     [&](PgChunk&& c) { deferred->push_back(std::move(c)); });
+    } else if (rows.rows.size() > kPgChunkRows ||
+               rows.findings.size() > kPgChunkFindings) {
+      BuildAheadPostgres(db, rows, call, log);
     } else {
       BuildPostgres(
           rows, [&](PgChunk&& c) { RunPostgres(db, std::move(c), call, log); });
@@ -1047,6 +1053,76 @@ void RecordStore::BuildPostgres(const Rows& p,
             std::to_string(p.findings.size()) + " findings written";
     emit(std::move(c));
   }
+}
+
+// Several statements: the next one is built on a thread of its own while
+// the server runs this one (building a chunk of 5,000 orders takes the
+// client about a tenth of the time the server takes to write it). One
+// chunk at most waits built, so memory holds two chunks' arrays at most.
+// BuildPostgres then writes only wave_.run_row_planned, which nothing on
+// this thread reads meanwhile. Without a thread, one after the other.
+void RecordStore::BuildAheadPostgres(Database& db, const Rows& rows,
+                                     const adapter::Call& call,
+                                     const adapter::Logger& log) {
+  struct Queue {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<PgChunk> ready;
+    bool done = false, stop = false;
+    std::exception_ptr error;
+  } q;
+  auto build = [&] {
+    try {
+      BuildPostgres(rows, [&](PgChunk&& c) {
+        std::unique_lock lock(q.mu);
+        q.cv.wait(lock, [&] { return !q.ready || q.stop; });
+        if (q.stop) throw std::runtime_error("stopped");
+        q.ready = std::move(c);
+        q.cv.notify_all();
+      });
+    } catch (...) {
+      std::lock_guard lock(q.mu);
+      if (!q.stop) q.error = std::current_exception();
+    }
+    std::lock_guard lock(q.mu);
+    q.done = true;
+    q.cv.notify_all();
+  };
+  std::thread builder;
+  try {
+    builder = std::thread(build);
+  } catch (const std::system_error&) {
+    BuildPostgres(
+        rows, [&](PgChunk&& c) { RunPostgres(db, std::move(c), call, log); });
+    return;
+  }
+  // Stops the builder and waits for it, however this function ends.
+  struct Join {
+    Queue& q;
+    std::thread& t;
+    ~Join() {
+      {
+        std::lock_guard lock(q.mu);
+        q.stop = true;
+      }
+      q.cv.notify_all();
+      t.join();
+    }
+  } join{q, builder};
+  for (;;) {
+    std::optional<PgChunk> next;
+    {
+      std::unique_lock lock(q.mu);
+      q.cv.wait(lock, [&] { return q.ready || q.done; });
+      if (!q.ready) break;
+      next = std::move(q.ready);
+      q.ready.reset();
+      q.cv.notify_all();
+    }
+    RunPostgres(db, std::move(*next), call, log);
+    if (wave_.already_written) return;
+  }
+  if (q.error) std::rethrow_exception(q.error);
 }
 
 // Runs one statement of BuildPostgres now, unless the run was found

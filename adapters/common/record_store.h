@@ -287,6 +287,9 @@ class RecordStore {
   // Builds the statements of a part's rows, one chunk at a time, each
   // handed to `emit` before the next is built.
   void BuildPostgres(const Rows& p, const std::function<void(PgChunk&&)>& emit);
+  void BuildAheadPostgres(Database& db, const Rows& rows,
+                          const adapter::Call& call,
+                          const adapter::Logger& log);
   void RunPostgres(Database& db, PgChunk&& chunk, const adapter::Call& call,
                    const adapter::Logger& log);
   // `stop`, when set, ends it before the next statement (cancelled).

@@ -537,6 +537,45 @@ TEST_P(SqlAdapterTest, WritesLargeRunsInChunks) {
   EXPECT_EQ(wms_->Value("SELECT MAX(times_seen) FROM rft_errors"), "2");
 }
 
+// PostgreSQL builds the next statement of a large run while the server
+// runs this one: a statement that fails in the middle of the run leaves
+// nothing written, stops the statement built ahead, and the run can be
+// written again.
+TEST_P(SqlAdapterTest, LargeRunFailingHalfWayWritesNothing) {
+  if (wms_->dialect() != Dialect::kPostgres) {
+    GTEST_SKIP() << "statements built ahead: PostgreSQL only";
+  }
+  wms_->AddOrders(1, 16000, "released");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  std::string msg;
+  ASSERT_EQ(FirstRun().Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  // Orders in ref order, 5,000 a statement: O1899 is in the second of
+  // four, when the third waits built and the fourth is being built.
+  BeforeCheckRunInsert("rft_refuse_one",
+                       "IF NEW.order_ref = 'O1899' THEN RAISE EXCEPTION "
+                       "'order O1899 refused'; END IF;");
+  SyntheticRun run;
+  run.run_id = "big";
+  for (int i = 1; i <= 16000; ++i) {
+    const std::string ref = "O" + std::to_string(i);
+    run.rows.push_back({ref, i % 3 == 0 ? RFT_VERDICT_HOLD : RFT_VERDICT_PASS});
+    if (i % 3 == 0) run.findings.push_back({ref, 1, "stock.short"});
+  }
+  const auto before = Snapshot();
+  EXPECT_EQ(run.Write(Library().api(), h->get(), &msg), RFT_ERR_DATABASE);
+  EXPECT_NE(msg.find("order O1899 refused"), std::string::npos) << msg;
+  EXPECT_EQ(Snapshot(), before);
+  wms_->Exec("DROP TRIGGER rft_refuse_one ON rftgate_check_run");
+  ASSERT_EQ(run.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run WHERE "
+                        "run_id = 'big'"),
+            "16000");
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rft_errors WHERE "
+                        "last_seen_run = 'big'"),
+            "5333");
+}
+
 TEST_P(SqlAdapterTest, DescribeReportsBackendOrdersAndSchemaVersion) {
   wms_->AddOrders(1, 7, "released");
   wms_->AddOrders(10, 2, "ready");
