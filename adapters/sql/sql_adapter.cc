@@ -9,7 +9,6 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-#include <unordered_set>
 #include <vector>
 
 namespace rftgate::sql_adapter {
@@ -260,7 +259,7 @@ class SqlAdapter::Loader {
           std::string list;
           for (const auto& r : values) {
             if (!list.empty()) list += ", ";
-            list += b.Bind(Text(r));
+            list += b.Bind(Text(std::string(r)));
           }
           return list.empty() ? "SELECT NULL FROM DUAL WHERE 1 = 0" : list;
         }
@@ -372,7 +371,7 @@ class SqlAdapter::Loader {
   }
   // `column` IN `values`, bound, on every backend.
   std::string InValues(SqlBuilder& b, const std::string& column,
-                       const std::unordered_set<std::string>& values) const {
+                       const adapters::StringSet& values) const {
     if (values.empty()) return "1 = 0";
     if (d_ == Dialect::kPostgres) return AnyOf(b, column, values);
     nlohmann::json array(values);
@@ -384,15 +383,13 @@ class SqlAdapter::Loader {
            ")";
   }
   // Adds `s` to *set unless absent.
-  static void Remember(std::unordered_set<std::string>* set, const rft_str& s) {
-    if (s.data != nullptr) set->emplace(s.data, s.len);
+  static void Remember(adapters::StringSet* set, const rft_str& s) {
+    if (s.data != nullptr) set->insert(std::string_view(s.data, s.len));
   }
   // Leaves out of *set what the open wave's earlier pages put (`known`).
-  static void LeaveOut(std::unordered_set<std::string>* set,
-                       const std::unordered_set<std::string>& known) {
-    for (auto it = set->begin(); it != set->end();) {
-      it = known.count(*it) ? set->erase(it) : std::next(it);
-    }
+  static void LeaveOut(adapters::StringSet* set,
+                       const adapters::StringSet& known) {
+    set->erase_if([&](std::string_view v) { return known.contains(v); });
   }
   template <typename Values>
   static std::string AnyOf(SqlBuilder& b, const std::string& column,
@@ -678,11 +675,11 @@ class SqlAdapter::Loader {
   // left out (RFT_CAP_KNOWN_LEFT_OUT); the queries filter by the SKUs,
   // locations and customers this page names and no earlier one did.
   const bool left_out_;
-  std::unordered_set<std::string> page_customers_;
+  adapters::StringSet page_customers_;
   // Orders by ref on PostgreSQL: once the orders are loaded, the later
   // queries find them by their keys, bound as one array, instead of looking
   // the refs up again in each (see InKeys).
-  std::unordered_set<std::string> order_keys_;
+  adapters::StringSet order_keys_;
   bool keys_loaded_ = false;
   // A few orders by ref on PostgreSQL: every query of the load is one
   // statement (RunFolded).
@@ -702,8 +699,8 @@ class SqlAdapter::Loader {
   // open wave; see SkuFilter and LoadLocations).
   bool lines_loaded_ = false;
   bool stock_loaded_ = false;
-  std::unordered_set<std::string> wave_skus_;
-  std::unordered_set<std::string> wave_locations_;
+  adapters::StringSet wave_skus_;
+  adapters::StringSet wave_locations_;
   std::string range_from_;
   std::string range_to_excl_;
   std::string history_since_;
@@ -1305,9 +1302,9 @@ void SqlAdapter::Loader::Run() {
     if (left_out_) {
       // What this page put; later pages leave it out.
       PutInWave& put = a_.put_in_wave_;
-      put.skus.insert(wave_skus_.begin(), wave_skus_.end());
-      put.locations.insert(wave_locations_.begin(), wave_locations_.end());
-      put.customers.insert(page_customers_.begin(), page_customers_.end());
+      put.skus.insert_all(wave_skus_);
+      put.locations.insert_all(wave_locations_);
+      put.customers.insert_all(page_customers_);
       put.units = put.units || (m_.units.present && Wanted(RFT_CAP_UNITS));
       put.carriers = put.carriers ||
                      (m_.carrier_services.present && Wanted(RFT_CAP_CARRIERS));

@@ -23,10 +23,10 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "adapters/common/database.h"
 #include "adapters/common/record_store.h"
+#include "adapters/common/string_set.h"
 #include "adapters/sql/mapping.h"
 #include "rftgate/adapter.hpp"
 
@@ -88,7 +88,7 @@ class SqlAdapter {
   // The reference records the loads of the open wave put so far: later
   // pages leave them out (RFT_CAP_KNOWN_LEFT_OUT). Reset by WriteBegin.
   struct PutInWave {
-    std::unordered_set<std::string> skus, locations, customers;
+    adapters::StringSet skus, locations, customers;
     bool units = false, carriers = false;
   };
 

@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
+#include "adapters/common/string_set.h"
 #include "rftgate/adapter.hpp"
 #include "tests/support/adapter_harness.h"
 
@@ -124,6 +128,42 @@ TEST(RewritePlaceholdersTest, OnlyPlaceholdersOutsideQuotes) {
   EXPECT_EQ(RewritePlaceholders("SELECT :pa, :p, x::text FROM t :p3",
                                 [](size_t) { return std::string("?"); }),
             "SELECT :pa, :p, x::text FROM t ?");
+}
+
+TEST(StringSetTest, KeepsEachStringOnceInTheOrderFirstAdded) {
+  StringSet set;
+  EXPECT_TRUE(set.empty());
+  EXPECT_FALSE(set.contains("A"));
+  std::vector<std::string> added;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 3000; ++i) {
+      const std::string s = "SKU-" + std::to_string(i);
+      EXPECT_EQ(set.insert(s), round == 0) << s;
+      if (round == 0) added.push_back(s);
+    }
+  }
+  EXPECT_TRUE(set.insert(""));
+  EXPECT_FALSE(set.insert(""));
+  added.push_back("");
+  EXPECT_TRUE(set.insert(std::string("A\0B", 3)));
+  EXPECT_FALSE(set.contains("A"));
+  added.push_back(std::string("A\0B", 3));
+  ASSERT_EQ(set.size(), added.size());
+  EXPECT_TRUE(std::equal(set.begin(), set.end(), added.begin()));
+  EXPECT_TRUE(set.contains("SKU-2999"));
+  EXPECT_EQ(set.count("SKU-3000"), 0u);
+
+  StringSet odd;
+  for (int i = 1; i < 3000; i += 2) odd.insert("SKU-" + std::to_string(i));
+  set.erase_if([&](std::string_view s) { return odd.contains(s); });
+  EXPECT_EQ(set.size(), added.size() - odd.size());
+  EXPECT_FALSE(set.contains("SKU-1"));
+  EXPECT_TRUE(set.contains("SKU-2"));
+  EXPECT_EQ(*set.begin(), "SKU-0");
+  StringSet all;
+  all.insert_all(set);
+  all.insert_all(odd);
+  EXPECT_EQ(all.size(), added.size());
 }
 
 }  // namespace
