@@ -8,6 +8,7 @@
 #include <sys/random.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <exception>
 #include <optional>
@@ -61,6 +62,12 @@ struct LoadState {
   // Set for a page of a paged wave.
   std::shared_ptr<PagedWave> paged;
   PageCatalogue::Names names;  // what the page names
+  // A wave loaded whole on the chance that it fits in one page: more
+  // orders than `order_limit` stop the load (over_limit), and the wave is
+  // listed and checked in pages instead. 0 = no limit.
+  uint64_t order_limit = 0;
+  uint64_t orders = 0;
+  std::atomic<bool> over_limit{false};
 
   // A page's order history is that of the orders outside the whole wave,
   // not only outside the page: the lines of the wave's own orders go.
@@ -100,6 +107,17 @@ struct LoadState {
         CopyMessage("cancelled: the call's deadline passed", self->call->error,
                     self->call->error_cap);
         return RFT_ERR_CANCELLED;
+      }
+      if (kind == RFT_REC_ORDER && self->order_limit > 0) {
+        self->orders += count;
+        if (self->orders > self->order_limit) {
+          self->over_limit = true;
+          if (self->call != nullptr) {
+            CopyMessage("more orders than one page (wave.page_orders)",
+                        self->call->error, self->call->error_cap);
+          }
+          return RFT_ERR_CANCELLED;
+        }
       }
       std::string error;
       rft_status st = self->paged && kind == RFT_REC_HISTORY_LINE && count > 0
@@ -353,9 +371,14 @@ Status Gate::Open(const GateOptions& options, std::unique_ptr<Gate>* out) {
 }
 
 Status Gate::CallAdapter(const char* what, int64_t timeout_ms,
-                         std::function<rft_status(rft_call*)> body) {
+                         std::function<rft_status(rft_call*)> body,
+                         const std::atomic<bool>* ours) {
   Status s = RunTimed(what, timeout_ms, std::move(body), abandoned_, &worker_);
-  if (!s.ok() && IsConnectionProblem(s.code())) adapter_.reset();
+  const bool stopped_by_us =
+      s.code() == RFT_ERR_CANCELLED && ours != nullptr && ours->load();
+  if (!s.ok() && IsConnectionProblem(s.code()) && !stopped_by_us) {
+    adapter_.reset();
+  }
   return s;
 }
 
@@ -422,10 +445,12 @@ Status Gate::EnsureConnected() {
 }
 
 Status Gate::LoadWave(const rft_selection& selection, Wave* wave,
-                      bool keys_only, std::shared_ptr<PagedWave> paged) {
+                      bool keys_only, std::shared_ptr<PagedWave> paged,
+                      uint64_t order_limit, bool* over_limit) {
   auto state = std::make_shared<LoadState>();
   if (paged) paged->catalogue.BeginPage();
   state->paged = std::move(paged);
+  state->order_limit = order_limit;
   auto adapter = adapter_;
   // Own copies of the refs: the worker may outlive the caller's memory.
   auto refs = std::make_shared<std::vector<std::string>>();
@@ -453,8 +478,15 @@ Status Gate::LoadWave(const rft_selection& selection, Wave* wave,
         return keys_only
                    ? adapter->api().list(adapter->get(), &sel, &sink, call)
                    : adapter->api().load(adapter->get(), &sel, &sink, call);
-      });
+      },
+      &state->over_limit);
   if (!s.ok()) {
+    // The worker may still run after a timeout: over_limit is read only
+    // from a load that returned.
+    if (over_limit != nullptr && s.code() == RFT_ERR_CANCELLED &&
+        state->over_limit) {
+      *over_limit = true;
+    }
     return Status(
         s.code(),
         Masked(fmt::format("{} the wave failed: {}",
@@ -561,9 +593,10 @@ bool Gate::UsePages(const rft_selection& selection) const {
 }
 
 Status Gate::CheckWhole(const Request& request, const rft_selection& sel,
-                        int64_t started_us, RunResult* result) {
+                        int64_t started_us, RunResult* result,
+                        uint64_t order_limit, bool* over_limit) {
   Wave wave;
-  Status loaded = LoadWave(sel, &wave);
+  Status loaded = LoadWave(sel, &wave, false, nullptr, order_limit, over_limit);
   if (!loaded.ok()) return loaded;
   if (request.progress) request.progress(0, wave.order_count());
   RunContext ctx;
@@ -819,16 +852,34 @@ Status Gate::Check(const Request& request, std::unique_ptr<RunResult>* out) {
   Status loaded = EnsureConnected();
   if (loaded.ok()) {
     RefList refs;
-    if (!UsePages(sel)) {
-      loaded = CheckWhole(request, sel, started_us, result.get());
-    } else if (loaded = ListWave(sel, &refs);
-               loaded.ok() && refs.size() > config_.page_orders) {
-      paged_write = Status::Ok();
-      loaded = CheckInPages(request, std::move(refs), started_us, result.get(),
-                            &*paged_write, stream ? &*stream : nullptr);
-    } else if (loaded.ok() && !refs.empty()) {
-      // One page: the wave is loaded as selected, and written whole.
-      loaded = CheckWhole(request, sel, started_us, result.get());
+    // The orders ready fit in one page in most waves: they are loaded and
+    // checked whole, without listing them first. More stop that load at
+    // the first order beyond the page, and the wave is listed instead.
+    bool over_page = false;
+    const bool paged = UsePages(sel);
+    const bool try_whole = paged && sel.mode == RFT_SELECT_READY;
+    if (!paged || try_whole) {
+      loaded = CheckWhole(request, sel, started_us, result.get(),
+                          try_whole ? config_.page_orders : 0, &over_page);
+      if (over_page) {
+        logger_->debug(
+            "run {}: more than {} orders ready: listed and checked "
+            "in pages",
+            result->run_id, config_.page_orders);
+      }
+    }
+    if (paged && (!try_whole || over_page)) {
+      loaded = ListWave(sel, &refs);
+      if (loaded.ok() && refs.size() > config_.page_orders) {
+        paged_write = Status::Ok();
+        loaded =
+            CheckInPages(request, std::move(refs), started_us, result.get(),
+                         &*paged_write, stream ? &*stream : nullptr);
+      } else if (loaded.ok() && !refs.empty()) {
+        // One page after all: the wave is loaded as selected, and written
+        // whole.
+        loaded = CheckWhole(request, sel, started_us, result.get());
+      }
     }
   }
   if (!loaded.ok() && stream && stream->pages > 0) {

@@ -4,6 +4,7 @@
 #ifndef RFTGATE_PLUGIN_CORE_GATE_H_
 #define RFTGATE_PLUGIN_CORE_GATE_H_
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -103,23 +104,30 @@ class Gate {
   // Runs `body` on the open handle under the deadline `timeout_ms`. On a
   // lost connection or a call given up at its deadline (which may still be
   // inside the handle: a handle is never used by two threads at once) the
-  // handle is dropped, and the next call reconnects.
+  // handle is dropped, and the next call reconnects; unless `ours` is set
+  // once the call returned cancelled (the plugin's own sink stopped it:
+  // the handle is fine).
   Status CallAdapter(const char* what, int64_t timeout_ms,
-                     std::function<rft_status(rft_call*)> body);
+                     std::function<rft_status(rft_call*)> body,
+                     const std::atomic<bool>* ours = nullptr);
   // Loads the orders of `selection` into *wave: everything needed to judge
   // them (`load`), or only their keys (`list`, for a wave in pages).
   // A page of a paged wave passes `paged`: the reference records of earlier
   // pages that the page's load leaves out come from there, and its order
   // history leaves out the wave's own orders.
+  // With `order_limit`, a selection of more orders stops the load, and
+  // *over_limit is set.
   Status LoadWave(const rft_selection& selection, Wave* wave,
                   bool keys_only = false,
-                  std::shared_ptr<PagedWave> paged = nullptr);
+                  std::shared_ptr<PagedWave> paged = nullptr,
+                  uint64_t order_limit = 0, bool* over_limit = nullptr);
   // Whether a wave of this selection is checked and written in pages.
   bool UsePages(const rft_selection& selection) const;
   // Loads the orders of `selection` and checks them, the wave whole, into
   // *result (no write-back).
   Status CheckWhole(const Request& request, const rft_selection& selection,
-                    int64_t started_us, RunResult* result);
+                    int64_t started_us, RunResult* result,
+                    uint64_t order_limit = 0, bool* over_limit = nullptr);
   // The refs of the wave `selection` names, in the serving sequence.
   Status ListWave(const rft_selection& selection, RefList* refs);
   // Loads, checks and (unless a dry run) writes the wave of `refs` (in the

@@ -518,22 +518,57 @@ TEST_P(PagedWaveTest, AFailedPartWritesNothingAndKeepsTheVerdicts) {
 }
 
 TEST_P(PagedWaveTest, ALoadFailingHalfWayWritesNothing) {
+  // Load 1 tries the wave whole and is stopped (more than a page); loads 2
+  // and 3 are the first two pages.
   auto gate = plugin_->OpenFile(
-      WriteConfig(Options("    fail_load: 2\n"), "wave:\n  page_orders: 1\n"));
+      WriteConfig(Options("    fail_load: 3\n"), "wave:\n  page_orders: 1\n"));
   auto request = Request(nullptr);
   try {
     gate.Run(request, false);
     FAIL() << "a wave whose second page cannot be loaded has no verdicts";
   } catch (const rftgate::host::Error& e) {
     EXPECT_EQ(e.status(), RFT_ERR_ADAPTER);
-    EXPECT_THAT(e.what(), HasSubstr("load 2 failed on purpose"));
+    EXPECT_THAT(e.what(), HasSubstr("load 3 failed on purpose"));
   }
   EXPECT_TRUE(Writes().empty());
-  // The wave was rolled back on the adapter's side: the next wave (loads 3
-  // to 5, same handle) opens a new one, is checked and written.
+  // The wave was rolled back on the adapter's side: the next wave (loads 4
+  // to 7, same handle) opens a new one, is checked and written.
   auto result = gate.Run(request, false);
   EXPECT_EQ(result.Summary().written, 1);
   ASSERT_EQ(Writes().size(), 1u);
+}
+
+// A wave ready for release is loaded whole on the chance that it fits in a
+// page: then it is never listed. One order more than a page stops that
+// load at its orders, and the wave is listed and checked in pages.
+TEST_P(PagedWaveTest, AReadyWaveOfOnePageIsNotListed) {
+  const auto whole = Whole();  // 3 orders
+  const std::string no_list = Options("    fail: {list: error}\n");
+  {
+    auto gate =
+        plugin_->OpenFile(WriteConfig(no_list, "wave:\n  page_orders: 3\n"));
+    auto request = Request(nullptr);
+    auto result = gate.Run(request, false);
+    EXPECT_EQ(Outcomes(result), whole);
+    EXPECT_EQ(result.Summary().written, 1);
+  }
+  auto gate =
+      plugin_->OpenFile(WriteConfig(no_list, "wave:\n  page_orders: 2\n"));
+  auto request = Request(nullptr);
+  try {
+    gate.Run(request, false);
+    FAIL() << "a wave of more than a page is listed";
+  } catch (const rftgate::host::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("list"));
+  }
+  // (The stopped load left the adapter's handle open: the list was asked
+  // of it.) With a list, the wave is checked in two pages.
+  auto paged =
+      plugin_->OpenFile(WriteConfig(Options(), "wave:\n  page_orders: 2\n"));
+  auto result = paged.Run(request, false);
+  EXPECT_EQ(Outcomes(result), whole);
+  ASSERT_FALSE(Writes().empty());
+  EXPECT_EQ(Writes().back()["parts"], 2);
 }
 
 TEST_P(PagedWaveTest, NamedOrdersBeyondAPageArePagedToo) {
@@ -744,7 +779,10 @@ TEST_P(PagedWaveTest, AStreamedLoadFailingHalfWayGivesTheRestThePolicy) {
   EXPECT_EQ(Writes().size(), writes);
 
   // A wave ready for release: the same, where a call not streamed fails.
-  auto ready_gate = plugin_->OpenFile(config);
+  // Its first load is the try of the wave whole, stopped at its second
+  // order (more than a page): the second page is load 3.
+  auto ready_gate = plugin_->OpenFile(
+      WriteConfig(Options("    fail_load: 3\n"), "wave:\n  page_orders: 1\n"));
   auto ready = Request(nullptr);
   Stream pages;
   auto ready_result = RunStreamed(ready_gate, ready, false, &pages);
@@ -757,8 +795,10 @@ TEST_P(PagedWaveTest, AStreamedLoadFailingHalfWayGivesTheRestThePolicy) {
 }
 
 TEST_P(PagedWaveTest, AStreamedWaveWhoseFirstPageFailsIsAnErrorAsBefore) {
+  // Load 1 is the try of the wave whole (stopped: more than a page), load
+  // 2 the first page.
   auto gate = plugin_->OpenFile(
-      WriteConfig(Options("    fail_load: 1\n"), "wave:\n  page_orders: 1\n"));
+      WriteConfig(Options("    fail_load: 2\n"), "wave:\n  page_orders: 1\n"));
   auto request = Request(nullptr);
   Stream stream;
   try {
