@@ -489,7 +489,11 @@ typedef struct rft_adapter_api {
    * large wave a page of orders at a time: it lists the wave's orders,
    * sorts them into the serving sequence, then for each page loads the
    * page's orders by ref (`load` with RFT_SELECT_REFS) and writes the
-   * page's records, all inside one write transaction. An adapter provides
+   * page's records, all inside one write transaction. The orders ready
+   * for release are first loaded whole: the sink refuses the first order
+   * beyond a page (RFT_ERR_CANCELLED, "more orders than one page"), and the
+   * load stops with that status; putting the orders before their lines
+   * keeps that stopped load short. An adapter provides
    * all five functions or none of them (NULL, or a table whose
    * `struct_size` ends before them): the plugin then loads and writes every
    * wave whole. */
