@@ -222,6 +222,9 @@ void BindAll(soci::statement& st, std::vector<Param>& params,
              std::vector<soci::indicator>& indicators) {
   indicators.resize(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
+    if (params[i].pg_type != 0) {
+      throw std::logic_error("a binary value bound outside QueryDirect");
+    }
     indicators[i] = params[i].is_null ? soci::i_null : soci::i_ok;
     st.exchange(soci::use(params[i].value, indicators[i]));
   }
@@ -650,6 +653,62 @@ void Database::QueryPreparedInTransaction(
 int Database::PgServerVersion() {
   if (spec_.dialect != Dialect::kPostgres || session_ == nullptr) return 0;
   return PQserverVersion(NativePg(*session_));
+}
+
+void Database::QueryDirect(
+    const std::string& sql, const std::vector<Param>& params, size_t columns,
+    const std::function<void(const TextBatch&)>& on_batch) {
+  PGconn* conn =
+      spec_.dialect == Dialect::kPostgres ? NativePg(*session_) : nullptr;
+  if (conn == nullptr) {
+    Query(sql, params, columns, 2, on_batch);
+    return;
+  }
+  const std::string text = RewritePlaceholders(
+      sql, [](size_t n) { return "$" + std::to_string(n + 1); });
+  const size_t n = params.size();
+  std::vector<const char*> values(n);
+  std::vector<int> lengths(n), formats(n);
+  std::vector<Oid> types(n);
+  for (size_t i = 0; i < n; ++i) {
+    const Param& p = params[i];
+    values[i] = p.is_null ? nullptr : p.value.data();
+    lengths[i] = static_cast<int>(p.value.size());
+    formats[i] = p.pg_type != 0 ? 1 : 0;
+    types[i] = p.pg_type;
+  }
+  PGresult* r =
+      PQexecParams(conn, text.c_str(), static_cast<int>(n), types.data(),
+                   values.data(), lengths.data(), formats.data(), 0);
+  struct Clear {
+    PGresult* r;
+    ~Clear() { PQclear(r); }
+  } clear{r};
+  const ExecStatusType status = PQresultStatus(r);
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+    throw std::runtime_error(ServerError(r, conn));
+  }
+  if (status != PGRES_TUPLES_OK || columns == 0) return;
+  if (static_cast<size_t>(PQnfields(r)) != columns) {
+    throw std::runtime_error("the statement returned " +
+                             std::to_string(PQnfields(r)) + " columns where " +
+                             std::to_string(columns) + " were expected");
+  }
+  const int rows = PQntuples(r);
+  std::vector<std::string_view> cells(static_cast<size_t>(rows) * columns);
+  for (int row = 0; row < rows; ++row) {
+    for (size_t c = 0; c < columns; ++c) {
+      const int col = static_cast<int>(c);
+      if (!PQgetisnull(r, row, col)) {
+        cells[static_cast<size_t>(row) * columns + c] =
+            std::string_view(PQgetvalue(r, row, col),
+                             static_cast<size_t>(PQgetlength(r, row, col)));
+      }
+    }
+  }
+  if (rows > 0) {
+    on_batch(TextBatch(cells.data(), static_cast<size_t>(rows), columns));
+  }
 }
 
 void Database::QueryPrepared(

@@ -45,12 +45,20 @@ ConnectionSpec ParseConnection(std::string_view connection,
                                std::string_view config_dir);
 
 // A bound value: text, or NULL. Databases convert text to the column's type.
+// PostgreSQL also takes a value in its binary form, of the type `pg_type`
+// (an OID), through Database::QueryDirect only.
 struct Param {
   std::string value;
   bool is_null = false;
+  uint32_t pg_type = 0;  // 0: text, whose type the server infers
 };
-inline Param Text(std::string v) { return Param{std::move(v), false}; }
-inline Param Null() { return Param{std::string(), true}; }
+inline Param Text(std::string v) { return Param{std::move(v), false, 0}; }
+inline Param Null() { return Param{std::string(), true, 0}; }
+// PostgreSQL's OID of text[] (pg_type.oid of "_text"), for PgBinary.
+inline constexpr uint32_t kPgTextArray = 1009;
+inline Param PgBinary(std::string bytes, uint32_t pg_type) {
+  return Param{std::move(bytes), false, pg_type};
+}
 
 // SQL text with its bound values, built piece by piece. Every Bind() adds a
 // uniquely named placeholder (":p0", ":p1"...) bound by position, so the
@@ -158,6 +166,13 @@ class Database {
   void Stream(const std::string& sql, std::vector<Param> params, size_t columns,
               size_t batch_rows,
               const std::function<void(const TextBatch&)>& on_batch);
+
+  // PostgreSQL: runs `sql` with libpq directly, its values passed as they
+  // are (no copy), PgBinary values in binary form; the rows as Query gives
+  // them. Other backends: Query (which refuses binary values).
+  void QueryDirect(const std::string& sql, const std::vector<Param>& params,
+                   size_t columns,
+                   const std::function<void(const TextBatch&)>& on_batch);
 
   // Off: QueryPrepared runs as Query (nothing kept on the server between
   // calls), for connections through a pooler in transaction mode, where

@@ -68,11 +68,35 @@ bool HasDetails(const rft_finding_row& f) {
 // row: a chunk of rows is then bound as one parameter per column and
 // expanded with unnest(), instead of one parameter per value. Values are
 // written straight from the rows, without an intermediate string each.
+// Columns of values for `unnest`, each bound as one text[] value. In text
+// form (`{"a","b",NULL}`, what the prepared statements of release calls
+// bind through SOCI) or, for QueryDirect, in PostgreSQL's binary form,
+// which the server reads without parsing quotes and escapes: per array a
+// header, then per element its length (-1: NULL) and its bytes.
 class PgColumns {
  public:
-  explicit PgColumns(size_t columns) : text_(columns, "{") {}
-  void AddNull(size_t column) { Next(column) += "NULL"; }
+  PgColumns(size_t columns, bool binary)
+      : binary_(binary),
+        text_(columns, binary ? std::string() : std::string("{")),
+        counts_(columns, 0),
+        nulls_(columns, false) {}
+  void AddNull(size_t column) {
+    if (binary_) {
+      AppendInt32(text_[column], -1);
+      ++counts_[column];
+      nulls_[column] = true;
+      return;
+    }
+    Next(column) += "NULL";
+  }
   void AddText(size_t column, std::string_view v) {
+    if (binary_) {
+      std::string& t = text_[column];
+      AppendInt32(t, static_cast<int32_t>(v.size()));
+      t.append(v);
+      ++counts_[column];
+      return;
+    }
     std::string& t = Next(column);
     t += '"';
     size_t from = 0;
@@ -98,27 +122,57 @@ class PgColumns {
     char buf[24];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
     (void)ec;
+    if (binary_) {
+      AddText(column, std::string_view(buf, static_cast<size_t>(end - buf)));
+      return;
+    }
     Next(column).append(buf, end);
   }
   // "unnest(CAST(:p AS text[]), ...) AS alias(c0, c1, ...)".
   std::string Unnest(SqlBuilder& b, const char* alias) {
     std::string args, names;
     for (size_t c = 0; c < text_.size(); ++c) {
-      text_[c] += '}';
-      args += (c ? ", CAST(" : "CAST(") + b.Bind(Text(std::move(text_[c]))) +
-              " AS text[])";
+      Param p;
+      if (binary_) {
+        // ndim 1, the NULL flag, element type text (OID 25), the length
+        // and lower bound of the one dimension.
+        std::string array;
+        array.reserve(20 + text_[c].size());
+        AppendInt32(array, 1);
+        AppendInt32(array, nulls_[c] ? 1 : 0);
+        AppendInt32(array, 25);
+        AppendInt32(array, static_cast<int32_t>(counts_[c]));
+        AppendInt32(array, 1);
+        array += text_[c];
+        std::string().swap(text_[c]);
+        p = PgBinary(std::move(array), kPgTextArray);
+      } else {
+        text_[c] += '}';
+        p = Text(std::move(text_[c]));
+      }
+      args += (c ? ", CAST(" : "CAST(") + b.Bind(std::move(p)) + " AS text[])";
       names += (c ? ", c" : "c") + std::to_string(c);
     }
     return "unnest(" + args + ") AS " + alias + "(" + names + ")";
   }
 
  private:
+  static void AppendInt32(std::string& out, int32_t v) {
+    const auto u = static_cast<uint32_t>(v);
+    const char bytes[4] = {static_cast<char>(u >> 24),
+                           static_cast<char>(u >> 16),
+                           static_cast<char>(u >> 8), static_cast<char>(u)};
+    out.append(bytes, 4);
+  }
   std::string& Next(size_t column) {
     std::string& t = text_[column];
     if (t.size() > 1) t += ',';
     return t;
   }
+  bool binary_;
   std::vector<std::string> text_;
+  std::vector<size_t> counts_;
+  std::vector<bool> nulls_;
 };
 
 using FindingKey = std::tuple<std::string_view, int32_t, std::string_view>;
@@ -816,7 +870,8 @@ void RecordStore::BeginPostgres(Database& db) {
 // The first chunk of a run also writes its run row, with the totals known
 // so far; FinishPostgres corrects them when later parts added to them.
 void RecordStore::BuildPostgres(const Rows& p,
-                                const std::function<void(PgChunk&&)>& emit) {
+                                const std::function<void(PgChunk&&)>& emit,
+                                size_t first_rows) {
   if (wave_.run_row_planned && p.rows.empty() && p.findings.empty()) {
     return;
   }
@@ -875,7 +930,7 @@ void RecordStore::BuildPostgres(const Rows& p,
         }
       }
       if (i > cur.begin &&
-          (i - cur.begin >= kPgChunkRows ||
+          (i - cur.begin >= (chunks.empty() ? first_rows : kPgChunkRows) ||
            cur.f_end - cur.f_begin + (f_end - fi) > kPgChunkFindings)) {
         chunks.push_back(cur);
         cur = Chunk{i, i, fi, fi};
@@ -908,7 +963,7 @@ void RecordStore::BuildPostgres(const Rows& p,
     }
     const char* gate = first ? " WHERE EXISTS (SELECT 1 FROM run)" : "";
     {
-      PgColumns cols(11);
+      PgColumns cols(11, !wave_.small);
       for (size_t i = start; i < end; ++i) {
         const auto& r = *rows[i];
         cols.AddText(0, View(r.order_ref));
@@ -939,7 +994,7 @@ void RecordStore::BuildPostgres(const Rows& p,
         << " RETURNING order_ref, verdict, decided_by), ";
     }
     {
-      PgColumns cols(7);
+      PgColumns cols(7, !wave_.small);
       for (const rft_finding_row* f : fs) {
         cols.AddText(0, View(f->order_ref));
         cols.AddInt(1, f->line_no);
@@ -1002,7 +1057,7 @@ void RecordStore::BuildPostgres(const Rows& p,
         // The orders judged by the checks that passed, less those whose
         // flag the load read at the release value (KnownReleased): an
         // index probe each saved, most orders of most waves.
-        PgColumns probe(1);
+        PgColumns probe(1, !wave_.small);
         size_t probed = 0;
         for (size_t i = start; i < end; ++i) {
           const auto& r = *rows[i];
@@ -1073,13 +1128,18 @@ void RecordStore::BuildAheadPostgres(Database& db, const Rows& rows,
   } q;
   auto build = [&] {
     try {
-      BuildPostgres(rows, [&](PgChunk&& c) {
-        std::unique_lock lock(q.mu);
-        q.cv.wait(lock, [&] { return !q.ready || q.stop; });
-        if (q.stop) throw std::runtime_error("stopped");
-        q.ready = std::move(c);
-        q.cv.notify_all();
-      });
+      // A small first statement: the server starts sooner, and builds
+      // overlap its work from the second one on.
+      BuildPostgres(
+          rows,
+          [&](PgChunk&& c) {
+            std::unique_lock lock(q.mu);
+            q.cv.wait(lock, [&] { return !q.ready || q.stop; });
+            if (q.stop) throw std::runtime_error("stopped");
+            q.ready = std::move(c);
+            q.cv.notify_all();
+          },
+          kPgChunkRows / 5);
     } catch (...) {
       std::lock_guard lock(q.mu);
       if (!q.stop) q.error = std::current_exception();
@@ -1158,7 +1218,8 @@ void RecordStore::ExecutePostgres(Database& db, std::vector<PgChunk>& chunks,
     if (c.small) {
       db.QueryPrepared(c.sql, std::move(c.params), 5, 2, take);
     } else {
-      db.Query(c.sql, std::move(c.params), 5, 2, take);
+      db.QueryDirect(c.sql, c.params, 5, take);
+      std::vector<Param>().swap(c.params);
     }
     std::string().swap(c.sql);
     if (counts.size() != 5) {

@@ -286,7 +286,9 @@ class RecordStore {
   void BeginPostgres(Database& db);
   // Builds the statements of a part's rows, one chunk at a time, each
   // handed to `emit` before the next is built.
-  void BuildPostgres(const Rows& p, const std::function<void(PgChunk&&)>& emit);
+  // `first_rows`: at most that many orders in the first statement.
+  void BuildPostgres(const Rows& p, const std::function<void(PgChunk&&)>& emit,
+                     size_t first_rows = kPgChunkRows);
   void BuildAheadPostgres(Database& db, const Rows& rows,
                           const adapter::Call& call,
                           const adapter::Logger& log);

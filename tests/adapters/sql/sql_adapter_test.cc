@@ -467,36 +467,50 @@ TEST_P(SqlAdapterTest, WriteBackUpsertsAndResolves) {
 
 // Values that mean something in SQL or in a PostgreSQL array literal are
 // written as they are.
+// A release call of a few orders binds its values as text; a wave of more
+// (on PostgreSQL, in binary form): both keep every character.
 TEST_P(SqlAdapterTest, WriteBackKeepsValuesExactly) {
-  wms_->AddOrders(1, 2, "released");
+  wms_->AddOrders(1, 200, "released");
   auto h = Open();
   ASSERT_TRUE(h);
   const std::string odd =
       "say \"hi\" \\ back\\slash {a,b} NULL 'quoted' ; -- \u00e9t\u00e9";
-  SyntheticRun run;
-  run.run_id = "odd-values";
-  run.rows = {{"O1", RFT_VERDICT_HOLD}, {"O2", RFT_VERDICT_PASS}};
-  run.rows[0].customer = "NULL";
-  run.findings = {{"O1", 1, "stock.short"}};
-  run.findings[0].message = odd;
-  run.findings[0].details = "{\"path\": \"C:\\\\x\", \"q\": \"\\\"\"}";
-  std::string msg;
-  ASSERT_EQ(run.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
-  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("message") +
-                        " FROM rft_errors WHERE order_ref = 'O1'"),
-            odd);
-  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("details") +
-                        " FROM rft_errors WHERE order_ref = 'O1'"),
-            run.findings[0].details);
-  EXPECT_EQ(wms_->Value("SELECT " + wms_->T("customer_ref") +
-                        " FROM rftgate_check_run WHERE order_ref = 'O1'"),
-            "NULL");
-  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run WHERE "
-                        "customer_ref IS NULL"),
-            "0");
-  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM rftgate_check_run WHERE "
-                        "provider IS NULL"),
-            "2");
+  for (int orders : {2, 200}) {
+    SCOPED_TRACE(std::to_string(orders) + " orders");
+    const std::string ref = orders == 2 ? "O1" : "O150";
+    SyntheticRun run;
+    run.run_id = "odd-values-" + std::to_string(orders);
+    for (int i = 1; i <= orders; ++i) {
+      const std::string r = "O" + std::to_string(i);
+      run.rows.push_back({r, r == ref ? RFT_VERDICT_HOLD : RFT_VERDICT_PASS});
+      if (r == ref) run.rows.back().customer = "NULL";
+    }
+    run.findings = {{ref, 1, "stock.short"}, {ref, 2, "lot.expired"}};
+    run.findings[0].message = odd;
+    run.findings[0].details = "{\"path\": \"C:\\\\x\", \"q\": \"\\\"\"}";
+    run.findings[1].message = "";
+    std::string msg;
+    ASSERT_EQ(run.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+    const std::string where = " FROM rft_errors WHERE order_ref = '" + ref +
+                              "' AND status = 'open' AND line_no = ";
+    EXPECT_EQ(wms_->Value("SELECT " + wms_->T("message") + where + "1"), odd);
+    EXPECT_EQ(wms_->Value("SELECT " + wms_->T("details") + where + "1"),
+              run.findings[0].details);
+    EXPECT_EQ(wms_->Value("SELECT " + wms_->T("message") + where + "2"), "");
+    EXPECT_EQ(wms_->Value("SELECT " + wms_->T("details") + where + "2"),
+              run.findings[1].details);
+    const std::string runs =
+        " FROM rftgate_check_run WHERE run_id = '" + run.run_id + "'";
+    EXPECT_EQ(wms_->Value("SELECT " + wms_->T("customer_ref") + runs +
+                          " AND order_ref = '" + ref + "'"),
+              "NULL");
+    EXPECT_EQ(
+        wms_->Value("SELECT COUNT(*)" + runs + " AND customer_ref IS NULL"),
+        "0");
+    EXPECT_EQ(wms_->Value("SELECT COUNT(*)" + runs + " AND provider IS NULL"),
+              std::to_string(orders));
+    EXPECT_EQ(wms_->Value("SELECT COUNT(*)" + runs), std::to_string(orders));
+  }
 }
 
 TEST_P(SqlAdapterTest, FailurePolicyOrdersKeepTheirOpenRecords) {
@@ -550,11 +564,12 @@ TEST_P(SqlAdapterTest, LargeRunFailingHalfWayWritesNothing) {
   ASSERT_TRUE(h);
   std::string msg;
   ASSERT_EQ(FirstRun().Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
-  // Orders in ref order, 5,000 a statement: O1899 is in the second of
-  // four, when the third waits built and the fourth is being built.
+  // Orders in ref order, 1,000 in the first statement and 5,000 in each
+  // other: O12699 is in the second of four, when the third waits built and
+  // the fourth is being built.
   BeforeCheckRunInsert("rft_refuse_one",
-                       "IF NEW.order_ref = 'O1899' THEN RAISE EXCEPTION "
-                       "'order O1899 refused'; END IF;");
+                       "IF NEW.order_ref = 'O12699' THEN RAISE EXCEPTION "
+                       "'order O12699 refused'; END IF;");
   SyntheticRun run;
   run.run_id = "big";
   for (int i = 1; i <= 16000; ++i) {
@@ -564,7 +579,7 @@ TEST_P(SqlAdapterTest, LargeRunFailingHalfWayWritesNothing) {
   }
   const auto before = Snapshot();
   EXPECT_EQ(run.Write(Library().api(), h->get(), &msg), RFT_ERR_DATABASE);
-  EXPECT_NE(msg.find("order O1899 refused"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("order O12699 refused"), std::string::npos) << msg;
   EXPECT_EQ(Snapshot(), before);
   wms_->Exec("DROP TRIGGER rft_refuse_one ON rftgate_check_run");
   ASSERT_EQ(run.Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
