@@ -218,13 +218,20 @@ void Database::SessionStatementTimeout(int64_t budget_ms) {
 namespace {
 
 // Binds `params` positionally; their storage must outlive the statement.
-void BindAll(soci::statement& st, std::vector<Param>& params,
-             std::vector<soci::indicator>& indicators) {
-  indicators.resize(params.size());
-  for (size_t i = 0; i < params.size(); ++i) {
-    if (params[i].pg_type != 0) {
+// Binary values (PgBinary) go through QueryDirect only.
+void RefuseBinary(const std::vector<Param>& params) {
+  for (const Param& p : params) {
+    if (p.pg_type != 0) {
       throw std::logic_error("a binary value bound outside QueryDirect");
     }
+  }
+}
+
+void BindAll(soci::statement& st, std::vector<Param>& params,
+             std::vector<soci::indicator>& indicators) {
+  RefuseBinary(params);
+  indicators.resize(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
     indicators[i] = params[i].is_null ? soci::i_null : soci::i_ok;
     st.exchange(soci::use(params[i].value, indicators[i]));
   }
@@ -426,6 +433,7 @@ void Database::Query(const std::string& sql, std::vector<Param> params,
 void Database::Stream(const std::string& sql, std::vector<Param> params,
                       size_t columns, size_t batch_rows,
                       const std::function<void(const TextBatch&)>& on_batch) {
+  RefuseBinary(params);
   PGconn* conn =
       spec_.dialect == Dialect::kPostgres ? NativePg(*session_) : nullptr;
   // COPY's text escapes only ASCII bytes: a client encoding whose
@@ -531,6 +539,7 @@ void Database::QueryPreparedInTransaction(
     const std::vector<std::string>& begin, const std::string& sql,
     std::vector<Param> params, size_t columns, size_t batch_rows,
     const std::function<void(const TextBatch&)>& on_batch) {
+  RefuseBinary(params);
   PGconn* conn = spec_.dialect == Dialect::kPostgres && use_prepared_
                      ? NativePg(*session_)
                      : nullptr;
@@ -714,6 +723,7 @@ void Database::QueryDirect(
 void Database::QueryPrepared(
     const std::string& sql, std::vector<Param> params, size_t columns,
     size_t batch_rows, const std::function<void(const TextBatch&)>& on_batch) {
+  RefuseBinary(params);
   if (!use_prepared_) {
     Query(sql, std::move(params), columns, batch_rows, on_batch);
     return;

@@ -339,21 +339,39 @@ void RecordStore::MigrateFrom(Database& db,
       // its id (a number in the order rows were written, which nothing
       // looks up) loses its primary-key index. (run_id, order_ref) stays
       // unique, order_ref keeps its index. Dropping the constraint only
-      // changes the catalog, whatever the table's size. The constraint is
-      // dropped only when it is still the one step 1 made.
+      // changes the catalog, whatever the table's size. It is left in
+      // place, and the step still done, when it is not the one step 1
+      // made, when the table is published for logical replication (the
+      // key is its replica identity), or when the drop is refused: not
+      // the table's owner, another table's foreign key on it, or its lock
+      // not granted within 2 s (a report reading it). The table works the
+      // same either way.
       std::string literal;
       for (char c : Q(tables_.check_runs)) {
         literal += c;
         if (c == '\'') literal += c;
       }
       ddl.push_back(
-          "DO $rftgate$ DECLARE pk name; BEGIN SELECT conname INTO pk FROM "
-          "pg_constraint WHERE conrelid = to_regclass('" +
+          "DO $rftgate$ DECLARE pk name; lt text := "
+          "current_setting('lock_timeout'); BEGIN SELECT conname INTO pk "
+          "FROM pg_constraint WHERE conrelid = to_regclass('" +
           literal +
           "') AND contype = 'p' AND pg_get_constraintdef(oid) = 'PRIMARY "
-          "KEY (id)'; IF pk IS NOT NULL THEN EXECUTE format('ALTER TABLE "
-          "%s DROP CONSTRAINT %I', '" +
-          literal + "', pk); END IF; END $rftgate$");
+          "KEY (id)'; IF pk IS NULL OR EXISTS (SELECT 1 FROM pg_publication "
+          "WHERE puballtables) OR EXISTS (SELECT 1 FROM pg_publication_rel "
+          "WHERE prrelid = to_regclass('" +
+          literal +
+          "')) THEN RETURN; END IF; BEGIN PERFORM "
+          "set_config('lock_timeout', '2s', true); EXECUTE format('ALTER "
+          "TABLE %s DROP CONSTRAINT %I', '" +
+          literal +
+          "', pk); EXCEPTION WHEN insufficient_privilege OR "
+          "dependent_objects_still_exist OR lock_not_available OR "
+          "object_in_use THEN RAISE NOTICE 'rftgate: % keeps its primary "
+          "key: %', '" +
+          literal +
+          "', SQLERRM; END; PERFORM set_config('lock_timeout', lt, true); "
+          "END $rftgate$");
     }
     for (const auto& statement : ddl) db.Exec(statement);
   }
@@ -1113,7 +1131,8 @@ void RecordStore::BuildPostgres(const Rows& p,
 // Several statements: the next one is built on a thread of its own while
 // the server runs this one (building a chunk of 5,000 orders takes the
 // client about a tenth of the time the server takes to write it). One
-// chunk at most waits built, so memory holds two chunks' arrays at most.
+// chunk at most waits built, and one more is being built: memory holds
+// three chunks' arrays at most.
 // BuildPostgres then writes only wave_.run_row_planned, which nothing on
 // this thread reads meanwhile. Without a thread, one after the other.
 void RecordStore::BuildAheadPostgres(Database& db, const Rows& rows,

@@ -31,9 +31,16 @@ class StringSet {
       const uint32_t at = slots_[i] - 1;
       if (hashes_[at] == h && views_[at] == s) return false;
     }
-    slots_[i] = static_cast<uint32_t>(views_.size() + 1);
+    // Kept first, then findable: an allocation that fails leaves the set
+    // as it was.
     views_.push_back(Keep(s));
-    hashes_.push_back(h);
+    try {
+      hashes_.push_back(h);
+    } catch (...) {
+      views_.pop_back();
+      throw;
+    }
+    slots_[i] = static_cast<uint32_t>(views_.size());
     return true;
   }
   bool contains(std::string_view s) const {

@@ -63,8 +63,10 @@ struct LoadState {
   std::shared_ptr<PagedWave> paged;
   PageCatalogue::Names names;  // what the page names
   // A wave loaded whole on the chance that it fits in one page: more
-  // orders than `order_limit` stop the load (over_limit), and the wave is
-  // listed and checked in pages instead. 0 = no limit.
+  // orders than `order_limit`, or lines before any order (an adapter that
+  // does not put orders first could otherwise put a whole wave's lines),
+  // stop the load (over_limit), and the wave is listed and checked in
+  // pages instead. 0 = no limit.
   uint64_t order_limit = 0;
   uint64_t orders = 0;
   std::atomic<bool> over_limit{false};
@@ -108,9 +110,11 @@ struct LoadState {
                     self->call->error_cap);
         return RFT_ERR_CANCELLED;
       }
-      if (kind == RFT_REC_ORDER && self->order_limit > 0) {
-        self->orders += count;
-        if (self->orders > self->order_limit) {
+      if (self->order_limit > 0 &&
+          (kind == RFT_REC_ORDER || kind == RFT_REC_LINE)) {
+        if (kind == RFT_REC_ORDER) self->orders += count;
+        if (self->orders > self->order_limit ||
+            (kind == RFT_REC_LINE && count > 0 && self->orders == 0)) {
           self->over_limit = true;
           if (self->call != nullptr) {
             CopyMessage("more orders than one page (wave.page_orders)",
@@ -375,7 +379,7 @@ Status Gate::CallAdapter(const char* what, int64_t timeout_ms,
                          const std::atomic<bool>* ours) {
   Status s = RunTimed(what, timeout_ms, std::move(body), abandoned_, &worker_);
   const bool stopped_by_us =
-      s.code() == RFT_ERR_CANCELLED && ours != nullptr && ours->load();
+      s.code() != RFT_ERR_TIMEOUT && ours != nullptr && ours->load();
   if (!s.ok() && IsConnectionProblem(s.code()) && !stopped_by_us) {
     adapter_.reset();
   }
@@ -480,13 +484,15 @@ Status Gate::LoadWave(const rft_selection& selection, Wave* wave,
                    : adapter->api().load(adapter->get(), &sel, &sink, call);
       },
       &state->over_limit);
+  // Whatever the adapter made of the refusal (its status, or even RFT_OK),
+  // a load the sink stopped did not load the whole wave. (After a timeout
+  // the handle is gone: that stays a failure.)
+  if (over_limit != nullptr && s.code() != RFT_ERR_TIMEOUT &&
+      state->over_limit) {
+    *over_limit = true;
+    return Status(RFT_ERR_CANCELLED, "more orders than one page");
+  }
   if (!s.ok()) {
-    // The worker may still run after a timeout: over_limit is read only
-    // from a load that returned.
-    if (over_limit != nullptr && s.code() == RFT_ERR_CANCELLED &&
-        state->over_limit) {
-      *over_limit = true;
-    }
     return Status(
         s.code(),
         Masked(fmt::format("{} the wave failed: {}",
@@ -869,7 +875,8 @@ Status Gate::Check(const Request& request, std::unique_ptr<RunResult>* out) {
       }
     }
     if (paged && (!try_whole || over_page)) {
-      loaded = ListWave(sel, &refs);
+      loaded = over_page ? EnsureConnected() : Status::Ok();
+      if (loaded.ok()) loaded = ListWave(sel, &refs);
       if (loaded.ok() && refs.size() > config_.page_orders) {
         paged_write = Status::Ok();
         loaded =

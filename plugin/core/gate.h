@@ -105,8 +105,8 @@ class Gate {
   // lost connection or a call given up at its deadline (which may still be
   // inside the handle: a handle is never used by two threads at once) the
   // handle is dropped, and the next call reconnects; unless `ours` is set
-  // once the call returned cancelled (the plugin's own sink stopped it:
-  // the handle is fine).
+  // once the call returned (the plugin's own sink stopped it: the handle
+  // is fine).
   Status CallAdapter(const char* what, int64_t timeout_ms,
                      std::function<rft_status(rft_call*)> body,
                      const std::atomic<bool>* ours = nullptr);

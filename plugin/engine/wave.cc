@@ -69,6 +69,8 @@ inline uint32_t Load32(const char* p) {
 // and the length is the low byte of key1; a longer one has its hash and a
 // length byte of 255.
 inline StringPool::Key StringPool::KeyOf(std::string_view s) {
+  // The masks below pick bytes by their place in a little-endian word.
+  static_assert(std::endian::native == std::endian::little);
   const char* p = s.data();
   const size_t n = s.size();
   Key k;

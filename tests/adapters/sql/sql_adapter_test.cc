@@ -686,6 +686,34 @@ TEST_P(SqlAdapterTest, MigratesSchemaOneToTwo) {
   }
 }
 
+// A check-run table published for logical replication keeps its key (its
+// replica identity); the step is done all the same, and writes go on.
+TEST_P(SqlAdapterTest, MigrationKeepsTheKeyOfAPublishedTable) {
+  if (wms_->dialect() != Dialect::kPostgres) {
+    GTEST_SKIP() << "schema 2 changes nothing elsewhere";
+  }
+  wms_->AddOrders(1, 3, "released");
+  auto h = Open();
+  ASSERT_TRUE(h);
+  std::string msg;
+  ASSERT_EQ(FirstRun().Write(Library().api(), h->get(), &msg), RFT_OK) << msg;
+  wms_->Exec("ALTER TABLE rftgate_check_run ADD PRIMARY KEY (id)");
+  wms_->Exec("UPDATE rftgate_schema SET version = 1");
+  wms_->Exec("DROP PUBLICATION IF EXISTS rft_reports");
+  wms_->Exec("CREATE PUBLICATION rft_reports FOR TABLE rftgate_check_run");
+  SyntheticRun run = FirstRun();
+  run.run_id = "published";
+  const bool written = run.Write(Library().api(), h->get(), &msg) == RFT_OK;
+  wms_->Exec("DROP PUBLICATION rft_reports");
+  ASSERT_TRUE(written) << msg;
+  EXPECT_EQ(wms_->Value("SELECT version FROM rftgate_schema WHERE component "
+                        "= 'records'"),
+            "2");
+  EXPECT_EQ(wms_->Value("SELECT COUNT(*) FROM pg_constraint WHERE conrelid = "
+                        "'rftgate_check_run'::regclass AND contype = 'p'"),
+            "1");
+}
+
 // Counts the statements the database runs for a load, on the database's
 // side: SQLite's trace hook, pg_stat_statements, MariaDB's general log.
 class StatementCounter {
