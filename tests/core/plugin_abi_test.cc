@@ -571,6 +571,32 @@ TEST_P(PagedWaveTest, AReadyWaveOfOnePageIsNotListed) {
   EXPECT_EQ(Writes().back()["parts"], 2);
 }
 
+// An adapter that puts lines before their orders: its whole load is
+// stopped at the first line (it could otherwise put a whole wave's lines),
+// and the wave is listed; fitting in a page, it is then loaded whole.
+TEST_P(PagedWaveTest, LinesBeforeOrdersStopTheWholeLoad) {
+  const auto whole = Whole();  // 3 orders
+  const std::string lines_first = Options("    lines_first: true\n");
+  {
+    auto gate =
+        plugin_->OpenFile(WriteConfig(lines_first + "    fail: {list: error}\n",
+                                      "wave:\n  page_orders: 3\n"));
+    auto request = Request(nullptr);
+    try {
+      gate.Run(request, false);
+      FAIL() << "the stopped load is followed by a list";
+    } catch (const rftgate::host::Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("list"));
+    }
+  }
+  auto gate =
+      plugin_->OpenFile(WriteConfig(lines_first, "wave:\n  page_orders: 3\n"));
+  auto request = Request(nullptr);
+  auto result = gate.Run(request, false);
+  EXPECT_EQ(Outcomes(result), whole);
+  EXPECT_EQ(result.Summary().written, 1);
+}
+
 TEST_P(PagedWaveTest, NamedOrdersBeyondAPageArePagedToo) {
   const auto whole = Whole();
   auto gate =

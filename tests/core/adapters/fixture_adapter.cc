@@ -19,6 +19,7 @@
 //   fail: {list|write_begin|write_part|write_commit: ...} as above
 //   fail_part: N = the N-th part of a wave fails (a database error)
 //   fail_load: N = the N-th load of the handle fails (an adapter error)
+//   lines_first: true = a load puts the lines before their orders
 //   left_out: true = a load inside an open wave leaves out the items,
 //             stock, locations and customers an earlier load of the same
 //             wave put, and says so (RFT_CAP_KNOWN_LEFT_OUT)
@@ -154,7 +155,8 @@ class FixtureAdapter {
     Arena a;
     std::vector<std::string> put_refs;
     std::vector<rft_order> orders = Orders(selection, a, &put_refs);
-    sink.Put(RFT_REC_ORDER, orders.data(), orders.size());
+    const bool lines_first = options_.value("lines_first", false);
+    if (!lines_first) sink.Put(RFT_REC_ORDER, orders.data(), orders.size());
     const bool leave_out = wave_open_ && options_.value("left_out", false);
     // Whether a reference record of `key` goes into this load.
     auto fresh = [&](const char* kind, const rft_str& key) {
@@ -180,6 +182,7 @@ class FixtureAdapter {
       lines.push_back(r);
     }
     sink.Put(RFT_REC_LINE, lines.data(), lines.size());
+    if (lines_first) sink.Put(RFT_REC_ORDER, orders.data(), orders.size());
     std::vector<rft_item> items;
     for (const json& i : wave_.value("items", json::array())) {
       if (!fresh("item", a.Get(i, "sku"))) continue;
