@@ -105,7 +105,7 @@ struct LoadState {
     auto* self = static_cast<LoadState*>(ctx);
     try {
       if (self->call != nullptr && self->call->cancelled != nullptr &&
-          *self->call->cancelled != 0) {
+          __atomic_load_n(self->call->cancelled, __ATOMIC_RELAXED) != 0) {
         CopyMessage("cancelled: the call's deadline passed", self->call->error,
                     self->call->error_cap);
         return RFT_ERR_CANCELLED;
@@ -430,7 +430,8 @@ Status Gate::EnsureConnected() {
         rft_adapter* handle = nullptr;
         rft_status st = library->api().open(&params, &handle, call);
         if (st == RFT_OK && handle != nullptr) {
-          if (call->cancelled != nullptr && *call->cancelled != 0) {
+          if (call->cancelled != nullptr &&
+              __atomic_load_n(call->cancelled, __ATOMIC_RELAXED) != 0) {
             library->api().close(handle);  // its caller has gone
             return RFT_ERR_TIMEOUT;
           }

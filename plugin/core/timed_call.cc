@@ -188,7 +188,9 @@ Status RunTimed(const char* what, int64_t timeout_ms,
         return Status(state->status,
                       state->error[0] ? state->error : "no message");
       }
-      state->cancelled = 1;
+      // Read by the adapter's thread: an atomic store (the ABI's flag is a
+      // plain int32_t, read with an atomic load).
+      __atomic_store_n(&state->cancelled, 1, __ATOMIC_RELAXED);
       lock.unlock();
       (*worker)->GiveUp(abandoned);
       worker->reset();
@@ -217,7 +219,7 @@ Status RunTimed(const char* what, int64_t timeout_ms,
     if (state->status == RFT_OK) return Status::Ok();
     return Status(state->status, state->error[0] ? state->error : "no message");
   }
-  state->cancelled = 1;
+  __atomic_store_n(&state->cancelled, 1, __ATOMIC_RELAXED);
   lock.unlock();
   KeepThisLibraryLoaded();
   if (abandoned) abandoned->Add();

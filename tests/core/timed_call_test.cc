@@ -35,7 +35,7 @@ TEST(TimedCallTest, GivesUpAtTheDeadlineAndAsksTheCallToStop) {
       "load", 50,
       [saw_cancel](rft_call* call) {
         EXPECT_GT(call->deadline_unix_ms, 0);
-        while (*call->cancelled == 0)
+        while (__atomic_load_n(call->cancelled, __ATOMIC_RELAXED) == 0)
           std::this_thread::sleep_for(std::chrono::milliseconds(1));
         *saw_cancel = true;
         return RFT_ERR_CANCELLED;
@@ -97,7 +97,8 @@ TEST(TimedCallTest, AWorkerStuckPastTheDeadlineIsGivenUpAndReplaced) {
       "load", 50,
       [release](rft_call* call) {
         // Ignores the cancellation until released.
-        while (!*release || *call->cancelled == 0) {
+        while (!*release ||
+               __atomic_load_n(call->cancelled, __ATOMIC_RELAXED) == 0) {
           std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
         return RFT_ERR_CANCELLED;

@@ -118,8 +118,9 @@ class Call {
     return left > 0 ? left : 0;
   }
   bool Cancelled() const {
+    // The flag is set by another thread: an atomic load.
     return call_ != nullptr && call_->cancelled != nullptr &&
-           *call_->cancelled != 0;
+           __atomic_load_n(call_->cancelled, __ATOMIC_RELAXED) != 0;
   }
   // Throws Error(RFT_ERR_CANCELLED / RFT_ERR_TIMEOUT) when the call should
   // stop. Call it between batches of rows.

@@ -52,7 +52,10 @@ typedef struct rft_adapter rft_adapter;
  * Adapters pass the remaining time on to their database (statement timeout)
  * where they can. The plugin also enforces the deadline on its side.
  * `cancelled`: when non-NULL and *cancelled != 0 the call should stop soon
- * with RFT_ERR_CANCELLED; adapters check it between batches of rows.
+ * with RFT_ERR_CANCELLED; adapters check it between batches of rows. The
+ * plugin sets it from another thread with a relaxed atomic store: read it
+ * with a relaxed atomic load (`__atomic_load_n`, as Call::Cancelled in
+ * rftgate/adapter.hpp does).
  * `error`/`error_cap`: where the message of a failed call goes.
  * OWNERSHIP: all pointers borrowed for the duration of the call. */
 typedef struct rft_call {
