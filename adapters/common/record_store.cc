@@ -68,6 +68,17 @@ bool HasDetails(const rft_finding_row& f) {
 // row: a chunk of rows is then bound as one parameter per column and
 // expanded with unnest(), instead of one parameter per value. Values are
 // written straight from the rows, without an intermediate string each.
+// `text` with its single quotes doubled, for a SQL string literal (of a
+// quoted identifier, say, which is validated and holds no backslash).
+std::string QuotedText(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    out += c;
+    if (c == '\'') out += c;
+  }
+  return out;
+}
+
 // Columns of values for `unnest`, each bound as one text[] value. In text
 // form (`{"a","b",NULL}`, what the prepared statements of release calls
 // bind through SOCI) or, for QueryDirect, in PostgreSQL's binary form,
@@ -346,11 +357,7 @@ void RecordStore::MigrateFrom(Database& db,
       // the table's owner, another table's foreign key on it, or its lock
       // not granted within 2 s (a report reading it). The table works the
       // same either way.
-      std::string literal;
-      for (char c : Q(tables_.check_runs)) {
-        literal += c;
-        if (c == '\'') literal += c;
-      }
+      const std::string literal = QuotedText(Q(tables_.check_runs));
       ddl.push_back(
           "DO $rftgate$ DECLARE pk name; lt text := "
           "current_setting('lock_timeout'); BEGIN SELECT conname INTO pk "
@@ -858,12 +865,8 @@ void RecordStore::BeginPostgres(Database& db) {
   // table's name is a validated, quoted identifier.
   std::string rules = "false";
   if (hold != nullptr) {
-    std::string literal;
-    for (char c :
-         QuoteIdentifier(dialect_, hold->table, "sources.orders.hold.table")) {
-      literal += c;
-      if (c == '\'') literal += c;
-    }
+    const std::string literal = QuotedText(
+        QuoteIdentifier(dialect_, hold->table, "sources.orders.hold.table"));
     rules =
         "COALESCE((SELECT CAST(relhasrules AS text) FROM pg_class WHERE "
         "oid = to_regclass('" +
